@@ -1,0 +1,14 @@
+DROP TABLE leases;
+DROP TABLE sessions;
+DROP TABLE login_tokens;
+DROP TABLE users;
+DROP TABLE mail_outbox;
+DROP TABLE answers;
+DROP TABLE responses;
+DROP TABLE invitations;
+DROP TABLE waves;
+DROP TABLE survey_versions;
+DROP TABLE surveys;
+DROP TABLE employees;
+DROP TABLE departments;
+DROP TABLE settings;

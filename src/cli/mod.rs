@@ -1,0 +1,254 @@
+//! The `icsat` command line (`shared/spec/interfaces.md`): parsing and dispatch; each
+//! command's work lives in the domain module it belongs to.
+
+mod roster;
+mod serve;
+mod survey;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::ConfigArgs;
+use crate::error::AppError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "icsat",
+    version,
+    about = "Internal customer satisfaction: surveys of internal services and eNPS",
+    long_about = "icsat measures how well internal services (HR, IT, Finance, Payroll, Procurement, \
+                  Facilities) serve the employees who depend on them, and how engaged those employees \
+                  are (eNPS). Settings come from flags, ICSAT_* environment variables or icsat.toml."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Web service, scheduler and mail sender in one process
+    Serve,
+    /// A demo organisation with several years of waves, then serve
+    Demo,
+    /// Create or upgrade the database
+    Migrate,
+    /// Check and list survey definitions
+    #[command(subcommand)]
+    Survey(SurveyCommand),
+    /// Load or update the employee roster
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// Run waves by hand
+    #[command(subcommand)]
+    Wave(WaveCommand),
+    /// Load answers collected elsewhere
+    #[command(subcommand)]
+    Responses(ResponsesCommand),
+    /// Results of a wave
+    Report {
+        survey: String,
+        #[arg(long)]
+        wave: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Every wave side by side, with significance
+    Trend {
+        survey: String,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// CSV for spreadsheets
+    Export {
+        survey: String,
+        #[arg(long)]
+        wave: String,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        raw: bool,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Accounts for HR and department heads
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SurveyCommand {
+    /// Check definitions (files or folders; default: the definitions folder)
+    Validate {
+        paths: Vec<PathBuf>,
+        /// Also check departments against this roster file instead of the database
+        #[arg(long, value_name = "ROSTER.csv")]
+        roster: Option<PathBuf>,
+        /// The departments file that goes with --roster
+        #[arg(long, value_name = "DEPTS.csv", requires = "roster")]
+        departments: Option<PathBuf>,
+    },
+    /// Surveys, their schedules and next wave
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Load or update employees from a CSV file (all or nothing)
+    Import {
+        #[arg(value_name = "ROSTER.csv")]
+        roster: PathBuf,
+        /// Departments file: department,parent,head_email
+        #[arg(long, value_name = "DEPTS.csv")]
+        departments: Option<PathBuf>,
+        /// Print what would change and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WaveCommand {
+    /// Open a wave of a survey now
+    Open {
+        survey: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Remind those who have not answered
+    Remind { wave: String },
+    /// Close a wave
+    Close { wave: String },
+    /// Waves with their status, response rate and mail
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResponsesCommand {
+    /// Load answers collected elsewhere as a closed wave
+    Import {
+        survey: String,
+        #[arg(long)]
+        wave: String,
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an HR admin or a department head
+    Add {
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long)]
+        department: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Role {
+    Admin,
+    Head,
+}
+
+/// Parses the command line, runs the command, prints any error and returns the status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Serve | Command::Demo));
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_logging(service: bool) {
+    let default = if service { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ICSAT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> Result<(), AppError> {
+    let config = cli.config.resolve()?;
+    match cli.command {
+        Command::Serve => serve::serve(config),
+        Command::Migrate => {
+            let db = crate::db::Db::connect(&config.database_url)?;
+            let applied = db.migrate()?;
+            if applied.is_empty() {
+                println!(
+                    "{}: the schema is up to date",
+                    config.database_url.display()
+                );
+            } else {
+                println!(
+                    "{}: applied {}",
+                    config.database_url.display(),
+                    applied.join(", ")
+                );
+            }
+            Ok(())
+        }
+        Command::Survey(SurveyCommand::Validate {
+            paths,
+            roster,
+            departments,
+        }) => survey::validate(&config, &paths, roster.as_deref(), departments.as_deref()),
+        Command::Survey(SurveyCommand::List) => survey::list(&config),
+        Command::Roster(RosterCommand::Import {
+            roster,
+            departments,
+            dry_run,
+        }) => roster::import(&config, &roster, departments.as_deref(), dry_run),
+        Command::Demo => Err(AppError::NotYet("demo")),
+        Command::Wave(_) => Err(AppError::NotYet("wave")),
+        Command::Responses(ResponsesCommand::Import { survey, wave, file }) => {
+            let db = crate::db::Db::open(&config.database_url)?;
+            let mut conn = db.get()?;
+            let loaded = crate::surveys::load(std::slice::from_ref(&config.definitions))?;
+            crate::surveys::sync(&mut conn, &loaded)?;
+            let count = crate::responses::import::import_file(&mut conn, &survey, &wave, &file)?;
+            println!("imported {count} responses into wave {wave} of {survey} (closed)");
+            Ok(())
+        }
+        Command::Report { .. } => Err(AppError::NotYet("report")),
+        Command::Trend { .. } => Err(AppError::NotYet("trend")),
+        Command::Export { .. } => Err(AppError::NotYet("export")),
+        Command::User(_) => Err(AppError::NotYet("user add")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,267 @@
+//! Configuration: each key from a flag, else its `ICSAT_*` environment variable, else an
+//! optional `icsat.toml`, else the default of `shared/spec/interfaces.md`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::db::{redact, DatabaseUrl, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error("ICSAT_DATABASE_URL: {0}")]
+    Database(#[from] DbError),
+    #[error(
+        "ICSAT_BIND: {0:?} is not an address to listen on; write HOST:PORT, e.g. 127.0.0.1:8080"
+    )]
+    Bind(String),
+    #[error("ICSAT_BASE_URL: {0:?} must start with http:// or https://")]
+    BaseUrl(String),
+}
+
+/// The settings as flags; every one also reads its environment variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Configuration file with the same keys in lower case (database_url = "...")
+    #[arg(long, global = true, env = "ICSAT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://icsat.db]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Folder of survey definitions [default: survey-definitions]
+    #[arg(long, global = true, env = "ICSAT_DEFINITIONS", value_name = "DIR")]
+    pub definitions: Option<PathBuf>,
+    /// Address the web service listens on [default: 127.0.0.1:8080]
+    #[arg(long, global = true, env = "ICSAT_BIND", value_name = "HOST:PORT")]
+    pub bind: Option<String>,
+    /// Public address put into emailed links [default: http:// + bind]
+    #[arg(long, global = true, env = "ICSAT_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// smtp://user:pass@host:port, smtps://..., smtp+plain://host:port [default: write .eml files]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// Folder for .eml files when no SMTP server is set [default: outbox]
+    #[arg(long, global = true, env = "ICSAT_OUTBOX_DIR", value_name = "DIR")]
+    pub outbox_dir: Option<PathBuf>,
+    /// Sender address of every email [default: surveys@localhost]
+    #[arg(long, global = true, env = "ICSAT_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+    /// Key for signing sessions and CSRF tokens [default: generated once, kept in the database]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_SECRET",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    database_url: Option<String>,
+    definitions: Option<PathBuf>,
+    bind: Option<String>,
+    base_url: Option<String>,
+    smtp_url: Option<String>,
+    outbox_dir: Option<PathBuf>,
+    mail_from: Option<String>,
+    secret: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    /// Whether the database URL was given (flag, env or file) rather than defaulted.
+    pub database_url_given: bool,
+    pub definitions: PathBuf,
+    pub bind: String,
+    pub base_url: String,
+    pub smtp_url: Option<String>,
+    pub outbox_dir: PathBuf,
+    pub mail_from: String,
+    pub secret: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print secrets, even in debug logs.
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.display())
+            .field("definitions", &self.definitions)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact))
+            .field("outbox_dir", &self.outbox_dir)
+            .field("mail_from", &self.mail_from)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl ConfigArgs {
+    pub fn resolve(&self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None if Path::new("icsat.toml").is_file() => read_file(Path::new("icsat.toml"))?,
+            None => ConfigFile::default(),
+        };
+        let database_url_raw = self.database_url.clone().or(file.database_url);
+        let database_url_given = database_url_raw.is_some();
+        let database_url =
+            DatabaseUrl::parse(database_url_raw.as_deref().unwrap_or("sqlite://icsat.db"))?;
+        let bind = self
+            .bind
+            .clone()
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        if bind
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.parse::<u16>().ok())
+            .is_none()
+        {
+            return Err(ConfigError::Bind(bind));
+        }
+        let base_url = self
+            .base_url
+            .clone()
+            .or(file.base_url)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(ConfigError::BaseUrl(base_url));
+        }
+        Ok(Config {
+            database_url,
+            database_url_given,
+            definitions: self
+                .definitions
+                .clone()
+                .or(file.definitions)
+                .unwrap_or_else(|| PathBuf::from("survey-definitions")),
+            bind,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            smtp_url: self
+                .smtp_url
+                .clone()
+                .or(file.smtp_url)
+                .filter(|s| !s.is_empty()),
+            outbox_dir: self
+                .outbox_dir
+                .clone()
+                .or(file.outbox_dir)
+                .unwrap_or_else(|| PathBuf::from("outbox")),
+            mail_from: self
+                .mail_from
+                .clone()
+                .or(file.mail_from)
+                .unwrap_or_else(|| "surveys@localhost".to_string()),
+            secret: self
+                .secret
+                .clone()
+                .or(file.secret)
+                .filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let config = ConfigArgs::default().resolve().unwrap();
+        assert_eq!(config.database_url, DatabaseUrl::Sqlite("icsat.db".into()));
+        assert!(!config.database_url_given);
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.base_url, "http://127.0.0.1:8080");
+        assert_eq!(config.outbox_dir, PathBuf::from("outbox"));
+        assert_eq!(config.mail_from, "surveys@localhost");
+        assert!(config.smtp_url.is_none() && config.secret.is_none());
+    }
+
+    #[test]
+    fn a_file_fills_what_flags_leave_open_and_rejects_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("icsat.toml");
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\nmail_from = \"hr@x.io\"\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(path.clone()),
+            mail_from: Some("people@x.io".into()),
+            ..Default::default()
+        };
+        let config = args.resolve().unwrap();
+        assert_eq!(config.bind, "0.0.0.0:9000");
+        assert_eq!(config.mail_from, "people@x.io");
+        std::fs::write(&path, "bnd = \"x\"\n").unwrap();
+        let err = args.resolve().unwrap_err().to_string();
+        assert!(err.contains("unknown field `bnd`"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let args = ConfigArgs {
+            smtp_url: Some("smtp://me:pw@mail:587".into()),
+            secret: Some("s3cret".into()),
+            database_url: Some("postgres://u:dbpw@h/d".into()),
+            ..Default::default()
+        };
+        let shown = format!("{:?}", args.resolve().unwrap());
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("pw@") && !shown.contains("dbpw"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_values_say_what_to_write() {
+        let bad_bind = ConfigArgs {
+            bind: Some("localhost".into()),
+            ..Default::default()
+        };
+        assert!(bad_bind
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("HOST:PORT"));
+        let bad_db = ConfigArgs {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        };
+        assert!(bad_db
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .starts_with("ICSAT_DATABASE_URL: unsupported"));
+    }
+}

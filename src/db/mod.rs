@@ -1,0 +1,396 @@
+//! Storage: one schema over SQLite (the embedded default) and PostgreSQL, picked by the
+//! URL's scheme. Query code is written once and compiled for each backend by
+//! [`with_conn!`](crate::with_conn) and [`transaction!`](crate::transaction), which hand the
+//! body the concrete connection, so every diesel feature both backends have works
+//! (upserts, RETURNING, batch inserts) without the limits of `MultiConnection`.
+
+pub mod schema;
+pub mod settings;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any number that fits in a Postgres advisory lock key; names the migration lock.
+const MIGRATION_LOCK_KEY: i64 = 0x1c5a_7001;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("{0}")]
+    BadUrl(String),
+    #[error("cannot open the database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot upgrade the database schema: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("a database task stopped unexpectedly")]
+    TaskFailed,
+}
+
+/// Where the data lives, parsed once from `ICSAT_DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Chooses the backend from the scheme alone: never by trying one and then the
+    /// other, which would create a SQLite file named after a mistyped Postgres URL.
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let url = url.trim();
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if rest.is_empty() {
+                return Err(DbError::BadUrl(
+                    "the SQLite URL names no file: write sqlite://PATH, e.g. sqlite://icsat.db"
+                        .into(),
+                ));
+            }
+            if rest.contains(":memory:") || rest.contains("mode=memory") {
+                return Err(DbError::BadUrl(
+                    "an in-memory SQLite database would be a different one for every connection: \
+                     use a file, e.g. sqlite://icsat.db"
+                        .into(),
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(rest)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        Err(DbError::UnsupportedUrl(redact(url)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL as it may appear in messages and logs: without its password.
+    pub fn display(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact(url),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `scheme://user:secret@host` becomes `scheme://user:***@host`.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // WAL lets readers and the one writer work at once; busy_timeout makes a second
+        // writer wait instead of failing; foreign keys are off in SQLite unless asked.
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A pool of connections to one backend; cheap to clone and share between tasks.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// One connection taken from the pool; see [`with_conn!`](crate::with_conn).
+pub enum Conn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+// min_idle is 0: r2d2 otherwise fills the pool from background threads, and a command
+// that exits while one of them is inside libpq's connect crashes in libpq's exit handlers.
+impl Db {
+    /// Opens the pool and checks one connection, so a wrong URL is reported at once
+    /// with the server's own words rather than after a pool timeout.
+    pub fn connect(url: &DatabaseUrl) -> Result<Db, DbError> {
+        let connect_error = |reason: String| DbError::Connect {
+            url: url.display(),
+            reason: reason.trim().to_string(),
+        };
+        match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = path.parent() {
+                    if !parent.as_os_str().is_empty() && !parent.is_dir() {
+                        return Err(connect_error(format!(
+                            "the folder {} does not exist",
+                            parent.display()
+                        )));
+                    }
+                }
+                let path_str = path.to_string_lossy().to_string();
+                SqliteConnection::establish(&path_str).map_err(|e| connect_error(e.to_string()))?;
+                let pool = Pool::builder()
+                    .max_size(8)
+                    .min_idle(Some(0))
+                    .connection_timeout(Duration::from_secs(30))
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(ConnectionManager::<SqliteConnection>::new(path_str))
+                    .map_err(|e| connect_error(e.to_string()))?;
+                Ok(Db::Sqlite(pool))
+            }
+            DatabaseUrl::Postgres(raw) => {
+                PgConnection::establish(raw).map_err(|e| connect_error(e.to_string()))?;
+                let pool = Pool::builder()
+                    .max_size(16)
+                    .min_idle(Some(0))
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(ConnectionManager::<PgConnection>::new(raw.clone()))
+                    .map_err(|e| connect_error(e.to_string()))?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    /// Connects and brings the schema up to date: what every command does first.
+    pub fn open(url: &DatabaseUrl) -> Result<Db, DbError> {
+        let db = Db::connect(url)?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn get(&self) -> Result<Conn, DbError> {
+        Ok(match self {
+            Db::Sqlite(pool) => Conn::Sqlite(pool.get()?),
+            Db::Postgres(pool) => Conn::Postgres(pool.get()?),
+        })
+    }
+
+    /// Applies the embedded migrations that are not applied yet; returns their names.
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let failed =
+            |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        let names = match self.get()? {
+            Conn::Sqlite(mut conn) => conn
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(failed)?
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+            Conn::Postgres(mut conn) => {
+                // Several `serve` processes may start together: one migrates, the others wait.
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                    .execute(&mut *conn)?;
+                let result = conn
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|applied| applied.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+                    .map_err(failed);
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                    .execute(&mut *conn)?;
+                result?
+            }
+        };
+        Ok(names)
+    }
+
+    /// Runs blocking database work off the async executor (actix workers are
+    /// single-threaded runtimes; blocking them would stall every request they hold).
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|_| E::from(DbError::TaskFailed))?
+    }
+}
+
+use diesel::RunQueryDsl;
+
+impl Conn {
+    /// Runs `work` in one transaction; functions that take `&mut Conn` compose inside it.
+    /// On SQLite it begins with `BEGIN IMMEDIATE` (see [`transaction!`](crate::transaction)).
+    /// Nested calls are refused by diesel's transaction manager, so callers don't nest.
+    pub fn transaction<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let begun = match self {
+            Conn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
+            }
+            Conn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN"),
+        };
+        begun.map_err(|e| E::from(DbError::Query(e)))?;
+        let outcome = work(self);
+        let finished = match (&outcome, &mut *self) {
+            (Ok(_), Conn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            (Ok(_), Conn::Postgres(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            (Err(_), Conn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+            (Err(_), Conn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+        };
+        match outcome {
+            Ok(value) => finished
+                .map(|()| value)
+                .map_err(|e| E::from(DbError::Query(e))),
+            // The work's own error says more than a failed rollback would.
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Succeeds when the database answers a trivial query (the health check).
+    pub fn ping(&mut self) -> Result<(), DbError> {
+        crate::with_conn!(*self, c => c.batch_execute("SELECT 1"))?;
+        Ok(())
+    }
+}
+
+/// Runs `$body` with `$c` bound to the concrete `&mut SqliteConnection` or
+/// `&mut PgConnection` behind a [`Conn`]; the body is compiled once per backend.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match &mut $conn {
+            $crate::db::Conn::Sqlite(pooled) => {
+                let $c: &mut ::diesel::SqliteConnection = &mut *pooled;
+                $body
+            }
+            $crate::db::Conn::Postgres(pooled) => {
+                let $c: &mut ::diesel::PgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`with_conn!`] inside one transaction. On SQLite the transaction starts with
+/// `BEGIN IMMEDIATE`, taking the write lock up front so two writers queue on
+/// busy_timeout instead of failing halfway with "database is locked".
+/// The body returns `Result<T, E>` with `E: From<diesel::result::Error>`.
+#[macro_export]
+macro_rules! transaction {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match &mut $conn {
+            $crate::db::Conn::Sqlite(pooled) => {
+                let conn: &mut ::diesel::SqliteConnection = &mut *pooled;
+                conn.immediate_transaction(|$c| $body)
+            }
+            $crate::db::Conn::Postgres(pooled) => {
+                let conn: &mut ::diesel::PgConnection = &mut *pooled;
+                ::diesel::Connection::transaction(conn, |$c| $body)
+            }
+        }
+    };
+}
+
+/// The current time as stored: UTC, truncated to microseconds (PostgreSQL's precision),
+/// so both backends hold and return the same value.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_comes_from_the_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/icsat.db").ok(),
+            Some(DatabaseUrl::Sqlite(PathBuf::from("data/icsat.db")))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/icsat.db").ok(),
+            Some(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/icsat.db")))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("mysql://u:pw@h/db"),
+            Err(DbError::UnsupportedUrl(u)) if u == "mysql://u:***@h/db"
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DbError::BadUrl(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite::memory:"),
+            Err(DbError::BadUrl(_))
+        ));
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://me:hunter2@db:5432/x"),
+            "postgres://me:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://me@db/x"), "postgres://me@db/x");
+        assert_eq!(redact("postgres://db/x"), "postgres://db/x");
+        assert_eq!(
+            DatabaseUrl::Postgres("postgres://a:b@c/d".into()).display(),
+            "postgres://a:***@c/d"
+        );
+    }
+}

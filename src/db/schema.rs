@@ -1,0 +1,196 @@
+//! Tables shared by both backends. Written by hand (not `diesel print-schema`) because the
+//! one schema must describe the SQLite and the PostgreSQL migrations alike: only types
+//! both backends read the same way (BigInt, Integer, Text, Bool, Timestamp, Date).
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    departments (id) {
+        id -> BigInt,
+        name -> Text,
+        parent_id -> Nullable<BigInt>,
+        head_email -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    employees (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        department_id -> BigInt,
+        manager_email -> Nullable<Text>,
+        location -> Nullable<Text>,
+        hire_date -> Nullable<Date>,
+        attributes -> Text,
+        active -> Bool,
+        left_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    surveys (id) {
+        id -> BigInt,
+        slug -> Text,
+        current_version_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_versions (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        version -> Integer,
+        source -> Text,
+        source_hash -> Text,
+        file_name -> Text,
+        loaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    waves (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        version_id -> BigInt,
+        label -> Text,
+        origin -> Text,
+        status -> Text,
+        opens_at -> Timestamp,
+        closes_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        reminders_done -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        wave_id -> BigInt,
+        employee_id -> BigInt,
+        department_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        reminders_sent -> Integer,
+        responded_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    responses (id) {
+        id -> Text,
+        wave_id -> BigInt,
+        department_id -> Nullable<BigInt>,
+        attributes -> Text,
+        employee_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    answers (response_id, question_id, ordinal) {
+        response_id -> Text,
+        question_id -> Text,
+        ordinal -> Integer,
+        value -> Nullable<Integer>,
+        text -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        dedupe_key -> Text,
+        kind -> Text,
+        wave_id -> Nullable<BigInt>,
+        recipient -> Text,
+        subject -> Text,
+        message -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        role -> Text,
+        department_id -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(employees -> departments (department_id));
+diesel::joinable!(survey_versions -> surveys (survey_id));
+diesel::joinable!(waves -> surveys (survey_id));
+diesel::joinable!(invitations -> waves (wave_id));
+diesel::joinable!(invitations -> employees (employee_id));
+diesel::joinable!(responses -> waves (wave_id));
+diesel::joinable!(answers -> responses (response_id));
+diesel::joinable!(users -> departments (department_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(login_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    departments,
+    employees,
+    surveys,
+    survey_versions,
+    waves,
+    invitations,
+    responses,
+    answers,
+    mail_outbox,
+    users,
+    login_tokens,
+    sessions,
+    leases,
+);

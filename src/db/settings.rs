@@ -1,0 +1,32 @@
+//! Small key/value facts the service keeps about itself, such as the signing secret.
+
+use diesel::prelude::*;
+use rand::RngCore;
+
+use super::schema::settings;
+use super::{Conn, DbError};
+
+const SECRET_KEY: &str = "secret";
+
+pub fn get(conn: &mut Conn, key: &str) -> Result<Option<String>, DbError> {
+    let value = crate::with_conn!(*conn, c => settings::table
+        .find(key)
+        .select(settings::value)
+        .first::<String>(c)
+        .optional())?;
+    Ok(value)
+}
+
+/// The key that signs sessions and CSRF tokens when `ICSAT_SECRET` is not set:
+/// generated once and stored, so every process behind a load balancer uses the same.
+pub fn secret(conn: &mut Conn) -> Result<String, DbError> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Insert-if-absent, then read: two processes starting together agree on one value.
+    crate::with_conn!(*conn, c => diesel::insert_into(settings::table)
+        .values((settings::key.eq(SECRET_KEY), settings::value.eq(&fresh)))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    get(conn, SECRET_KEY)?.ok_or(DbError::Query(diesel::result::Error::NotFound))
+}

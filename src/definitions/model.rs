@@ -1,0 +1,213 @@
+//! The typed survey definition: what a valid TOML file means.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+use serde::Serialize;
+
+use super::diagnostic::Located;
+use super::schedule::Schedule;
+use super::text::{Text, TextList};
+
+/// One survey definition file, parsed and checked (see `parse_definition`).
+///
+/// Positions are kept (as [`Located`]) for the things later cross-checks point at:
+/// the survey id, `anonymity`, section ids and `about`, question ids and audience
+/// department names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Definition {
+    /// Slug, stable across waves.
+    pub id: Located<String>,
+    pub title: Text,
+    pub intro: Option<Text>,
+    /// Where the key is omitted the position is the start of the file.
+    pub anonymity: Located<Anonymity>,
+    /// Reporting threshold: no figure for fewer respondents (default 5, at least 3).
+    pub min_group_size: u32,
+    /// Threshold for showing comments (default 10, or `min_group_size` when larger).
+    pub min_comment_group_size: u32,
+    /// Default language: the one answers and exports use.
+    pub language: String,
+    /// Every language texts are given in; always contains `language`, which comes first.
+    pub languages: Vec<String>,
+    /// `None`: the survey is only run by hand.
+    pub schedule: Option<Schedule>,
+    pub audience: Audience,
+    /// Named answer scales, by name.
+    pub scales: BTreeMap<String, Scale>,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anonymity {
+    /// Nobody can see who answered what (the default).
+    #[default]
+    Anonymous,
+    /// HR could link answers to people; reports still apply the thresholds.
+    Confidential,
+}
+
+impl Anonymity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Anonymity::Anonymous => "anonymous",
+            Anonymity::Confidential => "confidential",
+        }
+    }
+}
+
+/// Who is asked: roster departments (each with everything below it in the org tree),
+/// minus excluded ones, filtered by roster attributes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Audience {
+    /// Department names; `"*"` alone means every department.
+    pub departments: Vec<Located<String>>,
+    pub exclude_departments: Vec<Located<String>>,
+    /// Roster attribute column -> accepted values (a person matches when, for every
+    /// column, their value is one of the listed ones).
+    #[serde(rename = "where")]
+    pub where_: BTreeMap<String, Vec<String>>,
+}
+
+impl Audience {
+    /// True when `departments = ["*"]`.
+    pub fn is_everyone(&self) -> bool {
+        self.departments.iter().any(|d| d.value == "*")
+    }
+}
+
+/// A named answer scale from `[scales.NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scale {
+    /// Label of each value 1..k, in order.
+    pub labels: TextList,
+    /// Values counted as favourable, ascending. Default: the top two values, or only
+    /// the top one on scales of 2 or 3 labels (where the top two would be most of the
+    /// scale).
+    pub favorable: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    pub id: Located<String>,
+    pub title: Text,
+    /// The internal service department rated here; `None` for questions about the
+    /// respondent's own work life.
+    pub about: Option<Located<String>>,
+    /// Label of the opt-out ("I have not used IT this year"); `None`: no opt-out.
+    pub skip_label: Option<Text>,
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Question {
+    /// Slug, unique in the survey and stable across waves.
+    pub id: Located<String>,
+    pub text: Text,
+    pub required: bool,
+    pub kind: QuestionKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum QuestionKind {
+    /// A value 1..k; `scale` names the shared scale, `None` for inline `scale_labels`.
+    /// `labels` and `favorable` are resolved either way.
+    Likert {
+        scale: Option<String>,
+        labels: TextList,
+        favorable: Vec<u32>,
+    },
+    /// 1..max (2 to 10); the top two values count as favourable.
+    Rating { max: u32 },
+    /// 0..10 about the company as a place to work.
+    Enps,
+    /// 0..10 about the section's `about` department.
+    Nps,
+    /// One option, or any number with `multiple`.
+    Choice { options: TextList, multiple: bool },
+    /// Free text up to `max_length` characters.
+    Text { max_length: u32 },
+}
+
+impl QuestionKind {
+    /// The `type` as written in the file.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            QuestionKind::Likert { .. } => "likert",
+            QuestionKind::Rating { .. } => "rating",
+            QuestionKind::Enps => "enps",
+            QuestionKind::Nps => "nps",
+            QuestionKind::Choice { .. } => "choice",
+            QuestionKind::Text { .. } => "text",
+        }
+    }
+}
+
+impl Question {
+    /// True for answers that are numbers (likert, rating, enps, nps).
+    pub fn is_numeric(&self) -> bool {
+        self.value_range().is_some()
+    }
+
+    /// The values an answer can take: likert 1..=k, rating 1..=max, enps/nps 0..=10;
+    /// `None` for choice and text.
+    pub fn value_range(&self) -> Option<RangeInclusive<u32>> {
+        match &self.kind {
+            QuestionKind::Likert { labels, .. } => {
+                Some(1..=u32::try_from(labels.len()).unwrap_or(u32::MAX))
+            }
+            QuestionKind::Rating { max } => Some(1..=*max),
+            QuestionKind::Enps | QuestionKind::Nps => Some(0..=10),
+            QuestionKind::Choice { .. } | QuestionKind::Text { .. } => None,
+        }
+    }
+
+    /// Values counted as favourable: the likert scale's set, or a rating's top two;
+    /// `None` for other types (eNPS/NPS use promoters instead).
+    pub fn favorable_values(&self) -> Option<Vec<u32>> {
+        match &self.kind {
+            QuestionKind::Likert { favorable, .. } => Some(favorable.clone()),
+            QuestionKind::Rating { max } => Some(vec![max.saturating_sub(1), *max]),
+            _ => None,
+        }
+    }
+}
+
+impl Definition {
+    /// Every question with its section, in file order.
+    pub fn questions(&self) -> impl Iterator<Item = (&Section, &Question)> + '_ {
+        self.sections
+            .iter()
+            .flat_map(|s| s.questions.iter().map(move |q| (s, q)))
+    }
+
+    pub fn question(&self, id: &str) -> Option<&Question> {
+        self.question_with_section(id).map(|(_, q)| q)
+    }
+
+    pub fn question_with_section(&self, id: &str) -> Option<(&Section, &Question)> {
+        self.questions().find(|(_, q)| q.id.value == id)
+    }
+
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id.value == id)
+    }
+
+    /// The internal service departments rated (section `about` values), in file order.
+    /// Each appears once: a service is rated by one section.
+    pub fn services(&self) -> Vec<&str> {
+        self.sections
+            .iter()
+            .filter_map(|s| s.about.as_ref().map(|a| a.value.as_str()))
+            .collect()
+    }
+
+    /// The section rating service `department`, if any.
+    pub fn service_section(&self, department: &str) -> Option<&Section> {
+        self.sections
+            .iter()
+            .find(|s| s.about.as_ref().is_some_and(|a| a.value == department))
+    }
+}

@@ -1,0 +1,37 @@
+//! The errors a command can end with, mapped once to an exit status.
+
+use std::process::ExitCode;
+
+use crate::config::ConfigError;
+use crate::db::DbError;
+use crate::responses::import::ImportError;
+use crate::roster::RosterError;
+use crate::surveys::SurveyError;
+use crate::web::StartError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Survey(#[from] SurveyError),
+    #[error(transparent)]
+    Roster(#[from] RosterError),
+    #[error(transparent)]
+    Responses(#[from] ImportError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("the web server stopped: {0}")]
+    Server(std::io::Error),
+    #[error("`icsat {0}` is not available yet in this version of icsat")]
+    NotYet(&'static str),
+}
+
+impl AppError {
+    /// 1 for every failure a command reports (usage errors exit 2, from clap).
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(1)
+    }
+}

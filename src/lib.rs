@@ -1,0 +1,18 @@
+//! icsat: internal customer satisfaction surveys (internal services and eNPS), self-hosted.
+//!
+//! Modules follow the domain: survey `definitions` (pure parsing and validation) and the
+//! `surveys` catalogue that stores their versions, the `roster` of employees, `db`
+//! storage on SQLite or PostgreSQL, `stats` (pure statistics), the `web` service and the
+//! `cli`.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod definitions;
+pub mod error;
+pub mod responses;
+pub mod roster;
+pub mod stats;
+pub mod surveys;
+pub mod waves;
+pub mod web;

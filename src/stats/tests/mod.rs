@@ -1,0 +1,5 @@
+mod inputs;
+mod properties;
+mod reference;
+mod report_json;
+mod suppression;

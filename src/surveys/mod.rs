@@ -1,0 +1,308 @@
+//! The survey catalogue: definition files read from disk, checked against the roster and
+//! against the versions that already ran, and stored as versions in the database.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::db::schema::{departments, survey_versions, surveys, waves};
+use crate::db::{Conn, DbError};
+use crate::definitions::{
+    check_departments, check_evolution, parse_definition, Definition, Diagnostic,
+};
+
+/// A definition file that parsed and passed every rule that needs nothing else.
+#[derive(Debug, Clone)]
+pub struct LoadedDefinition {
+    /// The path as given, for `FILE:LINE:COLUMN` messages.
+    pub file: String,
+    pub source: String,
+    /// SHA-256 of the source: a changed file becomes a new version.
+    pub hash: String,
+    pub definition: Definition,
+}
+
+impl LoadedDefinition {
+    pub fn slug(&self) -> &str {
+        &self.definition.id.value
+    }
+
+    fn render(&self, diagnostics: &[Diagnostic]) -> Vec<String> {
+        let mut sorted = diagnostics.to_vec();
+        sorted.sort();
+        sorted.iter().map(|d| d.render(&self.file)).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SurveyError {
+    #[error("{}\n{} error(s) in survey definitions", .0.join("\n"), .0.len())]
+    Invalid(Vec<String>),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("no survey definitions (*.toml files) in {0}")]
+    NoDefinitions(String),
+    #[error("there is no survey {0:?}; known surveys: {1}")]
+    UnknownSurvey(String, String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for SurveyError {
+    fn from(e: diesel::result::Error) -> Self {
+        SurveyError::Db(DbError::Query(e))
+    }
+}
+
+pub fn source_hash(source: &str) -> String {
+    Sha256::digest(source.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `.toml` files named by `paths`: files as given, folders' files sorted by name.
+fn definition_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SurveyError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let read_error = |e: std::io::Error| SurveyError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(read_error)?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            if found.is_empty() {
+                return Err(SurveyError::NoDefinitions(path.display().to_string()));
+            }
+            found.sort();
+            files.extend(found);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(read_error(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file or folder",
+            )));
+        }
+    }
+    Ok(files)
+}
+
+/// Reads and checks every definition under `paths`, reporting the errors of all files
+/// at once; survey ids must be unique across files.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedDefinition>, SurveyError> {
+    let mut loaded = Vec::new();
+    let mut errors = Vec::new();
+    for file in definition_files(paths)? {
+        let name = file.display().to_string();
+        let bytes = std::fs::read(&file).map_err(|e| SurveyError::Read {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let Ok(source) = String::from_utf8(bytes) else {
+            errors.push(format!(
+                "{name}:1:1: the file is not valid UTF-8; save it as UTF-8"
+            ));
+            continue;
+        };
+        match parse_definition(&source) {
+            Ok(definition) => loaded.push(LoadedDefinition {
+                file: name,
+                hash: source_hash(&source),
+                source,
+                definition,
+            }),
+            Err(diagnostics) => {
+                let mut sorted = diagnostics;
+                sorted.sort();
+                errors.extend(sorted.iter().map(|d| d.render(&name)));
+            }
+        }
+    }
+    let mut first_file: HashMap<&str, &str> = HashMap::new();
+    for def in &loaded {
+        if let Some(other) = first_file.insert(def.slug(), &def.file) {
+            let pos = def.definition.id.pos;
+            errors.push(format!(
+                "{}:{}:{}: the survey id \"{}\" is already used by {other}; ids must be unique",
+                def.file,
+                pos.line,
+                pos.column,
+                def.slug()
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(SurveyError::Invalid(errors))
+    }
+}
+
+/// Checks `about` and audience departments against a set of department names.
+pub fn check_roster(loaded: &[LoadedDefinition], known: &dyn Fn(&str) -> bool) -> Vec<String> {
+    loaded
+        .iter()
+        .flat_map(|def| def.render(&check_departments(&def.definition, known)))
+        .collect()
+}
+
+/// Names of the departments in the database (empty before a roster is imported).
+pub fn stored_departments(conn: &mut Conn) -> Result<Vec<String>, DbError> {
+    Ok(crate::with_conn!(*conn, c => departments::table
+        .filter(departments::active.eq(true))
+        .select(departments::name)
+        .load::<String>(c))?)
+}
+
+/// The parsed versions of `slug` that waves ran with, oldest first.
+fn versions_with_waves(conn: &mut Conn, slug: &str) -> Result<Vec<Definition>, DbError> {
+    let sources: Vec<String> = crate::with_conn!(*conn, c => survey_versions::table
+        .inner_join(surveys::table)
+        .filter(surveys::slug.eq(slug))
+        .filter(
+            survey_versions::id.eq_any(waves::table.select(waves::version_id)),
+        )
+        .order(survey_versions::version)
+        .select(survey_versions::source)
+        .load(c))?;
+    // A stored version was valid when stored; one that no longer parses (an older
+    // release's rules) cannot constrain the new one and is passed over.
+    Ok(sources
+        .iter()
+        .filter_map(|s| parse_definition(s).ok())
+        .collect())
+}
+
+/// Rules that need history: a survey that ran waves keeps its anonymity, question
+/// types and scales.
+pub fn check_history(conn: &mut Conn, loaded: &[LoadedDefinition]) -> Result<Vec<String>, DbError> {
+    let mut errors = Vec::new();
+    for def in loaded {
+        let previous = versions_with_waves(conn, def.slug())?;
+        if !previous.is_empty() {
+            errors.extend(def.render(&check_evolution(&previous, &def.definition)));
+        }
+    }
+    Ok(errors)
+}
+
+/// What syncing did to one survey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedSurvey {
+    pub slug: String,
+    pub version: i32,
+    pub new_version: bool,
+}
+
+/// Stores each definition as the current version of its survey (a new version when its
+/// source changed), after checking it against the versions that ran waves. Safe to run
+/// from several processes at once: conflicting inserts are absorbed and re-read.
+pub fn sync(
+    conn: &mut Conn,
+    loaded: &[LoadedDefinition],
+) -> Result<Vec<SyncedSurvey>, SurveyError> {
+    let errors = check_history(conn, loaded)?;
+    if !errors.is_empty() {
+        return Err(SurveyError::Invalid(errors));
+    }
+    let mut synced = Vec::new();
+    for def in loaded {
+        let now = crate::db::now();
+        let result = crate::transaction!(*conn, c => {
+            diesel::insert_into(surveys::table)
+                .values((surveys::slug.eq(def.slug()), surveys::created_at.eq(now)))
+                .on_conflict_do_nothing()
+                .execute(c)?;
+            let survey_id: i64 = surveys::table
+                .filter(surveys::slug.eq(def.slug()))
+                .select(surveys::id)
+                .first(c)?;
+            let existing: Option<(i64, i32)> = survey_versions::table
+                .filter(survey_versions::survey_id.eq(survey_id))
+                .filter(survey_versions::source_hash.eq(&def.hash))
+                .select((survey_versions::id, survey_versions::version))
+                .first(c)
+                .optional()?;
+            let (version_id, version, new_version) = match existing {
+                Some((id, version)) => (id, version, false),
+                None => {
+                    let last: Option<i32> = survey_versions::table
+                        .filter(survey_versions::survey_id.eq(survey_id))
+                        .select(diesel::dsl::max(survey_versions::version))
+                        .first(c)?;
+                    let version = last.unwrap_or(0) + 1;
+                    let id: i64 = diesel::insert_into(survey_versions::table)
+                        .values((
+                            survey_versions::survey_id.eq(survey_id),
+                            survey_versions::version.eq(version),
+                            survey_versions::source.eq(&def.source),
+                            survey_versions::source_hash.eq(&def.hash),
+                            survey_versions::file_name.eq(&def.file),
+                            survey_versions::loaded_at.eq(now),
+                        ))
+                        .returning(survey_versions::id)
+                        .get_result(c)?;
+                    (id, version, true)
+                }
+            };
+            diesel::update(surveys::table.find(survey_id))
+                .set(surveys::current_version_id.eq(version_id))
+                .execute(c)?;
+            Ok::<_, diesel::result::Error>(SyncedSurvey {
+                slug: def.slug().to_string(),
+                version,
+                new_version,
+            })
+        })?;
+        if result.new_version {
+            tracing::info!(survey = %result.slug, version = result.version, "stored a new definition version");
+        }
+        synced.push(result);
+    }
+    Ok(synced)
+}
+
+/// The current definition of a stored survey, with its version id.
+pub fn current(conn: &mut Conn, slug: &str) -> Result<(i64, Definition), SurveyError> {
+    let row: Option<(i64, String)> = crate::with_conn!(*conn, c => surveys::table
+        .inner_join(survey_versions::table.on(surveys::current_version_id.eq(survey_versions::id.nullable())))
+        .filter(surveys::slug.eq(slug))
+        .select((survey_versions::id, survey_versions::source))
+        .first(c)
+        .optional())
+    .map_err(DbError::from)?;
+    match row {
+        Some((id, source)) => parse_definition(&source)
+            .map(|d| (id, d))
+            .map_err(|diagnostics| {
+                SurveyError::Invalid(diagnostics.iter().map(|d| d.render(slug)).collect())
+            }),
+        None => {
+            let known: Vec<String> = crate::with_conn!(*conn, c => surveys::table
+                .select(surveys::slug)
+                .order(surveys::slug)
+                .load(c))
+            .map_err(DbError::from)?;
+            Err(SurveyError::UnknownSurvey(
+                slug.to_string(),
+                known.join(", "),
+            ))
+        }
+    }
+}
+
+/// The default folder, or the paths given on the command line.
+pub fn paths_or_default(paths: &[PathBuf], default: &Path) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![default.to_path_buf()]
+    } else {
+        paths.to_vec()
+    }
+}

@@ -1,0 +1,113 @@
+//! Waves: each opening of a survey, labelled by its opening date (or a given label), run
+//! with the definition version it opened with.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{surveys, waves};
+use crate::db::{Conn, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Schedule,
+    Manual,
+    Import,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Schedule => "schedule",
+            Origin::Manual => "manual",
+            Origin::Import => "import",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = waves)]
+pub struct Wave {
+    pub id: i64,
+    pub survey_id: i64,
+    pub version_id: i64,
+    pub label: String,
+    pub origin: String,
+    pub status: String,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub reminders_done: i32,
+    pub created_at: NaiveDateTime,
+}
+
+pub struct NewWave<'a> {
+    pub survey_id: i64,
+    pub version_id: i64,
+    pub label: &'a str,
+    pub origin: Origin,
+    pub status: &'a str,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+/// A wave label: what people type after `--wave`, so short and printable.
+pub fn check_label(label: &str) -> Result<(), String> {
+    if label.trim().is_empty() || label.len() > 64 || label.chars().any(char::is_control) {
+        Err(format!(
+            "the wave label {label:?} must be 1 to 64 printable characters, e.g. 2025-03-01"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn survey_id(conn: &mut Conn, slug: &str) -> Result<Option<i64>, DbError> {
+    Ok(crate::with_conn!(*conn, c => surveys::table
+        .filter(surveys::slug.eq(slug))
+        .select(surveys::id)
+        .first(c)
+        .optional())?)
+}
+
+pub fn find(conn: &mut Conn, survey_id: i64, label: &str) -> Result<Option<Wave>, DbError> {
+    Ok(crate::with_conn!(*conn, c => waves::table
+        .filter(waves::survey_id.eq(survey_id))
+        .filter(waves::label.eq(label))
+        .select(Wave::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// Every wave of a survey, oldest first (by opening time, then label).
+pub fn of_survey(conn: &mut Conn, survey_id: i64) -> Result<Vec<Wave>, DbError> {
+    Ok(crate::with_conn!(*conn, c => waves::table
+        .filter(waves::survey_id.eq(survey_id))
+        .order((waves::opens_at, waves::label))
+        .select(Wave::as_select())
+        .load(c))?)
+}
+
+/// Inserts a wave; `None` when one with the same label exists already (whoever
+/// inserted it first, in this process or another, wins).
+pub fn insert(conn: &mut Conn, wave: &NewWave) -> Result<Option<i64>, DbError> {
+    let now = crate::db::now();
+    let id: Option<i64> = crate::with_conn!(*conn, c => diesel::insert_into(waves::table)
+        .values((
+            waves::survey_id.eq(wave.survey_id),
+            waves::version_id.eq(wave.version_id),
+            waves::label.eq(wave.label),
+            waves::origin.eq(wave.origin.as_str()),
+            waves::status.eq(wave.status),
+            waves::opens_at.eq(wave.opens_at),
+            waves::closes_at.eq(wave.closes_at),
+            waves::closed_at.eq(wave.closed_at),
+            waves::created_at.eq(now),
+        ))
+        .on_conflict((waves::survey_id, waves::label))
+        .do_nothing()
+        .returning(waves::id)
+        .get_result(c)
+        .optional())?;
+    Ok(id)
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real binary and server, on SQLite and on PostgreSQL.
+
+mod common;
+
+mod cli;
+mod responses;
+mod roster;
+mod serve;
+mod survey;

@@ -1,0 +1,172 @@
+//! `icsat responses import`: earlier waves loaded from CSV, all or nothing.
+
+use crate::common::TestDb;
+
+pub const PULSE: &str = r#"
+id = "pulse"
+title = "Quarterly pulse"
+
+[audience]
+departments = ["*"]
+
+[scales.agree5]
+labels = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
+
+[[sections]]
+id = "it"
+title = "IT"
+about = "IT"
+
+  [[sections.questions]]
+  id = "it-fast"
+  type = "likert"
+  scale = "agree5"
+  text = "IT is fast."
+
+  [[sections.questions]]
+  id = "it-nps"
+  type = "nps"
+  text = "Recommend IT?"
+
+[[sections]]
+id = "you"
+title = "You"
+
+  [[sections.questions]]
+  id = "enps"
+  type = "enps"
+  text = "Recommend us?"
+
+  [[sections.questions]]
+  id = "channel"
+  type = "choice"
+  options = ["Email", "Chat"]
+  text = "How?"
+  required = false
+
+  [[sections.questions]]
+  id = "comment"
+  type = "text"
+  text = "Anything else?"
+"#;
+
+/// A database with a flat roster (IT, HR, Sales) and the pulse definition in
+/// `defs/`; returns the folder to pass as ICSAT_DEFINITIONS.
+pub fn prepared(db: &TestDb) -> String {
+    let defs = db.path("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("pulse.toml"), PULSE).unwrap();
+    let roster = db.write(
+        "roster.csv",
+        "email,name,department\na@x.io,A,IT\nb@x.io,B,HR\nc@x.io,C,Sales\n",
+    );
+    db.icsat(&["roster", "import", roster.to_str().unwrap()])
+        .assert_ok();
+    defs.display().to_string()
+}
+
+fn count(db: &TestDb, table: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let query = format!("SELECT COUNT(*) AS n FROM {table}");
+    icsat::with_conn!(conn, c => diesel::sql_query(&query).get_result::<N>(c))
+        .unwrap()
+        .n
+}
+
+fn imports_a_closed_wave_once(db: TestDb) {
+    let defs = prepared(&db);
+    let file = db.write(
+        "2025.csv",
+        "department,it-fast,it-nps,enps,channel,comment\nIT,4,9,10,Chat,great\nHR,2,3,6,,\nSales,5,10,9,Email,\"=HYPERLINK(\"\"x\"\")\"\n",
+    );
+    let run = |args: &[&str]| {
+        db.command(args)
+            .env("ICSAT_DEFINITIONS", &defs)
+            .output()
+            .map(crate::common::CommandOutput)
+            .unwrap()
+    };
+    let out = run(&[
+        "responses",
+        "import",
+        "pulse",
+        "--wave",
+        "2025-03-01",
+        file.to_str().unwrap(),
+    ]);
+    out.assert_ok();
+    assert!(
+        out.stdout()
+            .contains("imported 3 responses into wave 2025-03-01 of pulse"),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(count(&db, "responses"), 3);
+    assert_eq!(count(&db, "answers"), 13);
+
+    let again = run(&[
+        "responses",
+        "import",
+        "pulse",
+        "--wave",
+        "2025-03-01",
+        file.to_str().unwrap(),
+    ]);
+    again.assert_fails(1);
+    assert!(
+        again
+            .stderr()
+            .contains("already has a wave labelled \"2025-03-01\""),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(count(&db, "responses"), 3);
+    assert_eq!(count(&db, "waves"), 1);
+}
+
+fn a_bad_file_lists_every_problem_and_stores_nothing(db: TestDb) {
+    let defs = prepared(&db);
+    let file = db.write(
+        "bad.csv",
+        "department,it-fast,it-nps,enps,channel,unknown-q\nIT,6,9,10,Chat,\nMarketing,4,4,4,Fax,\nHR,4,x,4,,\n",
+    );
+    let out = db
+        .command(&[
+            "responses",
+            "import",
+            "pulse",
+            "--wave",
+            "2024",
+            file.to_str().unwrap(),
+        ])
+        .env("ICSAT_DEFINITIONS", &defs)
+        .output()
+        .map(crate::common::CommandOutput)
+        .unwrap();
+    out.assert_fails(1);
+    let stderr = out.stderr();
+    for expected in [
+        "bad.csv:1:6: \"unknown-q\" is not a question of survey pulse",
+        "bad.csv:2:2: it-fast: \"6\" is not a valid likert answer",
+        "bad.csv:3:1: the department \"Marketing\" is not in the roster",
+        "bad.csv:3:5: channel: \"Fax\" is not an option",
+        "bad.csv:4:3: it-nps: \"x\" is not a valid nps answer",
+        "5 problem(s) to fix; nothing was changed",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} in:\n{stderr}");
+    }
+    assert_eq!(count(&db, "waves"), 0);
+    assert_eq!(count(&db, "responses"), 0);
+}
+
+crate::on_both_backends!(
+    imports_a_closed_wave_once,
+    a_bad_file_lists_every_problem_and_stores_nothing
+);

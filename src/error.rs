@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::config::ConfigError;
 use crate::db::DbError;
+use crate::reports::ReportError;
 use crate::responses::import::ImportError;
 use crate::roster::RosterError;
 use crate::surveys::SurveyError;
@@ -21,6 +22,10 @@ pub enum AppError {
     Roster(#[from] RosterError),
     #[error(transparent)]
     Responses(#[from] ImportError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("cannot write the output: {0}")]
+    Output(String),
     #[error(transparent)]
     Start(#[from] StartError),
     #[error("the web server stopped: {0}")]

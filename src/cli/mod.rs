@@ -1,6 +1,7 @@
 //! The `icsat` command line (`shared/spec/interfaces.md`): parsing and dispatch; each
 //! command's work lives in the domain module it belongs to.
 
+mod report;
 mod roster;
 mod serve;
 mod survey;
@@ -54,14 +55,19 @@ pub enum Command {
         survey: String,
         #[arg(long)]
         wave: Option<String>,
+        /// A department: its subtree only
         #[arg(long)]
         department: Option<String>,
+        /// Only respondents with this roster attribute (ATTRIBUTE=VALUE; up to 3)
+        #[arg(long = "where", value_name = "ATTRIBUTE=VALUE")]
+        filters: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Every wave side by side, with significance
     Trend {
         survey: String,
+        /// A department: its subtree only
         #[arg(long)]
         department: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -235,8 +241,25 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             println!("imported {count} responses into wave {wave} of {survey} (closed)");
             Ok(())
         }
-        Command::Report { .. } => Err(AppError::NotYet("report")),
-        Command::Trend { .. } => Err(AppError::NotYet("trend")),
+        Command::Report {
+            survey,
+            wave,
+            department,
+            filters,
+            format,
+        } => report::report(
+            &config,
+            &survey,
+            wave.as_deref(),
+            department.as_deref(),
+            &filters,
+            format,
+        ),
+        Command::Trend {
+            survey,
+            department,
+            format,
+        } => report::trend(&config, &survey, department.as_deref(), format),
         Command::Export { .. } => Err(AppError::NotYet("export")),
         Command::User(_) => Err(AppError::NotYet("user add")),
     }

@@ -123,10 +123,12 @@ struct SqlitePragmas;
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // WAL lets readers and the one writer work at once; busy_timeout makes a second
-        // writer wait instead of failing; foreign keys are off in SQLite unless asked.
+        // writer wait instead of failing; foreign keys are off in SQLite unless asked;
+        // LIKE compares case as PostgreSQL's does, so filters match the same rows.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA case_sensitive_like = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -296,6 +298,24 @@ impl Conn {
     pub fn ping(&mut self) -> Result<(), DbError> {
         crate::with_conn!(*self, c => c.batch_execute("SELECT 1"))?;
         Ok(())
+    }
+}
+
+/// Which backend a concrete connection is, for the rare SQL written by hand (its
+/// placeholders differ: `?` on SQLite, `$1` on PostgreSQL).
+pub trait BackendKind {
+    fn backend_kind(&self) -> Backend;
+}
+
+impl BackendKind for SqliteConnection {
+    fn backend_kind(&self) -> Backend {
+        Backend::Sqlite
+    }
+}
+
+impl BackendKind for PgConnection {
+    fn backend_kind(&self) -> Backend {
+        Backend::Postgres
     }
 }
 

@@ -72,6 +72,33 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         reminders_done -> Integer,
         created_at -> Timestamp,
+        counts_stale -> Bool,
+        counts_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    wave_value_counts (wave_id, department_id, item, value) {
+        wave_id -> BigInt,
+        department_id -> BigInt,
+        item -> Text,
+        value -> Integer,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    wave_pair_sums (wave_id, department_id, question_id, outcome_id) {
+        wave_id -> BigInt,
+        department_id -> BigInt,
+        question_id -> Text,
+        outcome_id -> Text,
+        n -> BigInt,
+        sx -> BigInt,
+        sy -> BigInt,
+        sxx -> BigInt,
+        syy -> BigInt,
+        sxy -> BigInt,
     }
 }
 
@@ -193,4 +220,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_tokens,
     sessions,
     leases,
+    wave_value_counts,
+    wave_pair_sums,
+);
+
+// Report counts group answers by their respondent's department.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    responses::department_id,
+    answers::question_id,
+    answers::value,
 );

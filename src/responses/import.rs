@@ -318,7 +318,7 @@ pub fn import_file(
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_else(crate::db::now);
     let now = crate::db::now();
-    conn.transaction(|conn| {
+    let wave_id = conn.transaction(|conn| {
         let wave_id = waves::insert(
             conn,
             &NewWave {
@@ -336,8 +336,13 @@ pub fn import_file(
             return Err(wave_exists(conn)?);
         };
         super::store::insert(conn, wave_id, &responses)?;
-        Ok(())
+        Ok(wave_id)
     })?;
+    // Counted now so the first report is instant; if this fails the wave stays marked
+    // stale and the first report counts it.
+    if let Err(e) = crate::reports::counts::refresh(conn, wave_id, &definition) {
+        tracing::warn!(error = %e, wave = label, "imported, but counting the answers failed; reports will retry");
+    }
     Ok(responses.len())
 }
 

@@ -38,6 +38,8 @@ pub struct Wave {
     pub closed_at: Option<NaiveDateTime>,
     pub reminders_done: i32,
     pub created_at: NaiveDateTime,
+    pub counts_stale: bool,
+    pub counts_at: Option<NaiveDateTime>,
 }
 
 pub struct NewWave<'a> {

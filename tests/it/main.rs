@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod reports;
 mod responses;
 mod roster;
 mod serve;

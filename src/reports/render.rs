@@ -1,0 +1,476 @@
+//! Text and CSV views of reports (JSON is their serde form).
+
+use std::fmt::Write as _;
+
+use super::trend::{TrendChange, TrendReport};
+use super::wave::WaveReport;
+use crate::stats::{Change, Gated, Interval, QuestionSummary, SuppressionReason};
+
+/// Neutralises a text cell that a spreadsheet would run as a formula.
+pub fn csv_text(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+fn num(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
+}
+
+fn pct(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+fn interval(i: Option<Interval>, f: impl Fn(f64) -> String) -> String {
+    i.map_or_else(String::new, |i| format!("[{}, {}]", f(i.lo), f(i.hi)))
+}
+
+/// Lays out rows as aligned columns.
+fn table(rows: &[Vec<String>], indent: &str) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| format!("{cell:<w$}", w = widths[c]))
+            .collect();
+        let _ = writeln!(out, "{indent}{}", line.join("  ").trim_end());
+    }
+    out
+}
+
+fn summary_cells(summary: &QuestionSummary) -> Vec<String> {
+    match summary {
+        QuestionSummary::Scale(s) => vec![
+            s.n.to_string(),
+            format!(
+                "{} {}",
+                num(s.mean, 2),
+                interval(s.mean_ci, |v| format!("{v:.2}"))
+            ),
+            format!(
+                "{} {}",
+                pct(s.favorable),
+                interval(s.favorable_ci, |v| format!("{:.0}%", v * 100.0))
+            ),
+        ],
+        QuestionSummary::Nps(s) => vec![
+            s.n.to_string(),
+            format!(
+                "NPS {} {}",
+                num(s.enps, 1),
+                interval(s.enps_ci, |v| format!("{v:.1}"))
+            ),
+            format!("{}+ {}= {}-", s.promoters, s.passives, s.detractors),
+        ],
+        QuestionSummary::Choice(c) => vec![
+            c.n.to_string(),
+            c.options
+                .iter()
+                .map(|o| format!("{} {}", o.option, pct(o.share)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            String::new(),
+        ],
+        QuestionSummary::Text(t) => vec![t.n.to_string(), "comments".into(), String::new()],
+    }
+}
+
+pub fn wave_text(report: &WaveReport, order: &[String]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — wave {}  (figures need at least {} responses)",
+        report.survey, report.wave, report.min_group_size
+    );
+    if !report.filters.is_empty() {
+        let _ = writeln!(out, "filtered: {}", report.filters.join(", "));
+    }
+    for group in &report.groups {
+        let name = group.department().unwrap_or("Whole audience");
+        let _ = writeln!(out);
+        let Some(figures) = group.content() else {
+            let why = match group.suppression() {
+                Some(SuppressionReason::TooFew { threshold }) => {
+                    format!("fewer than {threshold} responses")
+                }
+                _ => "not shown, so that a smaller group can't be worked out from it".to_string(),
+            };
+            let _ = writeln!(out, "{name}: {why}");
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "{name}: {} respondents",
+            group.respondents().unwrap_or(0)
+        );
+        let mut rows = vec![vec![
+            "QUESTION".into(),
+            "N".into(),
+            "MEAN / SCORE [95% CI]".into(),
+            "FAVOURABLE [95% CI]".into(),
+        ]];
+        for id in order {
+            let Some(gated) = figures.questions.get(id) else {
+                continue;
+            };
+            let mut row = vec![id.clone()];
+            match gated.shown() {
+                Some(summary) => row.extend(summary_cells(summary)),
+                None => row.push(format!("fewer than {} answers", report.min_group_size)),
+            }
+            rows.push(row);
+        }
+        out.push_str(&table(&rows, "  "));
+        if !figures.services.is_empty() {
+            let mut rows = vec![vec![
+                "SERVICE".into(),
+                "N".into(),
+                "SATISFACTION".into(),
+                "FAVOURABLE".into(),
+                "NPS".into(),
+            ]];
+            for (service, gated) in &figures.services {
+                match gated.shown() {
+                    Some(s) => rows.push(vec![
+                        service.clone(),
+                        s.n.to_string(),
+                        num(s.satisfaction, 1),
+                        pct(s.favorable),
+                        num(s.nps, 1),
+                    ]),
+                    None => rows.push(vec![
+                        service.clone(),
+                        format!("fewer than {} answers", report.min_group_size),
+                    ]),
+                }
+            }
+            out.push_str(&table(&rows, "  "));
+        }
+        if let Some(drivers) = figures.drivers.as_ref().and_then(Gated::shown) {
+            if !drivers.is_empty() {
+                let list: Vec<String> = drivers
+                    .iter()
+                    .take(5)
+                    .map(|d| {
+                        format!(
+                            "{} (r {:.2}, {} favourable)",
+                            d.question,
+                            d.r,
+                            pct(Some(d.favorable))
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(out, "  key drivers of eNPS: {}", list.join("; "));
+            }
+        }
+    }
+    out
+}
+
+const WAVE_CSV_HEADER: [&str; 21] = [
+    "department",
+    "item",
+    "type",
+    "suppressed",
+    "n",
+    "mean",
+    "sd",
+    "mean_ci_low",
+    "mean_ci_high",
+    "favorable",
+    "favorable_ci_low",
+    "favorable_ci_high",
+    "index",
+    "enps",
+    "enps_ci_low",
+    "enps_ci_high",
+    "promoters",
+    "passives",
+    "detractors",
+    "satisfaction",
+    "nps",
+];
+
+fn f(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v}"))
+}
+
+fn lo(i: Option<Interval>) -> String {
+    f(i.map(|i| i.lo))
+}
+
+fn hi(i: Option<Interval>) -> String {
+    f(i.map(|i| i.hi))
+}
+
+/// One row per (group, question) and (group, service); suppressed rows carry no figure.
+pub fn wave_csv(report: &WaveReport, order: &[String]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(WAVE_CSV_HEADER)?;
+    let blank = |row: &mut Vec<String>| row.resize(WAVE_CSV_HEADER.len(), String::new());
+    for group in &report.groups {
+        let department = csv_text(group.department().unwrap_or(""));
+        let Some(figures) = group.content() else {
+            let mut row = vec![department, String::new(), "group".into(), "true".into()];
+            blank(&mut row);
+            writer.write_record(&row)?;
+            continue;
+        };
+        for id in order {
+            let Some(gated) = figures.questions.get(id) else {
+                continue;
+            };
+            let mut row = vec![department.clone(), csv_text(id)];
+            match gated.shown() {
+                None => {
+                    row.extend(["question".into(), "true".into()]);
+                }
+                Some(QuestionSummary::Scale(s)) => row.extend([
+                    "scale".into(),
+                    "false".into(),
+                    s.n.to_string(),
+                    f(s.mean),
+                    f(s.sd),
+                    lo(s.mean_ci),
+                    hi(s.mean_ci),
+                    f(s.favorable),
+                    lo(s.favorable_ci),
+                    hi(s.favorable_ci),
+                    f(s.index),
+                ]),
+                Some(QuestionSummary::Nps(s)) => row.extend([
+                    "nps".into(),
+                    "false".into(),
+                    s.n.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    f(s.enps),
+                    lo(s.enps_ci),
+                    hi(s.enps_ci),
+                    s.promoters.to_string(),
+                    s.passives.to_string(),
+                    s.detractors.to_string(),
+                ]),
+                Some(QuestionSummary::Choice(c)) => {
+                    row.extend(["choice".into(), "false".into(), c.n.to_string()])
+                }
+                Some(QuestionSummary::Text(t)) => {
+                    row.extend(["text".into(), "false".into(), t.n.to_string()])
+                }
+            }
+            blank(&mut row);
+            writer.write_record(&row)?;
+        }
+        for (service, gated) in &figures.services {
+            let mut row = vec![department.clone(), csv_text(&format!("service:{service}"))];
+            match gated.shown() {
+                None => row.extend(["service".into(), "true".into()]),
+                Some(s) => {
+                    row.extend(["service".into(), "false".into(), s.n.to_string()]);
+                    row.resize(9, String::new());
+                    row.push(f(s.favorable));
+                    row.resize(19, String::new());
+                    row.extend([f(s.satisfaction), f(s.nps)]);
+                }
+            }
+            blank(&mut row);
+            writer.write_record(&row)?;
+        }
+    }
+    writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))
+}
+
+fn change_mark(change: &Change) -> String {
+    match change.delta {
+        None => String::new(),
+        Some(d) => {
+            let arrow = if d > 0.0 {
+                "↑"
+            } else if d < 0.0 {
+                "↓"
+            } else {
+                "→"
+            };
+            let star = if change.significant { "*" } else { "" };
+            format!("{arrow}{star}")
+        }
+    }
+}
+
+pub fn trend_text(report: &TrendReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — trend for {}  (↑↓ change from the wave before; * significant at p < 0.05)",
+        report.survey,
+        report.department.as_deref().unwrap_or("the whole audience")
+    );
+    let mut rows = vec![std::iter::once("QUESTION".to_string())
+        .chain(report.waves.iter().map(|w| w.wave.clone()))
+        .collect::<Vec<_>>()];
+    let mut respondents = vec!["respondents".to_string()];
+    for w in &report.waves {
+        respondents.push(match w.respondents {
+            Some(n) => n.to_string(),
+            None => format!("<{}", report.min_group_size),
+        });
+    }
+    rows.push(respondents);
+    for q in &report.questions {
+        let mut row = vec![q.id.clone()];
+        for point in &q.waves {
+            let cell = match point.figures.as_ref() {
+                None => "—".to_string(),
+                Some(gated) => match gated.shown() {
+                    None => format!("<{}", report.min_group_size),
+                    Some(QuestionSummary::Scale(s)) => {
+                        let mark = match &point.change {
+                            Some(TrendChange::Scale(c)) => change_mark(&c.favorable),
+                            _ => String::new(),
+                        };
+                        format!("{} {}", pct(s.favorable), mark)
+                            .trim_end()
+                            .to_string()
+                    }
+                    Some(QuestionSummary::Nps(s)) => {
+                        let mark = match &point.change {
+                            Some(TrendChange::Net { enps }) => change_mark(enps),
+                            _ => String::new(),
+                        };
+                        format!("{} {}", num(s.enps, 1), mark)
+                            .trim_end()
+                            .to_string()
+                    }
+                    Some(QuestionSummary::Choice(c)) => format!("n {}", c.n),
+                    Some(QuestionSummary::Text(t)) => format!("n {}", t.n),
+                },
+            };
+            row.push(cell);
+        }
+        rows.push(row);
+    }
+    out.push_str(&table(&rows, ""));
+    out.push_str("likert and rating: favourable share; eNPS/NPS: score from -100 to 100\n");
+    out
+}
+
+/// One row per (question, wave) with the change from the wave before.
+pub fn trend_csv(report: &TrendReport) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "department",
+        "question",
+        "type",
+        "wave",
+        "asked",
+        "suppressed",
+        "n",
+        "mean",
+        "favorable",
+        "enps",
+        "delta_favorable",
+        "p_favorable",
+        "delta_mean",
+        "p_mean",
+        "delta_enps",
+        "p_enps",
+        "significant",
+    ])?;
+    let department = csv_text(report.department.as_deref().unwrap_or(""));
+    for q in &report.questions {
+        for point in &q.waves {
+            let mut row = vec![
+                department.clone(),
+                csv_text(&q.id),
+                q.kind.to_string(),
+                point.wave.clone(),
+            ];
+            let Some(gated) = &point.figures else {
+                row.push("false".into());
+                row.resize(17, String::new());
+                writer.write_record(&row)?;
+                continue;
+            };
+            row.push("true".into());
+            match gated.shown() {
+                None => {
+                    row.push("true".into());
+                    row.resize(17, String::new());
+                }
+                Some(summary) => {
+                    row.push("false".into());
+                    match summary {
+                        QuestionSummary::Scale(s) => {
+                            row.extend([s.n.to_string(), f(s.mean), f(s.favorable), String::new()])
+                        }
+                        QuestionSummary::Nps(s) => {
+                            row.extend([s.n.to_string(), String::new(), String::new(), f(s.enps)])
+                        }
+                        QuestionSummary::Choice(c) => row.extend([
+                            c.n.to_string(),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        ]),
+                        QuestionSummary::Text(t) => row.extend([
+                            t.n.to_string(),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        ]),
+                    }
+                    let (fav, mean, enps) = match &point.change {
+                        Some(TrendChange::Scale(c)) => (Some(c.favorable), Some(c.mean), None),
+                        Some(TrendChange::Net { enps }) => (None, None, Some(*enps)),
+                        None => (None, None, None),
+                    };
+                    for c in [fav, mean, enps] {
+                        row.push(f(c.and_then(|c| c.delta)));
+                        row.push(f(c.and_then(|c| c.p_value)));
+                    }
+                    let significant = [fav, mean, enps].iter().flatten().any(|c| c.significant);
+                    row.push(significant.to_string());
+                }
+            }
+            writer.write_record(&row)?;
+        }
+    }
+    writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for risky in ["+1", "-1", "@x", "\tx", "\rx"] {
+            assert!(csv_text(risky).starts_with('\''), "{risky}");
+        }
+        assert_eq!(csv_text("Sales"), "Sales");
+    }
+}

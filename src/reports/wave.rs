@@ -1,0 +1,340 @@
+//! The report of one wave: every group's figures, built from a wave's counts and passed
+//! through the one suppression plan. HTML, JSON, CSV and text are views of this.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::counts::WaveCounts;
+use super::org::Org;
+use crate::definitions::{Definition, Question, QuestionKind};
+use crate::stats::{
+    self, choice_summary, correlation, key_drivers, nps_summary, scale_summary, service_summary,
+    ChoiceCounts, Confidence, DriverCandidate, Gated, Group, GroupReport, KeyDriver, OrgUnit,
+    PairSums, QuestionSummary, ScaleAnswers, ServiceSummary, StatsError, TextSummary, Threshold,
+    ValueCounts,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaveReport {
+    pub survey: String,
+    pub wave: String,
+    pub min_group_size: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+    pub groups: Vec<GroupReport<GroupFigures>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupFigures {
+    pub questions: BTreeMap<String, Gated<QuestionSummary>>,
+    pub services: BTreeMap<String, Gated<ServiceSummary>>,
+    /// Questions most linked to eNPS with the most room to improve (at least 20
+    /// respondents answering both).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drivers: Option<Gated<Vec<KeyDriver>>>,
+}
+
+/// The text answers of a wave, for the groups whose comments may be shown.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Comment {
+    pub question: String,
+    pub text: String,
+    /// Only where the writer's department alone reaches the comment threshold.
+    pub department: Option<String>,
+}
+
+/// The scale of a likert or rating question, for the statistics module.
+pub fn scale_of(question: &Question) -> Result<Option<stats::Scale>, StatsError> {
+    let to_u8 = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
+    match &question.kind {
+        QuestionKind::Likert {
+            labels, favorable, ..
+        } => {
+            let favorable: Vec<u8> = favorable.iter().map(|v| to_u8(*v)).collect();
+            stats::Scale::likert(to_u8(labels.len() as u32), Some(&favorable)).map(Some)
+        }
+        QuestionKind::Rating { max } => stats::Scale::rating(to_u8(*max)).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Counts of one group: its departments' direct counts added up.
+#[derive(Debug, Default)]
+pub struct GroupCounts {
+    pub respondents: u64,
+    pub values: BTreeMap<String, BTreeMap<i32, u64>>,
+    pub answered: BTreeMap<String, u64>,
+    pub services: BTreeMap<String, u64>,
+    pub pairs: BTreeMap<String, PairSums>,
+}
+
+impl GroupCounts {
+    pub fn of(counts: &WaveCounts, members: &[i64]) -> GroupCounts {
+        let mut group = GroupCounts::default();
+        for &d in members {
+            group.respondents += counts.respondents.get(&d).copied().unwrap_or(0);
+            let range = (d, String::new())..(d + 1, String::new());
+            for ((_, q), values) in counts.values.range(range.clone()) {
+                let entry = group.values.entry(q.clone()).or_default();
+                for (v, n) in values {
+                    *entry.entry(*v).or_default() += n;
+                }
+            }
+            for ((_, q), n) in counts.answered.range(range.clone()) {
+                *group.answered.entry(q.clone()).or_default() += n;
+            }
+            for ((_, s), n) in counts.service_respondents.range(range.clone()) {
+                *group.services.entry(s.clone()).or_default() += n;
+            }
+            for ((_, q), sums) in counts.pairs.range(range) {
+                group.pairs.entry(q.clone()).or_default().merge(sums);
+            }
+        }
+        group
+    }
+
+    /// The answers of a numeric question as value counts over its range.
+    pub fn value_counts(&self, question: &Question) -> Result<Option<ValueCounts>, StatsError> {
+        let Some(range) = question.value_range() else {
+            return Ok(None);
+        };
+        let to_u8 = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
+        let mut counts = ValueCounts::new(to_u8(*range.start()), to_u8(*range.end()))?;
+        if let Some(values) = self.values.get(&question.id.value) {
+            for (v, n) in values {
+                counts.add_count(u8::try_from(*v).unwrap_or(u8::MAX), *n)?;
+            }
+        }
+        Ok(Some(counts))
+    }
+
+    /// The figures of one question (unchecked: the caller gates them).
+    pub fn summary(
+        &self,
+        question: &Question,
+        confidence: Confidence,
+    ) -> Result<QuestionSummary, StatsError> {
+        Ok(match &question.kind {
+            QuestionKind::Likert { .. } | QuestionKind::Rating { .. } => {
+                let (Some(counts), Some(scale)) =
+                    (self.value_counts(question)?, scale_of(question)?)
+                else {
+                    unreachable!("likert and rating questions have a scale and a value range")
+                };
+                QuestionSummary::Scale(scale_summary(&counts, &scale, confidence)?)
+            }
+            QuestionKind::Enps | QuestionKind::Nps => {
+                let counts = self
+                    .value_counts(question)?
+                    .unwrap_or_else(ValueCounts::zero_to_ten);
+                QuestionSummary::Nps(nps_summary(&counts, confidence)?)
+            }
+            QuestionKind::Choice { options, multiple } => {
+                let mut tallies = vec![0u64; options.len()];
+                if let Some(values) = self.values.get(&question.id.value) {
+                    for (v, n) in values {
+                        if let Some(slot) =
+                            usize::try_from(*v).ok().and_then(|i| tallies.get_mut(i))
+                        {
+                            *slot += n;
+                        }
+                    }
+                }
+                let respondents = self.answered.get(&question.id.value).copied().unwrap_or(0);
+                let counts = ChoiceCounts::from_tallies(*multiple, respondents, tallies)?;
+                QuestionSummary::Choice(choice_summary(&counts, &options.default)?)
+            }
+            QuestionKind::Text { .. } => QuestionSummary::Text(TextSummary {
+                n: self.answered.get(&question.id.value).copied().unwrap_or(0),
+            }),
+        })
+    }
+}
+
+/// The org units the suppression plan needs: each department's direct respondents and
+/// direct answers per item (questions, `service:X`, `driver:Q`).
+pub fn org_units(org: &Org, counts: &WaveCounts) -> Vec<OrgUnit<i64>> {
+    org.departments
+        .iter()
+        .map(|d| {
+            let mut unit = OrgUnit::new(
+                d.id,
+                d.parent_id,
+                counts.respondents.get(&d.id).copied().unwrap_or(0),
+            );
+            let range = (d.id, String::new())..(d.id + 1, String::new());
+            for ((_, q), n) in counts.answered.range(range.clone()) {
+                unit = unit.with_answers(q.clone(), *n);
+            }
+            for ((_, s), n) in counts.service_respondents.range(range.clone()) {
+                unit = unit.with_answers(format!("service:{s}"), *n);
+            }
+            for ((_, q), sums) in counts.pairs.range(range) {
+                unit = unit.with_answers(format!("driver:{q}"), sums.n);
+            }
+            unit
+        })
+        .collect()
+}
+
+pub fn threshold(definition: &Definition) -> Result<Threshold, StatsError> {
+    Threshold::new(
+        u64::from(definition.min_group_size),
+        u64::from(definition.min_comment_group_size),
+    )
+}
+
+/// Builds the report of one wave for the groups in `scope` (the whole audience and
+/// every department, or one department's subtree).
+pub fn build(
+    definition: &Definition,
+    wave_label: &str,
+    org: &Org,
+    counts: &WaveCounts,
+    scope: Option<i64>,
+    filters: &[String],
+) -> Result<WaveReport, StatsError> {
+    let disclosure = stats::plan(&org_units(org, counts), threshold(definition)?)?;
+    let confidence = Confidence::default();
+    let mut groups: Vec<(Group<i64>, Option<String>, Vec<i64>)> = Vec::new();
+    if scope.is_none() {
+        groups.push((
+            Group::Audience,
+            None,
+            org.departments.iter().map(|d| d.id).collect(),
+        ));
+    }
+    for d in org.in_scope(scope) {
+        groups.push((
+            Group::Department(d.id),
+            Some(d.name.clone()),
+            org.subtree(d.id),
+        ));
+    }
+    let mut reports = Vec::with_capacity(groups.len());
+    for (group, name, members) in groups {
+        let mut failure = None;
+        let report = disclosure.group_report(&group, name, || {
+            let counts = GroupCounts::of(counts, &members);
+            match group_figures(definition, &disclosure, &group, &counts, confidence) {
+                Ok(figures) => figures,
+                Err(e) => {
+                    failure = Some(e);
+                    GroupFigures {
+                        questions: BTreeMap::new(),
+                        services: BTreeMap::new(),
+                        drivers: None,
+                    }
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        reports.push(report);
+    }
+    Ok(WaveReport {
+        survey: definition.id.value.clone(),
+        wave: wave_label.to_string(),
+        min_group_size: u64::from(definition.min_group_size),
+        filters: filters.to_vec(),
+        groups: reports,
+    })
+}
+
+fn group_figures(
+    definition: &Definition,
+    disclosure: &stats::Disclosure<i64>,
+    group: &Group<i64>,
+    counts: &GroupCounts,
+    confidence: Confidence,
+) -> Result<GroupFigures, StatsError> {
+    let mut questions = BTreeMap::new();
+    for (_, question) in definition.questions() {
+        let id = &question.id.value;
+        let figures = disclosure
+            .item(group, id, ())
+            .try_map(|()| counts.summary(question, confidence))?;
+        questions.insert(id.clone(), figures);
+    }
+    let mut services = BTreeMap::new();
+    for section in &definition.sections {
+        let Some(service) = &section.about else {
+            continue;
+        };
+        let mut rated = Vec::new();
+        let mut value_counts = Vec::new();
+        for question in &section.questions {
+            if let (Some(scale), Some(vc)) = (scale_of(question)?, counts.value_counts(question)?) {
+                value_counts.push((question.id.value.clone(), scale, vc));
+            }
+        }
+        for (id, scale, vc) in &value_counts {
+            rated.push(disclosure.item(group, id, ScaleAnswers { counts: vc, scale }));
+        }
+        let nps_question = section
+            .questions
+            .iter()
+            .find(|q| matches!(q.kind, QuestionKind::Nps));
+        let nps_counts = match nps_question {
+            Some(q) => counts.value_counts(q)?,
+            None => None,
+        };
+        let nps_gated = nps_question
+            .zip(nps_counts.as_ref())
+            .map(|(q, c)| disclosure.item(group, &q.id.value, c));
+        let respondents = counts.services.get(&service.value).copied().unwrap_or(0);
+        let summary = disclosure
+            .item(group, &format!("service:{}", service.value), ())
+            .try_map(|()| service_summary(&rated, nps_gated.as_ref(), respondents))?;
+        services.insert(service.value.clone(), summary);
+    }
+    let drivers = match definition
+        .questions()
+        .find(|(_, q)| matches!(q.kind, QuestionKind::Enps))
+    {
+        None => None,
+        Some(_) => {
+            let mut correlations = Vec::new();
+            for (_, question) in definition.questions() {
+                let id = &question.id.value;
+                let (Some(sums), Some(QuestionSummary::Scale(summary))) = (
+                    counts.pairs.get(id),
+                    questions.get(id).and_then(Gated::shown),
+                ) else {
+                    continue;
+                };
+                let gated = disclosure.item(group, &format!("driver:{id}"), sums);
+                if let (Some(sums), Some(favorable)) = (gated.into_shown(), summary.favorable) {
+                    if let Some(r) = correlation(sums) {
+                        correlations.push((id.clone(), r, favorable));
+                    }
+                }
+            }
+            let candidates: Vec<DriverCandidate> = correlations
+                .iter()
+                .map(|(question, correlation, favorable)| DriverCandidate {
+                    question,
+                    correlation,
+                    favorable: *favorable,
+                })
+                .collect();
+            Some(disclosure.group(group, key_drivers(&candidates)))
+        }
+    };
+    Ok(GroupFigures {
+        questions,
+        services,
+        drivers,
+    })
+}
+
+/// Comments in an order that says nothing about when they were written: sorted by a
+/// hash of their text, which looks random but is the same on every run and backend.
+pub fn unlinkable_order(comments: &mut [Comment]) {
+    comments.sort_by_cached_key(|c| {
+        Sha256::digest(format!("{}\u{0}{}", c.question, c.text).as_bytes()).to_vec()
+    });
+}

@@ -24,6 +24,8 @@ pub enum AppError {
     Responses(#[from] ImportError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Wave(crate::waves::WaveError),
     #[error("cannot write the output: {0}")]
     Output(String),
     #[error(transparent)]

@@ -5,6 +5,7 @@ mod report;
 mod roster;
 mod serve;
 mod survey;
+mod wave;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -129,9 +130,9 @@ pub enum WaveCommand {
         #[arg(long)]
         label: Option<String>,
     },
-    /// Remind those who have not answered
+    /// Remind those who have not answered (WAVE: SURVEY/LABEL, a label, or an id)
     Remind { wave: String },
-    /// Close a wave
+    /// Close a wave (WAVE: SURVEY/LABEL, a label, or an id)
     Close { wave: String },
     /// Waves with their status, response rate and mail
     List,
@@ -231,7 +232,12 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             dry_run,
         }) => roster::import(&config, &roster, departments.as_deref(), dry_run),
         Command::Demo => Err(AppError::NotYet("demo")),
-        Command::Wave(_) => Err(AppError::NotYet("wave")),
+        Command::Wave(WaveCommand::Open { survey, label }) => {
+            wave::open(&config, &survey, label.as_deref())
+        }
+        Command::Wave(WaveCommand::Remind { wave }) => wave::remind(&config, &wave),
+        Command::Wave(WaveCommand::Close { wave }) => wave::close(&config, &wave),
+        Command::Wave(WaveCommand::List) => wave::list(&config),
         Command::Responses(ResponsesCommand::Import { survey, wave, file }) => {
             let db = crate::db::Db::open(&config.database_url)?;
             let mut conn = db.get()?;

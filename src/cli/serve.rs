@@ -1,10 +1,41 @@
 use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
 
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::surveys;
+use crate::waves::lifecycle::Mailer;
+use crate::waves::scheduler;
 use crate::web::{AppState, Application};
+
+/// How often the scheduler looks for waves to open, remind or close.
+const TICK: Duration = Duration::from_secs(20);
+
+/// Ticks the scheduler until the process ends. Every action it takes is idempotent
+/// across processes, so several `serve` processes may all run it.
+async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
+    loop {
+        let (db, mailer) = (db.clone(), mailer.clone());
+        let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::waves::WaveError> {
+            let mut conn = db.get()?;
+            scheduler::tick(&mut conn, &mailer, Utc::now())
+        })
+        .await;
+        match outcome {
+            Ok(Ok(report)) if report != scheduler::TickReport::default() => {
+                tracing::info!(?report, "scheduler tick")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "scheduler tick failed; retrying"),
+            Err(e) => tracing::error!(error = %e, "scheduler task stopped; retrying"),
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
 
 /// Opens the database, stores the current definitions, and runs the web service until
 /// interrupted.
@@ -21,12 +52,14 @@ pub fn serve(config: Config) -> Result<(), AppError> {
     }
     surveys::sync(&mut conn, &loaded)?;
     drop(conn);
+    let mailer = Arc::new(Mailer::from_config(&config).map_err(AppError::Wave)?);
     let state = AppState {
-        db,
+        db: db.clone(),
         config: config.clone(),
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state)?;
+        actix_web::rt::spawn(run_scheduler(db.clone(), mailer));
         let host = config.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         println!("icsat is listening on http://{host}:{}", app.port);
         let _ = std::io::stdout().flush();

@@ -194,6 +194,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitation_tokens (token_hash) {
+        token_hash -> Text,
+        invitation_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(employees -> departments (department_id));
 diesel::joinable!(survey_versions -> surveys (survey_id));
 diesel::joinable!(waves -> surveys (survey_id));
@@ -222,6 +230,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     leases,
     wave_value_counts,
     wave_pair_sums,
+    invitation_tokens,
 );
 
 // Report counts group answers by their respondent's department.
@@ -230,3 +239,4 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     answers::question_id,
     answers::value,
 );
+diesel::joinable!(invitation_tokens -> invitations (invitation_id));

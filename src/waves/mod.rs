@@ -1,11 +1,45 @@
 //! Waves: each opening of a survey, labelled by its opening date (or a given label), run
 //! with the definition version it opened with.
 
+pub mod audience;
+pub mod lifecycle;
+pub mod scheduler;
+pub mod status;
+pub mod tokens;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{surveys, waves};
 use crate::db::{Conn, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaveError {
+    #[error("{0}")]
+    Label(String),
+    #[error("there is no survey {0:?}")]
+    UnknownSurvey(String),
+    #[error("no wave matches {spec:?}; waves: {known}")]
+    UnknownWave { spec: String, known: String },
+    #[error("{spec:?} matches several waves ({matches}); write SURVEY/LABEL")]
+    AmbiguousWave { spec: String, matches: String },
+    #[error("wave {0} is not open")]
+    NotOpen(String),
+    #[error(transparent)]
+    Survey(#[from] crate::surveys::SurveyError),
+    #[error(transparent)]
+    Report(#[from] crate::reports::ReportError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for WaveError {
+    fn from(e: diesel::result::Error) -> Self {
+        WaveError::Db(DbError::Query(e))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -112,4 +146,40 @@ pub fn insert(conn: &mut Conn, wave: &NewWave) -> Result<Option<i64>, DbError> {
         .get_result(c)
         .optional())?;
     Ok(id)
+}
+
+/// Finds a wave by `SURVEY/LABEL`, by its id, or by a label only one survey uses.
+pub fn find_spec(conn: &mut Conn, spec: &str) -> Result<Wave, WaveError> {
+    let all: Vec<(Wave, String)> = crate::with_conn!(*conn, c => waves::table
+        .inner_join(surveys::table)
+        .order(waves::id)
+        .select((Wave::as_select(), surveys::slug))
+        .load(c))?;
+    let matches: Vec<&(Wave, String)> = all
+        .iter()
+        .filter(|(wave, slug)| {
+            format!("{slug}/{}", wave.label) == spec
+                || wave.id.to_string() == spec
+                || wave.label == spec
+        })
+        .collect();
+    match matches.as_slice() {
+        [(wave, _)] => Ok(wave.clone()),
+        [] => Err(WaveError::UnknownWave {
+            spec: spec.to_string(),
+            known: all
+                .iter()
+                .map(|(w, s)| format!("{s}/{}", w.label))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+        many => Err(WaveError::AmbiguousWave {
+            spec: spec.to_string(),
+            matches: many
+                .iter()
+                .map(|(w, s)| format!("{s}/{}", w.label))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
 }

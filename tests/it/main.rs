@@ -8,3 +8,4 @@ mod responses;
 mod roster;
 mod serve;
 mod survey;
+mod waves;

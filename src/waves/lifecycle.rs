@@ -1,0 +1,387 @@
+//! Opening, reminding and closing waves. Each step that must happen once, whichever of
+//! several `serve` processes gets there first, is decided inside one transaction by a
+//! unique key or a conditional update, and its emails are queued in that same
+//! transaction: nothing is opened without its invitations, nothing reminded twice.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use super::audience::{self, Candidate};
+use super::tokens;
+use super::{NewWave, Origin, Wave, WaveError};
+use crate::config::Config;
+use crate::db::schema::{employees, invitation_tokens, invitations, waves};
+use crate::db::{Conn, DbError};
+use crate::definitions::{Anonymity, Definition, ScheduleKind};
+use crate::mail::{self, MailKind, OutgoingMail, SurveyMailContext, Templates};
+use crate::reports::org::Org;
+
+/// What emails need besides their templates.
+pub struct Mailer {
+    pub templates: Templates,
+    pub base_url: String,
+    pub from: String,
+    pub help_contact: String,
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> Result<Mailer, WaveError> {
+        Ok(Mailer {
+            templates: Templates::new()?,
+            base_url: config.base_url.clone(),
+            from: config.mail_from.clone(),
+            help_contact: config.mail_from.clone(),
+        })
+    }
+
+    fn link(&self, token: &str) -> String {
+        format!("{}/s/{token}", self.base_url)
+    }
+}
+
+/// The timezone a survey's times are shown in.
+pub fn timezone(definition: &Definition) -> Tz {
+    definition.schedule.as_ref().map_or(Tz::UTC, |s| s.timezone)
+}
+
+fn deadline_text(definition: &Definition, closes_at: NaiveDateTime) -> String {
+    closes_at
+        .and_utc()
+        .with_timezone(&timezone(definition))
+        .format("%A %-d %B %Y, %H:%M %Z")
+        .to_string()
+}
+
+fn utc(t: DateTime<Utc>) -> NaiveDateTime {
+    use chrono::SubsecRound;
+    t.naive_utc().trunc_subsecs(6)
+}
+
+struct Invitee {
+    employee_id: i64,
+    department_id: i64,
+    name: String,
+    email: String,
+}
+
+type EmployeeRow = (i64, i64, String, String, Option<String>, String);
+
+fn active_employees(conn: &mut Conn) -> Result<Vec<(Candidate, Invitee)>, DbError> {
+    let rows: Vec<EmployeeRow> = crate::with_conn!(*conn, c => employees::table
+        .filter(employees::active.eq(true))
+        .select((
+            employees::id,
+            employees::department_id,
+            employees::name,
+            employees::email,
+            employees::location,
+            employees::attributes,
+        ))
+        .order(employees::id)
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, department_id, name, email, location, attributes)| {
+            let mut attrs: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&attributes).unwrap_or_default();
+            if let Some(location) = location {
+                attrs.insert("location".into(), location);
+            }
+            (
+                Candidate {
+                    id,
+                    department_id,
+                    attributes: attrs,
+                },
+                Invitee {
+                    employee_id: id,
+                    department_id,
+                    name,
+                    email,
+                },
+            )
+        })
+        .collect())
+}
+
+/// How many earlier waves of the survey asked each employee (for pulse rotation).
+fn times_asked(conn: &mut Conn, survey_id: i64) -> Result<HashMap<i64, u32>, DbError> {
+    let rows: Vec<(i64, i64)> = crate::with_conn!(*conn, c => invitations::table
+        .inner_join(waves::table)
+        .filter(waves::survey_id.eq(survey_id))
+        .group_by(invitations::employee_id)
+        .select((invitations::employee_id, diesel::dsl::count_star()))
+        .load(c))?;
+    Ok(rows.into_iter().map(|(id, n)| (id, n as u32)).collect())
+}
+
+/// The result of asking for a wave to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// This call opened it and invited this many people.
+    New { wave_id: i64, invited: usize },
+    /// A wave with that label exists already (opened earlier, or by another process).
+    Existing { wave_id: i64 },
+}
+
+/// Opens wave `label` of survey `slug`, invites its audience and queues the invitations.
+pub fn open(
+    conn: &mut Conn,
+    mailer: &Mailer,
+    slug: &str,
+    label: &str,
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    origin: Origin,
+) -> Result<Opened, WaveError> {
+    super::check_label(label).map_err(WaveError::Label)?;
+    let (version_id, definition) = crate::surveys::current(conn, slug)?;
+    let survey_id =
+        super::survey_id(conn, slug)?.ok_or_else(|| WaveError::UnknownSurvey(slug.to_string()))?;
+    if let Some(existing) = super::find(conn, survey_id, label)? {
+        return Ok(Opened::Existing {
+            wave_id: existing.id,
+        });
+    }
+    let org = Org::load(conn)?;
+    let people = active_employees(conn)?;
+    let candidates: Vec<Candidate> = people.iter().map(|(c, _)| c.clone()).collect();
+    let mut chosen: Vec<i64> = audience::resolve(&definition.audience, &org, &candidates)
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    if let Some(ScheduleKind::Pulse {
+        sample: Some(share),
+        ..
+    }) = definition.schedule.as_ref().map(|s| s.kind)
+    {
+        let asked = times_asked(conn, survey_id)?;
+        chosen = audience::sample(&chosen, &asked, share, &mut rand::rng());
+    }
+    let by_id: HashMap<i64, &Invitee> = people.iter().map(|(_, i)| (i.employee_id, i)).collect();
+    let invitees: Vec<(&Invitee, String, String)> = chosen
+        .iter()
+        .filter_map(|id| by_id.get(id).copied())
+        .map(|invitee| {
+            let (token, hash) = tokens::new_token();
+            (invitee, token, hash)
+        })
+        .collect();
+    let now = crate::db::now();
+    let closes = utc(closes_at);
+    let deadline = deadline_text(&definition, closes);
+    conn.transaction(|conn| {
+        let inserted = super::insert(
+            conn,
+            &NewWave {
+                survey_id,
+                version_id,
+                label,
+                origin,
+                status: "open",
+                opens_at: utc(opens_at),
+                closes_at: Some(closes),
+                closed_at: None,
+            },
+        )?;
+        let Some(wave_id) = inserted else {
+            let existing = super::find(conn, survey_id, label)?.map_or(0, |w| w.id);
+            return Ok(Opened::Existing { wave_id: existing });
+        };
+        for chunk in invitees.chunks(1000) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(invitee, _, hash)| {
+                    (
+                        invitations::wave_id.eq(wave_id),
+                        invitations::employee_id.eq(invitee.employee_id),
+                        invitations::department_id.eq(invitee.department_id),
+                        invitations::token_hash.eq(hash),
+                        invitations::created_at.eq(now),
+                    )
+                })
+                .collect();
+            crate::with_conn!(*conn, c => diesel::insert_into(invitations::table).values(&rows).execute(c))
+                .map_err(DbError::from)?;
+        }
+        let ids: HashMap<i64, i64> = crate::with_conn!(*conn, c => invitations::table
+            .filter(invitations::wave_id.eq(wave_id))
+            .select((invitations::employee_id, invitations::id))
+            .load::<(i64, i64)>(c))
+        .map_err(DbError::from)?
+        .into_iter()
+        .collect();
+        for chunk in invitees.chunks(1000) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .filter_map(|(invitee, _, hash)| {
+                    ids.get(&invitee.employee_id).map(|id| {
+                        (
+                            invitation_tokens::token_hash.eq(hash),
+                            invitation_tokens::invitation_id.eq(*id),
+                            invitation_tokens::created_at.eq(now),
+                        )
+                    })
+                })
+                .collect();
+            crate::with_conn!(*conn, c => diesel::insert_into(invitation_tokens::table).values(&rows).execute(c))
+                .map_err(DbError::from)?;
+        }
+        for (invitee, token, _) in &invitees {
+            let context = mail_context(mailer, &definition, &invitee.name, token, &deadline, None);
+            let (subject, text, html) = mailer.templates.invitation(&context)?;
+            let mail = OutgoingMail {
+                dedupe_key: format!("invite:{wave_id}:{}", invitee.employee_id),
+                kind: MailKind::Invitation,
+                wave_id: Some(wave_id),
+                to_name: invitee.name.clone(),
+                to_email: invitee.email.clone(),
+                subject,
+                text,
+                html,
+            };
+            mail::enqueue(conn, &mail, &mailer.from, now)?;
+        }
+        tracing::info!(survey = slug, wave = label, invited = invitees.len(), "wave opened");
+        Ok(Opened::New {
+            wave_id,
+            invited: invitees.len(),
+        })
+    })
+}
+
+fn mail_context(
+    mailer: &Mailer,
+    definition: &Definition,
+    name: &str,
+    token: &str,
+    deadline: &str,
+    days_left: Option<i64>,
+) -> SurveyMailContext {
+    SurveyMailContext {
+        name: name.to_string(),
+        survey_title: definition.title.default.clone(),
+        intro: definition.intro.as_ref().map(|t| t.default.clone()),
+        link: mailer.link(token),
+        deadline: deadline.to_string(),
+        days_left,
+        help_contact: mailer.help_contact.clone(),
+        anonymous: definition.anonymity.value == Anonymity::Anonymous,
+    }
+}
+
+/// Queues a reminder, with a fresh link, to everyone invited to `wave` who has not
+/// answered; the caller provides the transaction. Returns how many were reminded.
+pub fn remind_within(
+    conn: &mut Conn,
+    mailer: &Mailer,
+    wave: &Wave,
+    definition: &Definition,
+) -> Result<usize, WaveError> {
+    let pending: Vec<(i64, i32, String, String)> = crate::with_conn!(*conn, c => invitations::table
+        .inner_join(employees::table)
+        .filter(invitations::wave_id.eq(wave.id))
+        .filter(invitations::responded_on.is_null())
+        .filter(employees::active.eq(true))
+        .select((invitations::id, invitations::reminders_sent, employees::name, employees::email))
+        .load(c))
+    .map_err(DbError::from)?;
+    let now = crate::db::now();
+    let closes = wave.closes_at.unwrap_or(now);
+    let deadline = deadline_text(definition, closes);
+    let days_left = (closes.date() - now.date()).num_days().max(0);
+    for (invitation_id, reminders_sent, name, email) in &pending {
+        let (token, hash) = tokens::new_token();
+        crate::with_conn!(*conn, c => {
+            diesel::insert_into(invitation_tokens::table)
+                .values((
+                    invitation_tokens::token_hash.eq(&hash),
+                    invitation_tokens::invitation_id.eq(invitation_id),
+                    invitation_tokens::created_at.eq(now),
+                ))
+                .execute(c)?;
+            diesel::update(invitations::table.find(invitation_id))
+                .set((invitations::reminders_sent.eq(reminders_sent + 1), invitations::reminded_at.eq(Some(now))))
+                .execute(c)
+        })
+        .map_err(DbError::from)?;
+        let context = mail_context(mailer, definition, name, &token, &deadline, Some(days_left));
+        let (subject, text, html) = mailer.templates.reminder(&context)?;
+        let mail = OutgoingMail {
+            dedupe_key: format!("remind:{invitation_id}:{}", reminders_sent + 1),
+            kind: MailKind::Reminder,
+            wave_id: Some(wave.id),
+            to_name: name.clone(),
+            to_email: email.clone(),
+            subject,
+            text,
+            html,
+        };
+        mail::enqueue(conn, &mail, &mailer.from, now)?;
+    }
+    Ok(pending.len())
+}
+
+/// Reminds the non-respondents of an open wave now (`icsat wave remind`).
+pub fn remind(conn: &mut Conn, mailer: &Mailer, wave: &Wave) -> Result<usize, WaveError> {
+    if wave.status != "open" {
+        return Err(WaveError::NotOpen(wave.label.clone()));
+    }
+    let definition = crate::reports::wave_definition(conn, wave.version_id)?;
+    conn.transaction(|conn| remind_within(conn, mailer, wave, &definition))
+}
+
+/// The scheduled reminder `number` (1-based) of a wave, sent by whichever process claims
+/// it first; `false` when another already did.
+pub fn scheduled_reminder(
+    conn: &mut Conn,
+    mailer: &Mailer,
+    wave: &Wave,
+    definition: &Definition,
+    number: i32,
+) -> Result<bool, WaveError> {
+    conn.transaction(|conn| {
+        let claimed = crate::with_conn!(*conn, c => diesel::update(
+            waves::table
+                .filter(waves::id.eq(wave.id))
+                .filter(waves::reminders_done.lt(number))
+                .filter(waves::status.eq("open")),
+        )
+        .set(waves::reminders_done.eq(number))
+        .execute(c))
+        .map_err(DbError::from)?;
+        if claimed == 0 {
+            return Ok(false);
+        }
+        let reminded = remind_within(conn, mailer, wave, definition)?;
+        tracing::info!(wave = %wave.label, number, reminded, "reminder sent");
+        Ok(true)
+    })
+}
+
+/// Closes an open wave and counts its answers; `false` when it was not open.
+pub fn close(conn: &mut Conn, wave: &Wave) -> Result<bool, WaveError> {
+    let now = crate::db::now();
+    let closed = crate::with_conn!(*conn, c => diesel::update(
+        waves::table.filter(waves::id.eq(wave.id)).filter(waves::status.eq("open")),
+    )
+    .set((waves::status.eq("closed"), waves::closed_at.eq(Some(now))))
+    .execute(c))
+    .map_err(DbError::from)?;
+    if closed == 1 {
+        let definition = crate::reports::wave_definition(conn, wave.version_id)?;
+        if let Err(e) = crate::reports::counts::refresh(conn, wave.id, &definition) {
+            tracing::warn!(error = %e, wave = %wave.label, "closed, but counting failed; reports will retry");
+        }
+        tracing::info!(wave = %wave.label, "wave closed");
+    }
+    Ok(closed == 1)
+}
+
+/// The day an invitation was answered: the date only, never the time.
+pub fn answered_on(now: NaiveDateTime) -> NaiveDate {
+    now.date()
+}

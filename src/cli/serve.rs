@@ -53,9 +53,18 @@ pub fn serve(config: Config) -> Result<(), AppError> {
     surveys::sync(&mut conn, &loaded)?;
     drop(conn);
     let mailer = Arc::new(Mailer::from_config(&config).map_err(AppError::Wave)?);
+    let secret = match &config.secret {
+        Some(secret) => secret.clone(),
+        None => crate::db::settings::secret(&mut db.get()?)?,
+    };
+    let pages =
+        crate::web::pages::Pages::new().map_err(|e| AppError::Output(format!("templates: {e}")))?;
     let state = AppState {
         db: db.clone(),
         config: config.clone(),
+        secret,
+        pages: Arc::new(pages),
+        limiter: Arc::new(crate::web::default_limiter()),
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state)?;

@@ -124,6 +124,7 @@ diesel::table! {
         department_id -> Nullable<BigInt>,
         attributes -> Text,
         employee_id -> Nullable<BigInt>,
+        sealed -> Bool,
     }
 }
 

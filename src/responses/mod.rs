@@ -4,6 +4,7 @@
 
 pub mod import;
 pub mod store;
+pub mod submit;
 
 /// One stored answer: a number (likert, rating, enps, nps), an option's index (choice,
 /// one row per chosen option), or a comment (text).

@@ -17,6 +17,7 @@ struct ResponseRow<'a> {
     department_id: Option<i64>,
     attributes: &'a str,
     employee_id: Option<i64>,
+    sealed: bool,
 }
 
 #[derive(Insertable)]
@@ -30,8 +31,14 @@ struct AnswerRow<'a> {
 }
 
 /// Stores responses of one wave; call inside [`Conn::transaction`] with the rest of the
-/// work (marking the invitation, creating the wave) so it is all or nothing.
-pub fn insert(conn: &mut Conn, wave_id: i64, new: &[NewResponse]) -> Result<(), DbError> {
+/// work (marking the invitation, creating the wave) so it is all or nothing. `sealed`:
+/// false for a single submission (see [`seal`]), true for bulk imports.
+pub fn insert(
+    conn: &mut Conn,
+    wave_id: i64,
+    new: &[NewResponse],
+    sealed: bool,
+) -> Result<(), DbError> {
     let rows: Vec<ResponseRow> = new
         .iter()
         .map(|r| ResponseRow {
@@ -40,6 +47,7 @@ pub fn insert(conn: &mut Conn, wave_id: i64, new: &[NewResponse]) -> Result<(), 
             department_id: r.department_id,
             attributes: &r.attributes,
             employee_id: r.employee_id,
+            sealed,
         })
         .collect();
     let answer_rows: Vec<AnswerRow> = rows
@@ -62,4 +70,68 @@ pub fn insert(conn: &mut Conn, wave_id: i64, new: &[NewResponse]) -> Result<(), 
         crate::with_conn!(*conn, c => diesel::insert_into(answers::table).values(chunk).execute(c))?;
     }
     Ok(())
+}
+
+type StoredResponse = (String, i64, Option<i64>, String, Option<i64>);
+type StoredAnswer = (String, String, i32, Option<i32>, Option<String>);
+
+/// Rewrites every unsealed response, with its answers, in one transaction and in
+/// random-id order: afterwards nothing the database keeps per row (physical order,
+/// PostgreSQL's xmin) tells which invitation, marked answered at the same moment, a
+/// response came with. Returns how many were sealed.
+pub fn seal(conn: &mut Conn) -> Result<usize, DbError> {
+    conn.transaction(|conn| {
+        let mut rows: Vec<StoredResponse> = crate::with_conn!(*conn, c => responses::table
+            .filter(responses::sealed.eq(false))
+            .select((responses::id, responses::wave_id, responses::department_id, responses::attributes, responses::employee_id))
+            .load(c))?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let mut answer_rows: Vec<StoredAnswer> = Vec::new();
+        for chunk in ids.chunks(BATCH) {
+            let part: Vec<StoredAnswer> = crate::with_conn!(*conn, c => answers::table
+                .filter(answers::response_id.eq_any(chunk))
+                .select((answers::response_id, answers::question_id, answers::ordinal, answers::value, answers::text))
+                .load(c))?;
+            answer_rows.extend(part);
+        }
+        answer_rows.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+        for chunk in ids.chunks(BATCH) {
+            crate::with_conn!(*conn, c => {
+                diesel::delete(answers::table.filter(answers::response_id.eq_any(chunk))).execute(c)?;
+                diesel::delete(responses::table.filter(responses::id.eq_any(chunk))).execute(c)
+            })?;
+        }
+        let fresh: Vec<ResponseRow> = rows
+            .iter()
+            .map(|(id, wave_id, department_id, attributes, employee_id)| ResponseRow {
+                id: id.clone(),
+                wave_id: *wave_id,
+                department_id: *department_id,
+                attributes,
+                employee_id: *employee_id,
+                sealed: true,
+            })
+            .collect();
+        for chunk in fresh.chunks(BATCH) {
+            crate::with_conn!(*conn, c => diesel::insert_into(responses::table).values(chunk).execute(c))?;
+        }
+        let fresh_answers: Vec<AnswerRow> = answer_rows
+            .iter()
+            .map(|(response_id, question_id, ordinal, value, text)| AnswerRow {
+                response_id,
+                question_id,
+                ordinal: *ordinal,
+                value: *value,
+                text: text.as_deref(),
+            })
+            .collect();
+        for chunk in fresh_answers.chunks(BATCH) {
+            crate::with_conn!(*conn, c => diesel::insert_into(answers::table).values(chunk).execute(c))?;
+        }
+        Ok(rows.len())
+    })
 }

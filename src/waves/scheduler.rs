@@ -56,6 +56,8 @@ pub struct TickReport {
     pub opened: Vec<String>,
     pub reminded: Vec<String>,
     pub closed: Vec<String>,
+    /// Responses sealed (see `responses::store::seal`).
+    pub sealed: usize,
 }
 
 /// Opens due waves, sends due reminders and closes ended waves, as of `now`.
@@ -63,7 +65,10 @@ pub fn tick(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<Tick
     use crate::db::schema::{surveys, waves};
     use diesel::prelude::*;
 
-    let mut report = TickReport::default();
+    let mut report = TickReport {
+        sealed: crate::responses::store::seal(conn)?,
+        ..TickReport::default()
+    };
     let slugs: Vec<String> = crate::with_conn!(*conn, c => surveys::table.select(surveys::slug).order(surveys::slug).load(c))
         .map_err(crate::db::DbError::from)?;
     for slug in slugs {

@@ -1,8 +1,13 @@
 //! The web service: routes, shared state and the one place errors become responses.
 
 mod health;
+pub mod limits;
+pub mod pages;
+pub mod survey;
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
@@ -16,6 +21,10 @@ use crate::db::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Config,
+    /// Signs CSRF tokens (and sessions): ICSAT_SECRET, or the one kept in the database.
+    pub secret: String,
+    pub pages: Arc<pages::Pages>,
+    pub limiter: Arc<limits::FailureLimiter>,
 }
 
 /// A bound, not yet running server and the port it got (tests bind port 0).
@@ -44,7 +53,11 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .wrap(security_headers())
+                .app_data(web::PayloadConfig::new(survey::MAX_BODY))
                 .route("/healthz", web::get().to(health::healthz))
+                .route("/static/icsat.css", web::get().to(stylesheet))
+                .route("/s/{token}", web::get().to(survey::show))
+                .route("/s/{token}", web::post().to(survey::submit))
                 .default_service(web::to(not_found))
         })
         .listen(listener)
@@ -65,6 +78,18 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(pages::STYLESHEET)
+}
+
+/// Failed token lookups a client may make per window before it is told to wait.
+pub fn default_limiter() -> limits::FailureLimiter {
+    limits::FailureLimiter::new(30, Duration::from_secs(600))
 }
 
 async fn not_found() -> HttpResponse {

@@ -196,8 +196,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &TestDb) -> Server {
-        let mut child = db
-            .command(&["serve"])
+        Server::start_with(db, &[])
+    }
+
+    /// Starts `icsat serve` with extra environment variables.
+    pub fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Server {
+        let mut command = db.command(&["serve"]);
+        command.env("ICSAT_LOG", "warn");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
             .env("ICSAT_BIND", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -221,12 +230,16 @@ impl Server {
         Server { base_url, child }
     }
 
-    pub fn get(&self, path: &str) -> (u16, String, ureq::http::HeaderMap) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .build()
-            .into();
-        let mut response = agent
+            .into()
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String, ureq::http::HeaderMap) {
+        let mut response = Server::agent()
             .get(&format!("{}{path}", self.base_url))
             .call()
             .expect("request");
@@ -234,6 +247,26 @@ impl Server {
         let headers = response.headers().clone();
         let body = response.body_mut().read_to_string().unwrap_or_default();
         (status, body, headers)
+    }
+
+    /// POSTs `body` with the given content type; returns status and body.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        let mut response = Server::agent()
+            .post(&format!("{}{path}", self.base_url))
+            .header("Content-Type", content_type)
+            .send(body)
+            .expect("request");
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (status, body)
+    }
+
+    /// POSTs a form (`application/x-www-form-urlencoded`).
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.post(path, "application/x-www-form-urlencoded", body.as_bytes())
     }
 }
 

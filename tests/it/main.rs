@@ -2,6 +2,7 @@
 
 mod common;
 
+mod answering;
 mod cli;
 mod reports;
 mod responses;

@@ -1,0 +1,2 @@
+DROP INDEX responses_unsealed;
+ALTER TABLE responses DROP COLUMN sealed;

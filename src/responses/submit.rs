@@ -1,0 +1,117 @@
+//! An invited employee's answers: found by the link's token, stored once.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::{AnswerValue, NewResponse};
+use crate::db::schema::{employees, invitation_tokens, invitations, waves};
+use crate::db::{Conn, DbError};
+use crate::waves::{tokens, Wave};
+
+/// An invitation as the form needs it.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: i64,
+    pub employee_id: i64,
+    pub department_id: i64,
+    pub responded_on: Option<NaiveDate>,
+    pub name: String,
+    pub wave: Wave,
+}
+
+/// The invitation a link's token belongs to; `None` for an unknown token.
+pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>, DbError> {
+    if !tokens::plausible(token) {
+        return Ok(None);
+    }
+    let hash = tokens::hash(token);
+    let row: Option<(i64, i64, i64, Option<NaiveDate>, String, Wave)> = crate::with_conn!(*conn, c => invitation_tokens::table
+        .inner_join(invitations::table.inner_join(waves::table).inner_join(employees::table))
+        .filter(invitation_tokens::token_hash.eq(&hash))
+        .select((
+            invitations::id,
+            invitations::employee_id,
+            invitations::department_id,
+            invitations::responded_on,
+            employees::name,
+            Wave::as_select(),
+        ))
+        .first(c)
+        .optional())?;
+    Ok(row.map(
+        |(id, employee_id, department_id, responded_on, name, wave)| Invitation {
+            id,
+            employee_id,
+            department_id,
+            responded_on,
+            name,
+            wave,
+        },
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Stored,
+    /// Answered before (a double click, the back button, a replay): nothing stored.
+    AlreadyAnswered,
+    /// The wave closed meanwhile: nothing stored.
+    Closed,
+}
+
+/// Stores the answers and marks the invitation answered, in one transaction. The mark
+/// is a conditional update, so of racing submissions exactly one stores anything.
+/// In an anonymous survey the response carries no employee and no time; the invitation
+/// keeps only the day.
+pub fn submit(
+    conn: &mut Conn,
+    invitation: &Invitation,
+    anonymous: bool,
+    answers: Vec<AnswerValue>,
+    now: NaiveDateTime,
+) -> Result<Outcome, DbError> {
+    conn.transaction(|conn| {
+        let open_waves = waves::table
+            .filter(waves::status.eq("open"))
+            .filter(waves::closes_at.gt(now).or(waves::closes_at.is_null()))
+            .filter(waves::opens_at.le(now))
+            .select(waves::id);
+        let marked = crate::with_conn!(*conn, c => diesel::update(
+            invitations::table
+                .filter(invitations::id.eq(invitation.id))
+                .filter(invitations::responded_on.is_null())
+                .filter(invitations::wave_id.eq_any(open_waves)),
+        )
+        .set(invitations::responded_on.eq(Some(now.date())))
+        .execute(c))?;
+        if marked == 0 {
+            let answered: Option<NaiveDate> = crate::with_conn!(*conn, c => invitations::table
+                .find(invitation.id)
+                .select(invitations::responded_on)
+                .first(c))?;
+            return Ok(if answered.is_some() { Outcome::AlreadyAnswered } else { Outcome::Closed });
+        }
+        let (attributes, location): (String, Option<String>) = crate::with_conn!(*conn, c => employees::table
+            .find(invitation.employee_id)
+            .select((employees::attributes, employees::location))
+            .first(c))?;
+        // Reporting attributes as they are today, location included, for filters.
+        let mut attributes: BTreeMap<String, String> = serde_json::from_str(&attributes).unwrap_or_default();
+        if let Some(location) = location {
+            attributes.insert("location".into(), location);
+        }
+        let response = NewResponse {
+            department_id: Some(invitation.department_id),
+            attributes: serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into()),
+            employee_id: (!anonymous).then_some(invitation.employee_id),
+            answers,
+        };
+        super::store::insert(conn, invitation.wave.id, std::slice::from_ref(&response), false)?;
+        crate::with_conn!(*conn, c => diesel::update(waves::table.find(invitation.wave.id))
+            .set(waves::counts_stale.eq(true))
+            .execute(c))?;
+        Ok(Outcome::Stored)
+    })
+}

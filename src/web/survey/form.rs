@@ -1,0 +1,370 @@
+//! Reading a submitted survey form against its definition. Pure: bytes in, either the
+//! answers to store or every problem beside its question, and what was entered so the
+//! form can come back filled in.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::definitions::{Definition, QuestionKind};
+use crate::responses::AnswerValue;
+
+/// More fields than any survey can have: a body with more is refused unread.
+const MAX_FIELDS: usize = 2000;
+
+/// What the respondent entered, by question id and skipped section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entered {
+    pub values: HashMap<String, Vec<String>>,
+    pub skipped: HashSet<String>,
+    pub csrf: Option<String>,
+    pub lang: Option<String>,
+}
+
+/// Problems of a submission: beside their question, or about the form as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormErrors {
+    pub general: Vec<String>,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl FormErrors {
+    pub fn is_empty(&self) -> bool {
+        self.general.is_empty() && self.fields.is_empty()
+    }
+}
+
+/// The answers to store, in definition order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub answers: Vec<AnswerValue>,
+}
+
+/// Reads a form body (`application/x-www-form-urlencoded`).
+pub fn read(body: &[u8]) -> Result<Entered, FormErrors> {
+    let mut entered = Entered::default();
+    let mut errors = FormErrors::default();
+    let mut seen_single: HashSet<String> = HashSet::new();
+    for (index, (name, value)) in form_urlencoded::parse(body).enumerate() {
+        if index >= MAX_FIELDS {
+            errors
+                .general
+                .push("The form sent far more fields than this survey has.".into());
+            break;
+        }
+        let name = name.into_owned();
+        let value = value.into_owned();
+        if value.contains('\0') {
+            errors.general.push(format!(
+                "The field {name} holds a character that cannot be stored."
+            ));
+            continue;
+        }
+        if let Some(question) = name.strip_prefix("q.") {
+            entered
+                .values
+                .entry(question.to_string())
+                .or_default()
+                .push(value);
+            continue;
+        }
+        if !seen_single.insert(name.clone()) {
+            errors
+                .general
+                .push(format!("The field {name} was sent twice."));
+            continue;
+        }
+        match name.as_str() {
+            "csrf" => entered.csrf = Some(value),
+            "lang" => entered.lang = Some(value),
+            _ => match name.strip_prefix("skip.") {
+                Some(section) => {
+                    entered.skipped.insert(section.to_string());
+                }
+                None => errors
+                    .general
+                    .push(format!("The form sent an unexpected field {name:?}.")),
+            },
+        }
+    }
+    if errors.is_empty() {
+        Ok(entered)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks every answer against the definition.
+pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission, FormErrors> {
+    let mut errors = FormErrors::default();
+    let mut answers = Vec::new();
+    let known: HashSet<&str> = definition
+        .questions()
+        .map(|(_, q)| q.id.value.as_str())
+        .collect();
+    for id in entered.values.keys() {
+        if !known.contains(id.as_str()) {
+            errors.general.push(format!(
+                "The form sent an answer to an unknown question {id:?}."
+            ));
+        }
+    }
+    for section in &entered.skipped {
+        match definition.section(section) {
+            Some(s) if s.skip_label.is_some() => {}
+            _ => errors
+                .general
+                .push(format!("The section {section:?} cannot be skipped.")),
+        }
+    }
+    for (section, question) in definition.questions() {
+        if entered.skipped.contains(&section.id.value) && section.skip_label.is_some() {
+            continue;
+        }
+        let id = &question.id.value;
+        let values: Vec<&str> = entered
+            .values
+            .get(id)
+            .map(|v| {
+                v.iter()
+                    .map(String::as_str)
+                    .filter(|s| !s.trim().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let one = |value: Option<i32>, text: Option<String>, ordinal: i32| AnswerValue {
+            question_id: id.clone(),
+            ordinal,
+            value,
+            text,
+        };
+        if values.is_empty() {
+            if question.required {
+                errors
+                    .fields
+                    .insert(id.clone(), "Please answer this question.".into());
+            }
+            continue;
+        }
+        let multiple = matches!(question.kind, QuestionKind::Choice { multiple: true, .. });
+        if values.len() > 1 && !multiple {
+            errors
+                .fields
+                .insert(id.clone(), "Please choose only one answer.".into());
+            continue;
+        }
+        match &question.kind {
+            QuestionKind::Text { max_length } => {
+                let text = values[0].trim_end();
+                let length = text.chars().count();
+                if length > *max_length as usize {
+                    errors.fields.insert(
+                        id.clone(),
+                        format!("Please shorten this to at most {max_length} characters (it has {length})."),
+                    );
+                } else {
+                    answers.push(one(None, Some(text.to_string()), 0));
+                }
+            }
+            QuestionKind::Choice { options, .. } => {
+                let mut chosen = Vec::new();
+                for value in &values {
+                    match value.parse::<usize>() {
+                        Ok(i) if i < options.len() && !chosen.contains(&i) => chosen.push(i),
+                        Ok(i) if chosen.contains(&i) => {}
+                        _ => {
+                            errors.fields.insert(
+                                id.clone(),
+                                "Please choose one of the options shown.".into(),
+                            );
+                            break;
+                        }
+                    }
+                }
+                chosen.sort_unstable();
+                answers.extend(
+                    chosen
+                        .iter()
+                        .enumerate()
+                        .map(|(ordinal, i)| one(Some(*i as i32), None, ordinal as i32)),
+                );
+            }
+            _ => {
+                let range = question.value_range().unwrap_or(0..=0);
+                match values[0].trim().parse::<u32>() {
+                    Ok(v) if range.contains(&v) => answers.push(one(Some(v as i32), None, 0)),
+                    _ => {
+                        errors.fields.insert(
+                            id.clone(),
+                            format!(
+                                "Please choose a value from {} to {}.",
+                                range.start(),
+                                range.end()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Submission { answers })
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definitions::parse_definition;
+    use proptest::prelude::*;
+
+    const SURVEY: &str = r#"
+id = "form-test"
+title = "Form test"
+[audience]
+departments = ["*"]
+[scales.agree5]
+labels = ["1", "2", "3", "4", "5"]
+[[sections]]
+id = "it"
+title = "IT"
+about = "IT"
+skip_label = "I have not used IT"
+  [[sections.questions]]
+  id = "fast"
+  type = "likert"
+  scale = "agree5"
+  text = "Fast?"
+  [[sections.questions]]
+  id = "it-nps"
+  type = "nps"
+  text = "Recommend IT?"
+[[sections]]
+id = "you"
+title = "You"
+  [[sections.questions]]
+  id = "enps"
+  type = "enps"
+  text = "Recommend us?"
+  [[sections.questions]]
+  id = "tools"
+  type = "choice"
+  multiple = true
+  options = ["Laptop", "Phone", "Desk"]
+  text = "Tools?"
+  required = false
+  [[sections.questions]]
+  id = "say"
+  type = "text"
+  max_length = 5
+  text = "Say"
+"#;
+
+    fn definition() -> Definition {
+        parse_definition(SURVEY).expect("valid")
+    }
+
+    fn submit(body: &str) -> Result<Submission, FormErrors> {
+        let entered = read(body.as_bytes())?;
+        validate(&definition(), &entered)
+    }
+
+    #[test]
+    fn a_complete_answer_becomes_rows() {
+        let s =
+            submit("csrf=x&q.fast=4&q.it-nps=9&q.enps=10&q.tools=2&q.tools=0&q.say=hi").unwrap();
+        let rows: Vec<(&str, i32, Option<i32>)> = s
+            .answers
+            .iter()
+            .map(|a| (a.question_id.as_str(), a.ordinal, a.value))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("fast", 0, Some(4)),
+                ("it-nps", 0, Some(9)),
+                ("enps", 0, Some(10)),
+                ("tools", 0, Some(0)),
+                ("tools", 1, Some(2)),
+                ("say", 0, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_skipped_section_needs_no_answers_and_keeps_none() {
+        let s = submit("skip.it=1&q.fast=4&q.enps=3").unwrap();
+        assert_eq!(s.answers.len(), 1);
+        assert_eq!(s.answers[0].question_id, "enps");
+    }
+
+    #[test]
+    fn every_problem_is_reported_beside_its_question() {
+        let errors = submit("q.fast=6&q.enps=x&q.tools=7&q.say=toolong").unwrap_err();
+        assert_eq!(
+            errors.fields.get("fast").map(String::as_str),
+            Some("Please choose a value from 1 to 5.")
+        );
+        assert_eq!(
+            errors.fields.get("it-nps").map(String::as_str),
+            Some("Please answer this question.")
+        );
+        assert_eq!(
+            errors.fields.get("enps").map(String::as_str),
+            Some("Please choose a value from 0 to 10.")
+        );
+        assert_eq!(
+            errors.fields.get("tools").map(String::as_str),
+            Some("Please choose one of the options shown.")
+        );
+        assert!(errors
+            .fields
+            .get("say")
+            .is_some_and(|m| m.contains("at most 5")));
+    }
+
+    #[test]
+    fn tampered_forms_are_refused() {
+        assert!(submit("q.fast=4&q.fast=5&q.it-nps=1&q.enps=1")
+            .unwrap_err()
+            .fields
+            .contains_key("fast"));
+        assert!(!submit("q.nope=1&q.fast=4&q.it-nps=1&q.enps=1")
+            .unwrap_err()
+            .general
+            .is_empty());
+        assert!(!submit("skip.you=1&q.fast=4&q.it-nps=1")
+            .unwrap_err()
+            .general
+            .is_empty());
+        assert!(!submit("csrf=a&csrf=b").unwrap_err().general.is_empty());
+        assert!(!submit("evil=1").unwrap_err().general.is_empty());
+        assert!(!submit("q.say=a%00b").unwrap_err().general.is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic_and_accepted_ones_are_valid(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let definition = definition();
+            if let Ok(entered) = read(&body) {
+                if let Ok(submission) = validate(&definition, &entered) {
+                    for answer in &submission.answers {
+                        let question = definition.question(&answer.question_id).expect("known question");
+                        if let Some(range) = question.value_range() {
+                            prop_assert!(range.contains(&(answer.value.expect("a value") as u32)));
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn field_soup_never_panics(fields in proptest::collection::vec(("(q\\.(fast|it-nps|enps|tools|say|x)|skip\\.(it|you)|csrf|lang|zz)", "[0-9a-z%]{0,6}"), 0..30)) {
+            let body: String = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+            let definition = definition();
+            if let Ok(entered) = read(body.as_bytes()) {
+                let _ = validate(&definition, &entered);
+            }
+        }
+    }
+}

@@ -65,6 +65,7 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         secret,
         pages: Arc::new(pages),
         limiter: Arc::new(crate::web::default_limiter()),
+        definitions: Arc::new(crate::web::cache::DefinitionCache::default()),
     };
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state)?;

@@ -1,5 +1,6 @@
 //! The web service: routes, shared state and the one place errors become responses.
 
+pub mod cache;
 mod health;
 pub mod limits;
 pub mod pages;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub secret: String,
     pub pages: Arc<pages::Pages>,
     pub limiter: Arc<limits::FailureLimiter>,
+    pub definitions: Arc<cache::DefinitionCache>,
 }
 
 /// A bound, not yet running server and the port it got (tests bind port 0).

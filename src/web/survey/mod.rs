@@ -3,6 +3,8 @@
 pub mod form;
 mod view;
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
@@ -42,7 +44,7 @@ fn client(req: &HttpRequest) -> std::net::IpAddr {
 
 enum Found {
     Page(HttpResponse),
-    Open(Box<(Invitation, Definition)>),
+    Open(Box<(Invitation, Arc<Definition>)>),
 }
 
 /// Looks the token up and answers every state but "open and not yet answered".
@@ -58,13 +60,14 @@ async fn lookup(state: &AppState, req: &HttpRequest, token: String, for_post: bo
             help,
         ));
     }
+    let cache = state.definitions.clone();
     let found = state
         .db
         .run(move |conn| -> Result<_, crate::reports::ReportError> {
             let Some(invitation) = submit::find_by_token(conn, &token)? else {
                 return Ok(None);
             };
-            let definition = crate::reports::wave_definition(conn, invitation.wave.version_id)?;
+            let definition = cache.get(conn, invitation.wave.version_id)?;
             Ok(Some((invitation, definition)))
         })
         .await;

@@ -507,7 +507,95 @@ fn response_columns(conn: &mut icsat::db::Conn) -> Vec<String> {
     rows.into_iter().map(|c| c.name).collect()
 }
 
+/// Arbitrary bodies against a live form: never a server error, and never a stored
+/// partial response (whatever is stored answers every required question).
+fn arbitrary_bodies_never_break_the_form(db: TestDb) {
+    let (server, tokens) = open_wave(&db);
+    let path = format!("/s/{}", tokens[6]);
+    let (_, page, _) = server.get(&path);
+    let csrf = csrf_of(&page);
+    let mut state: u64 = 0x5eed;
+    let mut next = |m: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    let names = [
+        "csrf",
+        "lang",
+        "q.it-fast",
+        "q.it-nps",
+        "q.enps",
+        "q.channel",
+        "q.comment",
+        "skip.it",
+        "skip.you",
+        "q.",
+        "q.x",
+        "%71.enps",
+        "csrf[]",
+        "",
+    ];
+    let long = "x".repeat(300);
+    let values = [
+        "4",
+        "9",
+        "0",
+        "10",
+        "11",
+        "-1",
+        "1e3",
+        "",
+        "%00",
+        "%FF%FE",
+        "a%3Db",
+        "2",
+        long.as_str(),
+        "%E2%80%AE",
+    ];
+    for round in 0..300 {
+        let body: Vec<u8> = if round % 5 == 0 {
+            (0..next(200)).map(|_| next(256) as u8).collect()
+        } else {
+            let mut fields = Vec::new();
+            if next(2) == 0 {
+                fields.push(format!("csrf={csrf}"));
+            }
+            for _ in 0..next(10) {
+                let name = names[next(names.len() as u64) as usize];
+                let value = values[next(values.len() as u64) as usize];
+                fields.push(format!("{name}={value}"));
+            }
+            fields.join("&").into_bytes()
+        };
+        let (status, _) = server.post(&path, "application/x-www-form-urlencoded", &body);
+        assert!(
+            [200, 409, 422].contains(&status),
+            "round {round}: {status} for {:?}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let stored: Vec<String> =
+        icsat::with_conn!(conn, c => responses::table.select(responses::id).load(c)).unwrap();
+    assert!(stored.len() <= 1);
+    for id in stored {
+        let questions: Vec<String> = icsat::with_conn!(conn, c => answers::table
+            .filter(answers::response_id.eq(&id))
+            .select(answers::question_id)
+            .load(c))
+        .unwrap();
+        assert!(
+            questions.contains(&"enps".to_string()),
+            "a stored response answers the required questions: {questions:?}"
+        );
+    }
+}
+
 crate::on_both_backends!(
+    arbitrary_bodies_never_break_the_form,
     the_form_is_accessible_and_safe,
     answering_stores_once_and_says_so,
     errors_come_back_beside_their_questions_with_answers_kept,

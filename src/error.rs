@@ -26,6 +26,8 @@ pub enum AppError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Wave(crate::waves::WaveError),
+    #[error(transparent)]
+    User(#[from] crate::users::UserError),
     #[error("cannot write the output: {0}")]
     Output(String),
     #[error(transparent)]

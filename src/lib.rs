@@ -16,5 +16,6 @@ pub mod responses;
 pub mod roster;
 pub mod stats;
 pub mod surveys;
+pub mod users;
 pub mod waves;
 pub mod web;

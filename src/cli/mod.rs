@@ -268,7 +268,25 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             format,
         } => report::trend(&config, &survey, department.as_deref(), format),
         Command::Export { .. } => Err(AppError::NotYet("export")),
-        Command::User(_) => Err(AppError::NotYet("user add")),
+        Command::User(UserCommand::Add {
+            email,
+            role,
+            department,
+        }) => {
+            let db = crate::db::Db::open(&config.database_url)?;
+            let mut conn = db.get()?;
+            let role = match role {
+                Role::Admin => crate::users::Role::Admin,
+                Role::Head => crate::users::Role::Head,
+            };
+            let new = crate::users::add(&mut conn, &email, role, department.as_deref())?;
+            let what = if new { "added" } else { "updated" };
+            match department {
+                Some(d) => println!("{what} {email}: {} of {d}", role.as_str()),
+                None => println!("{what} {email}: {}", role.as_str()),
+            }
+            Ok(())
+        }
     }
 }
 

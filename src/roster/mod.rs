@@ -130,6 +130,13 @@ pub fn import(
     let result = store::apply(&mut conn, &plan, &|done| bar.set_position(done));
     bar.finish_and_clear();
     result?;
+    // Heads named in the departments file get their account (outside the roster's
+    // transaction: the roster stands even if this step fails, and is retried next time).
+    if departments_path.is_some() {
+        if let Err(e) = crate::users::sync_heads(&mut conn) {
+            tracing::warn!(error = %e, "could not give department heads their accounts");
+        }
+    }
     tracing::info!(
         added = summary.added,
         updated = summary.updated,

@@ -75,7 +75,7 @@ fn usage_errors_exit_2_and_later_commands_say_so() {
     let db = TestDb::sqlite();
     db.icsat(&["frobnicate"]).assert_fails(2);
     db.icsat(&["roster", "import"]).assert_fails(2);
-    let later = db.icsat(&["user", "add", "hr@x.io", "--role", "admin"]);
+    let later = db.icsat(&["export", "x", "--wave", "y"]);
     later.assert_fails(1);
     assert!(
         later.stderr().contains("not available yet"),

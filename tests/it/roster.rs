@@ -242,4 +242,67 @@ crate::on_both_backends!(
     header_only,
     cycle_in_the_tree,
     every_bad_row_is_listed_at_once,
+    heads_get_accounts_and_users_can_be_added,
 );
+
+fn heads_get_accounts_and_users_can_be_added(db: TestDb) {
+    loaded(&db);
+    use diesel::prelude::*;
+    use icsat::db::schema::users;
+    let list = |db: &TestDb| -> Vec<(String, String)> {
+        let handle = db.db();
+        let mut conn = handle.get().unwrap();
+        icsat::with_conn!(conn, c => users::table.select((users::email, users::role)).order(users::email).load(c)).unwrap()
+    };
+    assert_eq!(
+        list(&db),
+        vec![
+            ("ceo@acme.test".into(), "head".into()),
+            ("it-head@acme.test".into(), "head".into())
+        ],
+        "heads named in the departments file"
+    );
+    db.icsat(&["user", "add", "HR@acme.test", "--role", "admin"])
+        .assert_ok();
+    let out = db.icsat(&[
+        "user",
+        "add",
+        "lead@acme.test",
+        "--role",
+        "head",
+        "--department",
+        "Sales",
+    ]);
+    out.assert_ok();
+    assert!(
+        out.stdout().contains("added lead@acme.test: head of Sales"),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(list(&db).len(), 4);
+    let no_department = db.icsat(&["user", "add", "x@acme.test", "--role", "head"]);
+    no_department.assert_fails(1);
+    assert!(
+        no_department.stderr().contains("a head needs --department"),
+        "{}",
+        no_department.stderr()
+    );
+    let unknown = db.icsat(&[
+        "user",
+        "add",
+        "x@acme.test",
+        "--role",
+        "head",
+        "--department",
+        "Nope",
+    ]);
+    unknown.assert_fails(1);
+    assert!(
+        unknown.stderr().contains("there is no department \"Nope\""),
+        "{}",
+        unknown.stderr()
+    );
+    let bad = db.icsat(&["user", "add", "not-an-email", "--role", "admin"]);
+    bad.assert_fails(1);
+    assert_eq!(list(&db).len(), 4);
+}

@@ -1,0 +1,123 @@
+//! Accounts of the people who read results: HR admins and department heads.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{departments, users};
+use crate::db::{Conn, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Head,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Head => "head",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    Email(String),
+    #[error("a head needs --department: the department whose subtree they see")]
+    HeadWithoutDepartment,
+    #[error("an admin sees every department; leave out --department")]
+    AdminWithDepartment,
+    #[error(
+        "there is no department {name:?}; import it with the roster first (departments: {known})"
+    )]
+    UnknownDepartment { name: String, known: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for UserError {
+    fn from(e: diesel::result::Error) -> Self {
+        UserError::Db(DbError::Query(e))
+    }
+}
+
+/// Adds the account, or updates its role and department; returns true when new.
+pub fn add(
+    conn: &mut Conn,
+    email: &str,
+    role: Role,
+    department: Option<&str>,
+) -> Result<bool, UserError> {
+    let email = crate::roster::csv_input::normalise_email(email).map_err(UserError::Email)?;
+    let department_id = match (role, department) {
+        (Role::Head, None) => return Err(UserError::HeadWithoutDepartment),
+        (Role::Admin, Some(_)) => return Err(UserError::AdminWithDepartment),
+        (Role::Admin, None) => None,
+        (Role::Head, Some(name)) => {
+            let found: Option<i64> = crate::with_conn!(*conn, c => departments::table
+                .filter(departments::name.eq(name))
+                .select(departments::id)
+                .first(c)
+                .optional())?;
+            match found {
+                Some(id) => Some(id),
+                None => {
+                    let known: Vec<String> = crate::with_conn!(*conn, c => departments::table
+                        .select(departments::name)
+                        .order(departments::name)
+                        .load(c))?;
+                    return Err(UserError::UnknownDepartment {
+                        name: name.to_string(),
+                        known: known.join(", "),
+                    });
+                }
+            }
+        }
+    };
+    let now = crate::db::now();
+    let existing: Option<i64> = crate::with_conn!(*conn, c => users::table
+        .filter(users::email.eq(&email))
+        .select(users::id)
+        .first(c)
+        .optional())?;
+    match existing {
+        Some(id) => {
+            crate::with_conn!(*conn, c => diesel::update(users::table.find(id))
+                .set((users::role.eq(role.as_str()), users::department_id.eq(department_id), users::active.eq(true)))
+                .execute(c))?;
+            Ok(false)
+        }
+        None => {
+            crate::with_conn!(*conn, c => diesel::insert_into(users::table)
+                .values((
+                    users::email.eq(&email),
+                    users::role.eq(role.as_str()),
+                    users::department_id.eq(department_id),
+                    users::active.eq(true),
+                    users::created_at.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+            Ok(true)
+        }
+    }
+}
+
+/// Gives every head named in the departments file a head account for their
+/// department, unless they already have an account (an admin stays an admin).
+pub fn sync_heads(conn: &mut Conn) -> Result<usize, UserError> {
+    let heads: Vec<(String, String)> = crate::with_conn!(*conn, c => departments::table
+        .filter(departments::active.eq(true))
+        .filter(departments::head_email.is_not_null())
+        .select((departments::head_email.assume_not_null(), departments::name))
+        .load(c))?;
+    let mut added = 0;
+    for (email, department) in heads {
+        let exists: i64 = crate::with_conn!(*conn, c => users::table.filter(users::email.eq(&email)).count().get_result(c))?;
+        if exists == 0 && add(conn, &email, Role::Head, Some(&department))? {
+            added += 1;
+        }
+    }
+    Ok(added)
+}

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod definitions;
 pub mod error;
+pub mod mail;
 pub mod reports;
 pub mod responses;
 pub mod roster;

@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod mail;
 mod reports;
 mod responses;
 mod roster;

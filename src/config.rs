@@ -64,6 +64,14 @@ pub struct ConfigArgs {
     /// Sender address of every email [default: surveys@localhost]
     #[arg(long, global = true, env = "ICSAT_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Who emails name as the one to ask for help [default: the sender address]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_HELP_CONTACT",
+        value_name = "CONTACT"
+    )]
+    pub help_contact: Option<String>,
     /// Key for signing sessions and CSRF tokens [default: generated once, kept in the database]
     #[arg(
         long,
@@ -85,6 +93,7 @@ struct ConfigFile {
     smtp_url: Option<String>,
     outbox_dir: Option<PathBuf>,
     mail_from: Option<String>,
+    help_contact: Option<String>,
     secret: Option<String>,
 }
 
@@ -99,6 +108,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub outbox_dir: PathBuf,
     pub mail_from: String,
+    /// Named in every email as the one to ask for help (`ICSAT_HELP_CONTACT`).
+    pub help_contact: String,
     pub secret: Option<String>,
 }
 
@@ -113,6 +124,7 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact))
             .field("outbox_dir", &self.outbox_dir)
             .field("mail_from", &self.mail_from)
+            .field("help_contact", &self.help_contact)
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .finish()
     }
@@ -149,6 +161,17 @@ impl ConfigArgs {
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(ConfigError::BaseUrl(base_url));
         }
+        let mail_from = self
+            .mail_from
+            .clone()
+            .or(file.mail_from)
+            .unwrap_or_else(|| "surveys@localhost".to_string());
+        let help_contact = self
+            .help_contact
+            .clone()
+            .or(file.help_contact)
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| mail_from.clone());
         Ok(Config {
             database_url,
             database_url_given,
@@ -169,11 +192,8 @@ impl ConfigArgs {
                 .clone()
                 .or(file.outbox_dir)
                 .unwrap_or_else(|| PathBuf::from("outbox")),
-            mail_from: self
-                .mail_from
-                .clone()
-                .or(file.mail_from)
-                .unwrap_or_else(|| "surveys@localhost".to_string()),
+            mail_from,
+            help_contact,
             secret: self
                 .secret
                 .clone()
@@ -207,6 +227,7 @@ mod tests {
         assert_eq!(config.base_url, "http://127.0.0.1:8080");
         assert_eq!(config.outbox_dir, PathBuf::from("outbox"));
         assert_eq!(config.mail_from, "surveys@localhost");
+        assert_eq!(config.help_contact, "surveys@localhost");
         assert!(config.smtp_url.is_none() && config.secret.is_none());
     }
 

@@ -28,6 +28,8 @@ pub enum AppError {
     Wave(crate::waves::WaveError),
     #[error(transparent)]
     User(#[from] crate::users::UserError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     #[error("cannot write the output: {0}")]
     Output(String),
     #[error(transparent)]

@@ -67,13 +67,22 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         limiter: Arc::new(crate::web::default_limiter()),
         definitions: Arc::new(crate::web::cache::DefinitionCache::default()),
     };
+    let transport = crate::mail::Transport::from_config(&config)?;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state)?;
         actix_web::rt::spawn(run_scheduler(db.clone(), mailer));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let sender = actix_web::rt::spawn(crate::mail::run_sender(db.clone(), transport, async move {
+            let _ = stopped.await;
+        }));
         let host = config.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         println!("icsat is listening on http://{host}:{}", app.port);
         let _ = std::io::stdout().flush();
         tracing::info!(database = %config.database_url.display(), surveys = loaded.len(), "serving");
-        app.server.await.map_err(AppError::Server)
+        let served = app.server.await.map_err(AppError::Server);
+        // Let the sender finish the message in flight and hand back its claims.
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(15), sender).await;
+        served
     })
 }

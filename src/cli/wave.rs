@@ -121,5 +121,12 @@ pub fn list(config: &Config) -> Result<(), AppError> {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
+    // Failed mail with the server's reply, so HR can correct addresses.
+    for w in waves.iter().filter(|w| w.mail_failed > 0) {
+        println!("\nfailed mail for {}/{}:", w.survey, w.label);
+        for (recipient, reply) in crate::mail::failures(&mut conn, w.id)? {
+            println!("  {recipient}: {reply}");
+        }
+    }
     Ok(())
 }

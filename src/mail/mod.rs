@@ -1,20 +1,32 @@
-//! PLACEHOLDER: replaced by the mail module on its branch (templates, outbox, sender).
-//! Only the interface the waves module calls is here.
+//! Email: templates, the outbox, and the sender that delivers it.
+//!
+//! Every message is written to `mail_outbox` ([`enqueue`]) before anything tries to send
+//! it, usually in the same transaction as the change that calls for it (a wave opening, a
+//! reminder). A sender task ([`run_sender`], started by `icsat serve`) claims due messages
+//! with a lease, sends them one at a time through a [`Transport`] (pooled async SMTP, or
+//! `.eml` files), and marks each sent, retried with backoff, or failed with the server's
+//! reply. lettre has no retry of its own: the backoff and the transient/permanent split
+//! are ours. A crash repeats at most the one message that was in flight; the rest of a
+//! dead process's claims are picked up when its lease runs out.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
+mod compose;
+mod outbox;
+mod sender;
+mod templates;
+mod transport;
 
-use crate::db::schema::mail_outbox;
-use crate::db::{Conn, DbError};
+use std::fmt;
 
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("{0}")]
-    Template(String),
-}
+pub use compose::compose;
+pub use outbox::{counts_by_wave, enqueue, failures, resend, MailCounts, OutboxStatus};
+pub use sender::{run_sender, run_sender_with, send_due, send_due_with, SendOptions, SendStats};
+pub use templates::{SignInContext, SurveyMailContext, Templates};
+pub use transport::{DeliveryError, SmtpRelay, Transport, DEFAULT_SMTP_TIMEOUT};
 
+use crate::db::DbError;
+
+/// What a message is for; stored as text in `mail_outbox.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
     Invitation,
     Reminder,
@@ -22,16 +34,34 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    fn as_str(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             MailKind::Invitation => "invitation",
             MailKind::Reminder => "reminder",
             MailKind::SignIn => "sign_in",
         }
     }
+
+    pub fn parse(text: &str) -> Option<MailKind> {
+        match text {
+            "invitation" => Some(MailKind::Invitation),
+            "reminder" => Some(MailKind::Reminder),
+            "sign_in" => Some(MailKind::SignIn),
+            _ => None,
+        }
+    }
 }
 
+impl fmt::Display for MailKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A message to queue: already rendered (see [`Templates`]), not yet a MIME message.
+#[derive(Clone)]
 pub struct OutgoingMail {
+    /// One message per purpose, whoever enqueues it, e.g. `invitation:{wave}:{employee}`.
     pub dedupe_key: String,
     pub kind: MailKind,
     pub wave_id: Option<i64>,
@@ -42,94 +72,39 @@ pub struct OutgoingMail {
     pub html: String,
 }
 
-pub fn enqueue(
-    conn: &mut Conn,
-    mail: &OutgoingMail,
-    from: &str,
-    now: NaiveDateTime,
-) -> Result<bool, MailError> {
-    let message = format!(
-        "From: {from}\r\nTo: {}\r\nSubject: {}\r\n\r\n{}",
-        mail.to_email, mail.subject, mail.text
-    );
-    let n = crate::with_conn!(*conn, c => diesel::insert_into(mail_outbox::table)
-        .values((
-            mail_outbox::dedupe_key.eq(&mail.dedupe_key),
-            mail_outbox::kind.eq(mail.kind.as_str()),
-            mail_outbox::wave_id.eq(mail.wave_id),
-            mail_outbox::recipient.eq(&mail.to_email),
-            mail_outbox::subject.eq(&mail.subject),
-            mail_outbox::message.eq(&message),
-            mail_outbox::next_attempt_at.eq(now),
-            mail_outbox::created_at.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .execute(c))
-    .map_err(DbError::from)?;
-    Ok(n == 1)
-}
-
-pub struct Templates;
-
-pub struct SurveyMailContext {
-    pub name: String,
-    pub survey_title: String,
-    pub intro: Option<String>,
-    pub link: String,
-    pub deadline: String,
-    pub days_left: Option<i64>,
-    pub help_contact: String,
-    pub anonymous: bool,
-}
-
-impl Templates {
-    pub fn new() -> Result<Templates, MailError> {
-        Ok(Templates)
-    }
-
-    pub fn invitation(
-        &self,
-        ctx: &SurveyMailContext,
-    ) -> Result<(String, String, String), MailError> {
-        let text = format!(
-            "Hello {},\n\n{}\n\n{}\n\nDeadline: {}\n",
-            ctx.name, ctx.survey_title, ctx.link, ctx.deadline
-        );
-        Ok((ctx.survey_title.clone(), text.clone(), text))
-    }
-
-    pub fn reminder(&self, ctx: &SurveyMailContext) -> Result<(String, String, String), MailError> {
-        self.invitation(ctx)
+impl fmt::Debug for OutgoingMail {
+    // The bodies may hold a survey or sign-in token: never print them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutgoingMail")
+            .field("dedupe_key", &self.dedupe_key)
+            .field("kind", &self.kind)
+            .field("wave_id", &self.wave_id)
+            .field("to_domain", &recipient_domain(&self.to_email))
+            .finish_non_exhaustive()
     }
 }
 
-pub struct MailCounts {
-    pub queued: u64,
-    pub sent: u64,
-    pub failed: u64,
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("email template {name}: {reason}")]
+    Template { name: String, reason: String },
+    #[error("ICSAT_MAIL_FROM: {0:?} is not an email address; write e.g. surveys@example.com or \"Surveys <surveys@example.com>\"")]
+    BadFrom(String),
+    #[error("ICSAT_SMTP_URL: {0}")]
+    SmtpUrl(String),
+    #[error("cannot build the email: {0}")]
+    Compose(String),
 }
 
-pub fn counts_by_wave(
-    conn: &mut Conn,
-) -> Result<std::collections::HashMap<i64, MailCounts>, MailError> {
-    let rows: Vec<(Option<i64>, String, i64)> = crate::with_conn!(*conn, c => mail_outbox::table
-        .group_by((mail_outbox::wave_id, mail_outbox::status))
-        .select((mail_outbox::wave_id, mail_outbox::status, diesel::dsl::count_star()))
-        .load(c))
-    .map_err(DbError::from)?;
-    let mut out = std::collections::HashMap::new();
-    for (wave, status, n) in rows {
-        let Some(wave) = wave else { continue };
-        let entry = out.entry(wave).or_insert(MailCounts {
-            queued: 0,
-            sent: 0,
-            failed: 0,
-        });
-        match status.as_str() {
-            "sent" => entry.sent += n as u64,
-            "failed" => entry.failed += n as u64,
-            _ => entry.queued += n as u64,
-        }
+impl From<diesel::result::Error> for MailError {
+    fn from(e: diesel::result::Error) -> Self {
+        MailError::Db(DbError::Query(e))
     }
-    Ok(out)
+}
+
+/// The part of an address that may appear in logs: its domain, never the person.
+pub fn recipient_domain(address: &str) -> &str {
+    address.rsplit_once('@').map_or("?", |(_, domain)| domain)
 }

@@ -33,7 +33,7 @@ impl Mailer {
             templates: Templates::new()?,
             base_url: config.base_url.clone(),
             from: config.mail_from.clone(),
-            help_contact: config.mail_from.clone(),
+            help_contact: config.help_contact.clone(),
         })
     }
 

@@ -9,6 +9,7 @@ use crate::db::{Conn, DbError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WaveStatus {
+    pub id: i64,
     pub survey: String,
     pub label: String,
     pub status: String,
@@ -54,6 +55,7 @@ pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
             let responded = lookup(&responded, wave.id);
             let counts = mail.get(&wave.id);
             WaveStatus {
+                id: wave.id,
                 survey,
                 label: wave.label,
                 status: wave.status,

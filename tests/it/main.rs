@@ -4,6 +4,7 @@ mod common;
 
 mod answering;
 mod cli;
+mod mail;
 mod reports;
 mod responses;
 mod roster;

@@ -1,0 +1,325 @@
+//! The `mail_outbox` table: queueing, claiming with a lease, and the outcome of each
+//! attempt. Written once for both backends; only the claim differs (PostgreSQL locks the
+//! rows it takes with `FOR UPDATE SKIP LOCKED`, SQLite has one writer at a time anyway
+//! and `Conn::transaction` begins it with `BEGIN IMMEDIATE`).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::compose::{compose, parse_from, parse_recipient};
+use super::{MailError, OutgoingMail};
+use crate::db::schema::mail_outbox;
+use crate::db::Conn;
+use crate::with_conn;
+
+/// `mail_outbox.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Queued => "queued",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+}
+
+const QUEUED: &str = "queued";
+const SENT: &str = "sent";
+const FAILED: &str = "failed";
+
+/// Longest server reply kept in `last_error` (some servers answer with pages of text).
+const MAX_ERROR_CHARS: usize = 1000;
+
+/// Builds the message and queues it, due now. A second enqueue with the same
+/// `dedupe_key` changes nothing and returns false. Runs plain statements, so it can be
+/// called inside the caller's `conn.transaction(...)` and commits or rolls back with it.
+///
+/// A recipient address that isn't one is not an error for the caller (one bad roster row
+/// must not stop a wave from opening): the row is stored as failed, with the reason, for
+/// HR to see among the wave's failures.
+pub fn enqueue(
+    conn: &mut Conn,
+    mail: &OutgoingMail,
+    from: &str,
+    now: NaiveDateTime,
+) -> Result<bool, MailError> {
+    parse_from(from)?;
+    let (status, message, last_error) = match parse_recipient(&mail.to_email) {
+        Some(_) => (QUEUED, compose(mail, from, now)?, None),
+        None => (
+            FAILED,
+            String::new(),
+            Some(format!(
+                "{:?} is not an email address: correct it in the roster",
+                mail.to_email
+            )),
+        ),
+    };
+    let inserted = with_conn!(*conn, c => diesel::insert_into(mail_outbox::table)
+        .values((
+            mail_outbox::dedupe_key.eq(&mail.dedupe_key),
+            mail_outbox::kind.eq(mail.kind.as_str()),
+            mail_outbox::wave_id.eq(mail.wave_id),
+            mail_outbox::recipient.eq(mail.to_email.trim()),
+            mail_outbox::subject.eq(&mail.subject),
+            mail_outbox::message.eq(&message),
+            mail_outbox::status.eq(status),
+            mail_outbox::attempts.eq(0),
+            mail_outbox::next_attempt_at.eq(now),
+            mail_outbox::last_error.eq(&last_error),
+            mail_outbox::created_at.eq(now),
+        ))
+        .on_conflict(mail_outbox::dedupe_key)
+        .do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
+}
+
+/// Messages of each wave by status, for `wave list` and HR's pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailCounts {
+    /// Not sent yet: waiting for their first attempt or for a retry.
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
+}
+
+pub fn counts_by_wave(conn: &mut Conn) -> Result<HashMap<i64, MailCounts>, MailError> {
+    let rows: Vec<(Option<i64>, String, i64)> = with_conn!(*conn, c => mail_outbox::table
+        .filter(mail_outbox::wave_id.is_not_null())
+        .group_by((mail_outbox::wave_id, mail_outbox::status))
+        .select((mail_outbox::wave_id, mail_outbox::status, diesel::dsl::count_star()))
+        .load(c))?;
+    let mut counts: HashMap<i64, MailCounts> = HashMap::new();
+    for (wave, status, n) in rows {
+        let Some(wave) = wave else { continue };
+        let entry = counts.entry(wave).or_default();
+        let n = u64::try_from(n).unwrap_or(0);
+        match status.as_str() {
+            SENT => entry.sent += n,
+            FAILED => entry.failed += n,
+            _ => entry.queued += n,
+        }
+    }
+    Ok(counts)
+}
+
+/// The wave's messages that could not be delivered: (recipient, the server's reply or
+/// the reason), in the order they were queued.
+pub fn failures(conn: &mut Conn, wave_id: i64) -> Result<Vec<(String, String)>, MailError> {
+    let rows: Vec<(String, Option<String>)> = with_conn!(*conn, c => mail_outbox::table
+        .filter(mail_outbox::wave_id.eq(wave_id))
+        .filter(mail_outbox::status.eq(FAILED))
+        .order(mail_outbox::id)
+        .select((mail_outbox::recipient, mail_outbox::last_error))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(recipient, reply)| (recipient, reply.unwrap_or_default()))
+        .collect())
+}
+
+/// Queues a failed message again, due now, with its attempts reset (HR's "resend",
+/// e.g. once a mailbox exists). False when the message is not failed. A message that
+/// was never built (its address was not one) stays failed: it needs a new enqueue.
+pub fn resend(conn: &mut Conn, outbox_id: i64, now: NaiveDateTime) -> Result<bool, MailError> {
+    let updated = with_conn!(*conn, c => diesel::update(
+        mail_outbox::table
+            .filter(mail_outbox::id.eq(outbox_id))
+            .filter(mail_outbox::status.eq(FAILED))
+            .filter(mail_outbox::message.ne("")),
+    )
+    .set((
+        mail_outbox::status.eq(QUEUED),
+        mail_outbox::attempts.eq(0),
+        mail_outbox::next_attempt_at.eq(now),
+        mail_outbox::claimed_until.eq(None::<NaiveDateTime>),
+        mail_outbox::claimed_by.eq(None::<String>),
+        mail_outbox::last_error.eq(None::<String>),
+    ))
+    .execute(c))?;
+    Ok(updated == 1)
+}
+
+/// A message this process has leased and is about to send.
+pub(crate) struct Claimed {
+    pub id: i64,
+    pub recipient: String,
+    pub message: String,
+    pub attempts: i32,
+}
+
+/// Leases up to `limit` due messages to `worker` until `until`, oldest due first. A
+/// message is due when queued, its next attempt has come, and nobody holds a live
+/// lease on it (a dead process's lease simply runs out).
+pub(crate) fn claim(
+    conn: &mut Conn,
+    worker: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Claimed>, MailError> {
+    use mail_outbox::dsl as o;
+    conn.transaction(|conn| {
+        let ids: Vec<i64> = match conn {
+            Conn::Sqlite(c) => o::mail_outbox
+                .filter(o::status.eq(QUEUED))
+                .filter(o::next_attempt_at.le(now))
+                .filter(o::claimed_until.is_null().or(o::claimed_until.le(now)))
+                .order((o::next_attempt_at.asc(), o::id.asc()))
+                .limit(limit)
+                .select(o::id)
+                .load(&mut **c)?,
+            // Two processes claiming at once skip each other's rows instead of waiting
+            // for them and then taking them too.
+            Conn::Postgres(c) => o::mail_outbox
+                .filter(o::status.eq(QUEUED))
+                .filter(o::next_attempt_at.le(now))
+                .filter(o::claimed_until.is_null().or(o::claimed_until.le(now)))
+                .order((o::next_attempt_at.asc(), o::id.asc()))
+                .limit(limit)
+                .select(o::id)
+                .for_update()
+                .skip_locked()
+                .load(&mut **c)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows: Vec<(i64, String, String, i32)> = with_conn!(*conn, c => diesel::update(
+            o::mail_outbox.filter(o::id.eq_any(&ids)),
+        )
+        .set((o::claimed_until.eq(Some(until)), o::claimed_by.eq(Some(worker))))
+        .returning((o::id, o::recipient, o::message, o::attempts))
+        .get_results(c))?;
+        rows.sort_by_key(|row| row.0);
+        Ok(rows
+            .into_iter()
+            .map(|(id, recipient, message, attempts)| Claimed {
+                id,
+                recipient,
+                message,
+                attempts,
+            })
+            .collect())
+    })
+}
+
+/// Extends `worker`'s lease on `ids`; returns those it still holds (a lease that ran out
+/// may have been taken by another process, which then sends that message instead).
+pub(crate) fn renew(
+    conn: &mut Conn,
+    worker: &str,
+    ids: &[i64],
+    until: NaiveDateTime,
+) -> Result<Vec<i64>, MailError> {
+    use mail_outbox::dsl as o;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held: Vec<i64> = with_conn!(*conn, c => diesel::update(
+        o::mail_outbox
+            .filter(o::id.eq_any(ids))
+            .filter(o::status.eq(QUEUED))
+            .filter(o::claimed_by.eq(worker)),
+    )
+    .set(o::claimed_until.eq(Some(until)))
+    .returning(o::id)
+    .get_results(c))?;
+    Ok(held)
+}
+
+/// Gives back leases not used (a pass that stops early), so others need not wait.
+pub(crate) fn release(conn: &mut Conn, worker: &str, ids: &[i64]) -> Result<(), MailError> {
+    use mail_outbox::dsl as o;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    with_conn!(*conn, c => diesel::update(
+        o::mail_outbox
+            .filter(o::id.eq_any(ids))
+            .filter(o::status.eq(QUEUED))
+            .filter(o::claimed_by.eq(worker)),
+    )
+    .set((
+        o::claimed_until.eq(None::<NaiveDateTime>),
+        o::claimed_by.eq(None::<String>),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Sent: the message is emptied, since it may hold a survey or sign-in token.
+pub(crate) fn mark_sent(conn: &mut Conn, id: i64, now: NaiveDateTime) -> Result<(), MailError> {
+    use mail_outbox::dsl as o;
+    with_conn!(*conn, c => diesel::update(o::mail_outbox.filter(o::id.eq(id)).filter(o::status.eq(QUEUED)))
+        .set((
+            o::status.eq(SENT),
+            o::message.eq(""),
+            o::sent_at.eq(Some(now)),
+            o::attempts.eq(o::attempts + 1),
+            o::claimed_until.eq(None::<NaiveDateTime>),
+            o::claimed_by.eq(None::<String>),
+            o::last_error.eq(None::<String>),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// A temporary failure: try again at `next_attempt_at`.
+pub(crate) fn mark_retry(
+    conn: &mut Conn,
+    id: i64,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+) -> Result<(), MailError> {
+    use mail_outbox::dsl as o;
+    with_conn!(*conn, c => diesel::update(o::mail_outbox.filter(o::id.eq(id)).filter(o::status.eq(QUEUED)))
+        .set((
+            o::attempts.eq(attempts),
+            o::next_attempt_at.eq(next_attempt_at),
+            o::claimed_until.eq(None::<NaiveDateTime>),
+            o::claimed_by.eq(None::<String>),
+            o::last_error.eq(Some(truncate(error))),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// A permanent failure, or too many temporary ones: kept with the reply for HR.
+pub(crate) fn mark_failed(
+    conn: &mut Conn,
+    id: i64,
+    attempts: i32,
+    error: &str,
+) -> Result<(), MailError> {
+    use mail_outbox::dsl as o;
+    with_conn!(*conn, c => diesel::update(o::mail_outbox.filter(o::id.eq(id)).filter(o::status.eq(QUEUED)))
+        .set((
+            o::status.eq(FAILED),
+            o::attempts.eq(attempts),
+            o::claimed_until.eq(None::<NaiveDateTime>),
+            o::claimed_by.eq(None::<String>),
+            o::last_error.eq(Some(truncate(error))),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+fn truncate(error: &str) -> String {
+    let error = error.trim();
+    match error.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}…", &error[..cut]),
+        None => error.to_string(),
+    }
+}

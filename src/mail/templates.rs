@@ -1,0 +1,299 @@
+//! Email texts, rendered with tera from `templates/email/<name>/{subject.txt, body.txt,
+//! body.html}`. The templates are compiled into the binary, so `icsat` needs no files
+//! beside it; tera escapes only templates named `*.html`, so the HTML bodies are
+//! autoescaped and the text ones are not.
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use super::MailError;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "invitation/subject.txt",
+        include_str!("../../templates/email/invitation/subject.txt"),
+    ),
+    (
+        "invitation/body.txt",
+        include_str!("../../templates/email/invitation/body.txt"),
+    ),
+    (
+        "invitation/body.html",
+        include_str!("../../templates/email/invitation/body.html"),
+    ),
+    (
+        "reminder/subject.txt",
+        include_str!("../../templates/email/reminder/subject.txt"),
+    ),
+    (
+        "reminder/body.txt",
+        include_str!("../../templates/email/reminder/body.txt"),
+    ),
+    (
+        "reminder/body.html",
+        include_str!("../../templates/email/reminder/body.html"),
+    ),
+    (
+        "sign_in/subject.txt",
+        include_str!("../../templates/email/sign_in/subject.txt"),
+    ),
+    (
+        "sign_in/body.txt",
+        include_str!("../../templates/email/sign_in/body.txt"),
+    ),
+    (
+        "sign_in/body.html",
+        include_str!("../../templates/email/sign_in/body.html"),
+    ),
+    (
+        "promise.txt",
+        include_str!("../../templates/email/promise.txt"),
+    ),
+];
+
+/// What an invitation or a reminder says about one survey to one person.
+#[derive(Debug, Clone)]
+pub struct SurveyMailContext {
+    pub name: String,
+    pub survey_title: String,
+    pub intro: Option<String>,
+    /// `{ICSAT_BASE_URL}/s/{token}`: the only place the plaintext token ever goes.
+    pub link: String,
+    /// Already formatted in the recipient's timezone, e.g. "Friday 14 March 2027, 18:00 CET".
+    pub deadline: String,
+    pub days_left: Option<i64>,
+    /// Who to ask for help, e.g. `ICSAT_HELP_CONTACT`.
+    pub help_contact: String,
+    /// true: anonymous; false: confidential.
+    pub anonymous: bool,
+}
+
+/// A one-time sign-in link for HR and department heads.
+#[derive(Debug, Clone)]
+pub struct SignInContext {
+    pub link: String,
+    pub minutes_valid: i64,
+    pub help_contact: String,
+}
+
+#[derive(Serialize)]
+struct SurveyView<'a> {
+    name: &'a str,
+    survey_title: &'a str,
+    intro_paragraphs: Vec<String>,
+    link: &'a str,
+    deadline: &'a str,
+    days_left: Option<i64>,
+    help_contact: &'a str,
+    anonymous: bool,
+}
+
+#[derive(Serialize)]
+struct SignInView<'a> {
+    link: &'a str,
+    minutes_valid: i64,
+    help_contact: &'a str,
+}
+
+/// The compiled templates; build once at start and share.
+pub struct Templates {
+    tera: Tera,
+}
+
+impl Templates {
+    pub fn new() -> Result<Templates, MailError> {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(TEMPLATES.iter().copied())
+            .map_err(|e| template_error("templates/email", &e))?;
+        Ok(Templates { tera })
+    }
+
+    /// (subject, text, html) of an invitation.
+    pub fn invitation(
+        &self,
+        ctx: &SurveyMailContext,
+    ) -> Result<(String, String, String), MailError> {
+        self.render("invitation", &survey_view(ctx))
+    }
+
+    /// (subject, text, html) of a reminder: says how many days are left.
+    pub fn reminder(&self, ctx: &SurveyMailContext) -> Result<(String, String, String), MailError> {
+        self.render("reminder", &survey_view(ctx))
+    }
+
+    /// (subject, text, html) of a sign-in link.
+    pub fn sign_in(&self, ctx: &SignInContext) -> Result<(String, String, String), MailError> {
+        self.render(
+            "sign_in",
+            &SignInView {
+                link: &ctx.link,
+                minutes_valid: ctx.minutes_valid,
+                help_contact: &ctx.help_contact,
+            },
+        )
+    }
+
+    fn render(
+        &self,
+        name: &str,
+        view: &impl Serialize,
+    ) -> Result<(String, String, String), MailError> {
+        let context = Context::from_serialize(view).map_err(|e| template_error(name, &e))?;
+        let render = |part: &str| {
+            let template = format!("{name}/{part}");
+            self.tera
+                .render(&template, &context)
+                .map_err(|e| template_error(&template, &e))
+        };
+        let subject = render("subject.txt")?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok((subject, tidy(&render("body.txt")?), render("body.html")?))
+    }
+}
+
+fn survey_view(ctx: &SurveyMailContext) -> SurveyView<'_> {
+    SurveyView {
+        name: ctx.name.trim(),
+        survey_title: ctx.survey_title.trim(),
+        intro_paragraphs: paragraphs(ctx.intro.as_deref().unwrap_or("")),
+        link: &ctx.link,
+        deadline: &ctx.deadline,
+        days_left: ctx.days_left,
+        help_contact: ctx.help_contact.trim(),
+        anonymous: ctx.anonymous,
+    }
+}
+
+/// A definition's intro as paragraphs: blank lines separate them, single line breaks
+/// inside one are just spaces (TOML multi-line strings wrap where the author typed).
+fn paragraphs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                out.push(current.join(" "));
+                current.clear();
+            }
+        } else {
+            current.push(line.trim());
+        }
+    }
+    if !current.is_empty() {
+        out.push(current.join(" "));
+    }
+    out
+}
+
+/// Text bodies: no trailing spaces, at most one blank line in a row, one final newline
+/// (template tags leave stray blank lines behind).
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = true;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            if !blank {
+                out.push('\n');
+            }
+            blank = true;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+            blank = false;
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn template_error(name: &str, error: &tera::Error) -> MailError {
+    // tera's top-level message is short ("Failed to render ..."); the cause is below it.
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    MailError::Template {
+        name: name.to_string(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> SurveyMailContext {
+        SurveyMailContext {
+            name: "Ada <script>alert(1)</script>".into(),
+            survey_title: "Internal services survey".into(),
+            intro: Some("Your answers help HR & IT\nserve you better.\n\nThank you.".into()),
+            link: "https://surveys.example.com/s/abc123".into(),
+            deadline: "Friday 14 March 2027, 18:00 CET".into(),
+            days_left: Some(3),
+            help_contact: "people@example.com".into(),
+            anonymous: true,
+        }
+    }
+
+    #[test]
+    fn every_template_renders() {
+        let templates = Templates::new().unwrap();
+        let (s, t, h) = templates.invitation(&context()).unwrap();
+        assert!(!s.is_empty() && !t.is_empty() && !h.is_empty());
+        let (s, t, _) = templates.reminder(&context()).unwrap();
+        assert!(s.contains("3 days"), "{s}");
+        assert!(t.contains("3 days"), "{t}");
+        let (s, t, h) = templates
+            .sign_in(&SignInContext {
+                link: "https://x/login/t0k".into(),
+                minutes_valid: 15,
+                help_contact: "it@example.com".into(),
+            })
+            .unwrap();
+        assert!(!s.is_empty());
+        assert!(
+            t.contains("https://x/login/t0k") && t.contains("15 minutes"),
+            "{t}"
+        );
+        assert!(h.contains("15 minutes"), "{h}");
+    }
+
+    #[test]
+    fn reminders_count_the_days() {
+        let templates = Templates::new().unwrap();
+        let subject = |days| {
+            templates
+                .reminder(&SurveyMailContext {
+                    days_left: Some(days),
+                    ..context()
+                })
+                .unwrap()
+                .0
+        };
+        assert!(subject(0).contains("today"), "{}", subject(0));
+        assert!(subject(1).contains("tomorrow"), "{}", subject(1));
+        assert!(subject(5).contains("5 days"), "{}", subject(5));
+    }
+
+    #[test]
+    fn intros_become_paragraphs() {
+        assert_eq!(
+            paragraphs("one\ntwo\n\n\nthree\n"),
+            vec!["one two".to_string(), "three".to_string()]
+        );
+        assert!(paragraphs("  \n").is_empty());
+    }
+
+    #[test]
+    fn text_is_tidied() {
+        assert_eq!(tidy("\n\na  \n\n\n\nb\n\n"), "a\n\nb\n");
+    }
+}

@@ -28,7 +28,8 @@ const URL_FORMS: &str = "write smtp://USER:PASSWORD@HOST:PORT (STARTTLS required
 
 /// Built once at start and shared: the SMTP variant keeps a pool of open connections.
 pub enum Transport {
-    Smtp(SmtpRelay),
+    // Boxed: the pooled transport is large, the file variant tiny.
+    Smtp(Box<SmtpRelay>),
     Files(PathBuf),
 }
 
@@ -106,11 +107,11 @@ impl Transport {
             parsed.port,
             parsed.security.describe()
         );
-        Ok(Transport::Smtp(SmtpRelay {
+        Ok(Transport::Smtp(Box::new(SmtpRelay {
             builder,
             transport: OnceLock::new(),
             described,
-        }))
+        })))
     }
 
     pub fn files(dir: impl Into<PathBuf>) -> Transport {

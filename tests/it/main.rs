@@ -3,6 +3,7 @@
 mod common;
 
 mod answering;
+mod browser;
 mod cli;
 mod mail;
 mod reports;

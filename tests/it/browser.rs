@@ -1,0 +1,297 @@
+//! A real browser (Debian's Chromium, headless, driven over WebDriver) answers a survey
+//! from the link in an invitation `.eml`, with the keyboard and clicks, at phone and
+//! desktop widths; screenshots go to target/screenshots/.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::answering::FORM_SURVEY;
+use crate::common::{repo_root, Server, TestDb};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Chromium and its driver, or `None` (with a note) where they are not installed; CI
+/// installs them and must not skip.
+fn browser_available() -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install chromium and chromium-driver (.ci/run does)"
+    );
+    eprintln!("note: chromium or chromedriver is not installed: the browser test is skipped");
+    false
+}
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    agent: ureq::Agent,
+}
+
+impl Driver {
+    fn start(width: u32, height: u32) -> Driver {
+        let mut child = Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut port = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("successfully on port ") {
+                port = line[at + 21..]
+                    .trim()
+                    .trim_end_matches('.')
+                    .parse::<u16>()
+                    .ok();
+                break;
+            }
+        }
+        let base = format!("http://127.0.0.1:{}", port.expect("chromedriver port"));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let profile = tempfile::tempdir().expect("profile dir").keep();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }}});
+        let mut driver = Driver {
+            child,
+            base,
+            session: String::new(),
+            agent,
+        };
+        let started = Instant::now();
+        let response = loop {
+            let r = driver.call("POST", "/session", Some(capabilities.clone()));
+            if r["value"]["sessionId"].is_string() || started.elapsed() > Duration::from_secs(20) {
+                break r;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        driver.session = response["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {response}"))
+            .to_string();
+        driver
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let response = match method {
+            "GET" => self.agent.get(&url).call(),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or(json!({})).to_string()),
+        };
+        match response {
+            Ok(mut r) => serde_json::from_str(&r.body_mut().read_to_string().unwrap_or_default())
+                .unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        }
+    }
+
+    fn session(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.session("POST", "/url", Some(json!({"url": url})));
+    }
+
+    fn element(&self, css: &str) -> String {
+        let found = self.session(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        found["value"]
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.element(css);
+        self.session("POST", &format!("/element/{id}/click"), None);
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.session(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn script(&self, source: &str) -> Value {
+        self.session(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": source, "args": []})),
+        )["value"]
+            .clone()
+    }
+
+    fn page_text(&self) -> String {
+        self.script("return document.body.innerText;")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The page's text once it contains `needle` (a submitted form loads a new page).
+    fn wait_for_text(&self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.page_text();
+            if text.contains(needle) || started.elapsed() > Duration::from_secs(10) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn screenshot(&self, path: &Path) {
+        use base64::Engine;
+        let shot = self.session("GET", "/screenshot", None);
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(shot["value"].as_str().unwrap_or_default())
+            .expect("png");
+        std::fs::write(path, data).expect("write screenshot");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.session("DELETE", "", None);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Survey links found in the `.eml` files of an outbox folder (quoted-printable soft
+/// line breaks undone).
+fn links_in(outbox: &Path) -> Vec<String> {
+    let mut links = Vec::new();
+    for entry in std::fs::read_dir(outbox).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path())
+            .unwrap_or_default()
+            .replace("=\r\n", "")
+            .replace("=\n", "");
+        if let Some(at) = text.find("/s/") {
+            let start = text[..at].rfind("http").unwrap_or(at);
+            let token: String = text[at + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            links.push(format!("{}/s/{token}", &text[start..at]));
+        }
+    }
+    links.sort();
+    links.dedup();
+    links
+}
+
+fn screenshots() -> PathBuf {
+    let dir = repo_root().join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+#[test]
+fn an_employee_answers_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let db = TestDb::sqlite();
+    let defs = db.path("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("services.toml"), FORM_SURVEY).unwrap();
+    let roster = db.write(
+        "roster.csv",
+        "email,name,department\nada@x.io,Ada,IT\nbo@x.io,Bo,HR\ncy@x.io,Cy,Sales\n",
+    );
+    db.icsat(&["roster", "import", roster.to_str().unwrap()])
+        .assert_ok();
+    let outbox = db.path("outbox");
+    let defs = defs.display().to_string();
+    let server = Server::start_with(&db, &[("ICSAT_DEFINITIONS", &defs)]);
+    let open = db
+        .command(&["wave", "open", "services", "--label", "browser"])
+        .env("ICSAT_DEFINITIONS", &defs)
+        .env("ICSAT_BASE_URL", &server.base_url)
+        .output()
+        .unwrap();
+    assert!(
+        open.status.success(),
+        "{}",
+        String::from_utf8_lossy(&open.stderr)
+    );
+    // The running service's sender writes the invitations as .eml files.
+    let started = Instant::now();
+    let links = loop {
+        let links = links_in(&outbox);
+        if links.len() == 3 || started.elapsed() > Duration::from_secs(30) {
+            break links;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(links.len(), 3, "three invitations in {}", outbox.display());
+    assert!(links[0].starts_with(&server.base_url), "{links:?}");
+    let shots = screenshots();
+
+    let phone = Driver::start(360, 800);
+    phone.go(&links[0]);
+    assert!(phone.page_text().contains("Your answers are anonymous."));
+    let fits = phone.script("return document.documentElement.scrollWidth <= window.innerWidth;");
+    assert_eq!(fits, json!(true), "no horizontal scrolling at 360 px");
+    phone.screenshot(&shots.join("form-360.png"));
+    // Clicks for the scales, the keyboard for the rest: a radio chosen with the space
+    // bar, text typed into the comment.
+    phone.click("label[for='in-it-fast-4']");
+    phone.click("label[for='in-it-nps-9']");
+    phone.type_into("#in-enps-8", " ");
+    phone.click("label[for='in-channel-1']");
+    phone.type_into("#in-comment", "Fast help, thank you.");
+    phone.click("button[type='submit']");
+    let text = phone.wait_for_text("Thank you");
+    assert!(text.contains("Thank you: your answers are saved"), "{text}");
+    phone.screenshot(&shots.join("thanks-360.png"));
+
+    // A missing answer comes back announced, at desktop width.
+    let desktop = Driver::start(1280, 900);
+    desktop.go(&links[1]);
+    desktop.screenshot(&shots.join("form-1280.png"));
+    desktop.click("button[type='submit']");
+    let text = desktop.wait_for_text("Please check");
+    assert!(text.contains("Please check 3 answers"), "{text}");
+    desktop.screenshot(&shots.join("errors-1280.png"));
+    eprintln!("screenshots: {}", shots.display());
+    drop(server);
+}

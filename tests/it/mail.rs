@@ -19,14 +19,14 @@ use crate::common::{repo_root, TestDb};
 const FROM: &str = "Surveys <surveys@example.com>";
 
 /// tests/smtp_server.py, killed when dropped.
-struct SmtpServer {
+pub struct SmtpServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Child,
 }
 
 impl SmtpServer {
-    fn start(args: &[&str]) -> SmtpServer {
+    pub fn start(args: &[&str]) -> SmtpServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let script = repo_root().join("tests/smtp_server.py");
         let mut child = Command::new("python3")
@@ -55,7 +55,7 @@ impl SmtpServer {
         SmtpServer { port, dir, child }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("smtp+plain://127.0.0.1:{}", self.port)
     }
 
@@ -64,12 +64,12 @@ impl SmtpServer {
     }
 
     /// Every accepted message, as stored by the server.
-    fn deliveries(&self) -> Vec<String> {
+    pub fn deliveries(&self) -> Vec<String> {
         deliveries_in(self.dir.path())
     }
 
     /// How many times each envelope recipient got a message.
-    fn per_recipient(&self) -> HashMap<String, usize> {
+    pub fn per_recipient(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for message in self.deliveries() {
             let first = message.lines().next().unwrap_or_default();

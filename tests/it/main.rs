@@ -5,6 +5,7 @@ mod common;
 mod answering;
 mod browser;
 mod cli;
+mod delivery;
 mod mail;
 mod reports;
 mod responses;

@@ -249,7 +249,56 @@ fn two_serve_processes_open_one_wave_and_send_each_invitation_once(db: TestDb) {
     drop((a, b));
 }
 
+fn a_rejected_address_shows_in_wave_list_with_the_reply(db: TestDb) {
+    let defs = setup(&db, 3, FORM_SURVEY);
+    let smtp = SmtpServer::start(&["--reject", "person1@example.com"]);
+    let _server = Server::start_with(
+        &db,
+        &[
+            ("ICSAT_DEFINITIONS", &defs),
+            ("ICSAT_SMTP_URL", &smtp.url()),
+        ],
+    );
+    let run = |args: &[&str]| {
+        CommandOutput(
+            db.command(args)
+                .env("ICSAT_DEFINITIONS", &defs)
+                .output()
+                .unwrap(),
+        )
+    };
+    run(&["wave", "open", "services", "--label", "bounce"]).assert_ok();
+    wait_until(
+        "two deliveries and one failure",
+        Duration::from_secs(30),
+        || {
+            smtp.deliveries().len() >= 2
+                && run(&["wave", "list"])
+                    .stdout()
+                    .contains("failed mail for services/bounce")
+        },
+    );
+    let list = run(&["wave", "list"]);
+    let stdout = list.stdout();
+    let line: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.contains("bounce"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        &line[6..9],
+        ["0", "2", "1"],
+        "queued, sent, failed: {stdout}"
+    );
+    assert!(
+        stdout.contains("person1@example.com: permanent error (550): 5.1.1 <person1@example.com>: Recipient address rejected"),
+        "the server's reply is shown: {stdout}"
+    );
+}
+
 crate::on_both_backends!(
+    a_rejected_address_shows_in_wave_list_with_the_reply,
     invitations_open_the_form_and_reminders_reach_only_non_respondents,
     a_killed_serve_delivers_the_rest_once,
     two_serve_processes_open_one_wave_and_send_each_invitation_once,

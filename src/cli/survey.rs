@@ -115,29 +115,10 @@ pub fn list(config: &Config) -> Result<(), AppError> {
             ]
         })
         .collect();
-    let header = ["SURVEY", "TITLE", "SCHEDULE", "NEXT WAVE"];
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 4]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(header));
-    for r in &rows {
-        println!("{}", line([&r[0], &r[1], &r[2], &r[3]]));
-    }
+    let mut table = vec![["SURVEY", "TITLE", "SCHEDULE", "NEXT WAVE"]
+        .map(String::from)
+        .to_vec()];
+    table.extend(rows.into_iter().map(|r| r.to_vec()));
+    print!("{}", crate::reports::render::table(&table, ""));
     Ok(())
 }

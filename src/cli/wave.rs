@@ -110,17 +110,7 @@ pub fn list(config: &Config) -> Result<(), AppError> {
             w.closes_at.clone().unwrap_or_default(),
         ]);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
+    print!("{}", crate::reports::render::table(&rows, ""));
     // Failed mail with the server's reply, so HR can correct addresses.
     for w in waves.iter().filter(|w| w.mail_failed > 0) {
         println!("\nfailed mail for {}/{}:", w.survey, w.label);

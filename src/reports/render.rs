@@ -27,8 +27,8 @@ fn interval(i: Option<Interval>, f: impl Fn(f64) -> String) -> String {
     i.map_or_else(String::new, |i| format!("[{}, {}]", f(i.lo), f(i.hi)))
 }
 
-/// Lays out rows as aligned columns.
-fn table(rows: &[Vec<String>], indent: &str) -> String {
+/// Lays out rows as aligned columns (terminal tables of every command).
+pub fn table(rows: &[Vec<String>], indent: &str) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -1,59 +1,68 @@
-//! Where messages go: an SMTP server (lettre, async, pooled connections) or, without
-//! `ICSAT_SMTP_URL`, `.eml` files in the outbox folder.
+//! Where messages go: an SMTP server (lettre's async SMTP client over one kept-open
+//! connection) or, without `ICSAT_SMTP_URL`, `.eml` files in the outbox folder.
 
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::AsyncSmtpTransportBuilder;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::compose::{envelope_sender, parse_recipient};
 use super::MailError;
 use crate::config::Config;
 use crate::db::redact;
 
-/// How long one SMTP command (connect, each reply) may take before the attempt counts
-/// as a temporary failure.
-pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one attempt (connecting, greeting, sending one message) may take before it
+/// counts as a temporary failure. Keep it well under the sender's lease.
+pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 const URL_FORMS: &str = "write smtp://USER:PASSWORD@HOST:PORT (STARTTLS required), \
      smtps://USER:PASSWORD@HOST:PORT (TLS from the start) or smtp+plain://HOST:PORT \
      (no TLS: for a relay on this machine or network)";
 
-/// Built once at start and shared: the SMTP variant keeps a pool of open connections.
+/// Built once at start and shared: the SMTP variant keeps its connection open between
+/// messages.
 pub enum Transport {
     // Boxed: the pooled transport is large, the file variant tiny.
     Smtp(Box<SmtpRelay>),
     Files(PathBuf),
 }
 
-/// An SMTP server and the pooled lettre transport that talks to it.
+/// An SMTP server, and the one connection this process keeps open to it.
+///
+/// Not lettre's pooled `AsyncSmtpTransport`, for two reasons measured or read in lettre
+/// 0.11: its sockets don't set TCP_NODELAY, and it writes a message's body and its final
+/// `.` separately, so Nagle's algorithm holds the `.` back until the server's delayed
+/// ACK (40 ms on Linux): 22 messages per second at best. And its async client has a
+/// timeout on connecting only, so a server that stops answering would stall the sender
+/// for good. Here lettre's `AsyncSmtpConnection` speaks SMTP over a socket we open,
+/// and every attempt has a deadline. One connection is all a pool would hold anyway:
+/// the sender sends one message at a time.
 pub struct SmtpRelay {
-    builder: AsyncSmtpTransportBuilder,
-    /// Built on first use: lettre's pool spawns a tokio task when it is created (and
-    /// another when dropped), so it can only exist inside the runtime; this way a
-    /// `Transport` can be made (and a bad URL reported) before the runtime starts.
-    transport: OnceLock<AsyncSmtpTransport<Tokio1Executor>>,
+    host: String,
+    port: u16,
+    tls: Option<TlsParameters>,
+    tls_connector: Option<tokio_rustls::TlsConnector>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    timeout: Duration,
+    idle: tokio::sync::Mutex<Option<(AsyncSmtpConnection, Instant)>>,
     described: String,
 }
 
-impl Drop for SmtpRelay {
-    fn drop(&mut self) {
-        // Outside a runtime the pool's own Drop would panic trying to spawn its cleanup;
-        // the process is ending then, and the OS closes the connections.
-        if tokio::runtime::Handle::try_current().is_err() {
-            if let Some(transport) = self.transport.take() {
-                std::mem::forget(transport);
-            }
-        }
-    }
-}
+/// An idle connection older than this is checked with NOOP before it is used again.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(2);
+/// An idle connection older than this is closed and a new one opened (servers close
+/// idle connections after a minute or more).
+const MAX_IDLE: Duration = Duration::from_secs(30);
 
 /// Why one attempt to send did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,28 +88,21 @@ impl Transport {
         }
     }
 
-    /// An SMTP transport from one of the accepted URL forms.
+    /// An SMTP transport from one of the accepted URL forms; `timeout` bounds each whole
+    /// attempt (connecting, greeting, sending one message). Connects on first use.
     pub fn smtp(url: &str, timeout: Duration) -> Result<Transport, MailError> {
         let parsed = SmtpUrl::parse(url)?;
-        let builder = match parsed.security {
+        let tls_error = |e: &dyn fmt::Display| MailError::SmtpUrl(format!("{}: {e}", redact(url)));
+        let tls = match parsed.security {
             Security::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&parsed.host)
-                    .map_err(|e| MailError::SmtpUrl(format!("{}: {e}", redact(url))))?
+                Some(TlsParameters::new(parsed.host.clone()).map_err(|e| tls_error(&e))?)
             }
-            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&parsed.host)
-                .map_err(|e| MailError::SmtpUrl(format!("{}: {e}", redact(url))))?,
-            Security::Plain => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&parsed.host)
-            }
+            _ => None,
         };
-        let mut builder = builder
-            .port(parsed.port)
-            .timeout(Some(timeout))
-            // One message at a time per process: one connection in use, one spare.
-            .pool_config(PoolConfig::new().max_size(2));
-        if let Some((user, password)) = parsed.credentials {
-            builder = builder.credentials(Credentials::new(user, password));
-        }
+        let tls_connector = match parsed.security {
+            Security::Tls => Some(tls_connector()),
+            _ => None,
+        };
         let described = format!(
             "SMTP {}:{} ({})",
             parsed.host,
@@ -108,8 +110,16 @@ impl Transport {
             parsed.security.describe()
         );
         Ok(Transport::Smtp(Box::new(SmtpRelay {
-            builder,
-            transport: OnceLock::new(),
+            host: parsed.host,
+            port: parsed.port,
+            tls,
+            tls_connector,
+            credentials: parsed
+                .credentials
+                .map(|(user, password)| Credentials::new(user, password)),
+            hello: ClientId::default(),
+            timeout,
+            idle: tokio::sync::Mutex::new(None),
             described,
         })))
     }
@@ -172,11 +182,147 @@ impl SmtpRelay {
         })?;
         let envelope = Envelope::new(Some(from), vec![to])
             .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-        let transport = self.transport.get_or_init(|| self.builder.clone().build());
-        match transport.send_raw(&envelope, message.as_bytes()).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(classify(&e)),
+        let mut idle = self.idle.lock().await;
+        let attempt = async {
+            let mut conn = self.connection(idle.take()).await?;
+            match conn.send(&envelope, message.as_bytes()).await {
+                Ok(_) => {
+                    *idle = Some((conn, Instant::now()));
+                    Ok(())
+                }
+                // lettre has already closed a connection that failed mid-message.
+                Err(e) => Err(classify(&e)),
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(outcome) => outcome,
+            // The connection is dropped with the attempt; whether the server kept the
+            // message is unknown, so it is tried again (at worst delivered twice).
+            Err(_) => Err(DeliveryError::Unreachable(format!(
+                "no answer from the SMTP server within {} s",
+                self.timeout.as_secs_f64()
+            ))),
         }
+    }
+
+    /// The idle connection if it is still good, or a new one.
+    async fn connection(
+        &self,
+        idle: Option<(AsyncSmtpConnection, Instant)>,
+    ) -> Result<AsyncSmtpConnection, DeliveryError> {
+        if let Some((mut conn, since)) = idle {
+            let age = since.elapsed();
+            if !conn.has_broken() && age < MAX_IDLE {
+                if age < CHECK_IDLE_AFTER || conn.test_connected().await {
+                    return Ok(conn);
+                }
+            } else {
+                conn.abort().await;
+            }
+        }
+        self.connect().await.map_err(DeliveryError::Unreachable)
+    }
+
+    /// A new connection, greeted, encrypted and authenticated as the URL says. Any
+    /// failure here is the way to the server, not the message: the text says which.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        let smtp = |e: lettre::transport::smtp::Error| error_text(&e);
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
+        // Each SMTP command waits for its reply anyway; Nagle's algorithm only delays.
+        tcp.set_nodelay(true)
+            .map_err(|e| format!("cannot set TCP_NODELAY: {e}"))?;
+        let mut conn = match (&self.tls_connector, &self.tls) {
+            (Some(connector), _) => {
+                let name = ServerName::try_from(self.host.clone())
+                    .map_err(|e| format!("{:?} is not a TLS server name: {e}", self.host))?;
+                let tls = connector
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| format!("TLS with {}:{} failed: {e}", self.host, self.port))?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(TlsTcp(tls)), &self.hello)
+                    .await
+                    .map_err(smtp)?
+            }
+            (None, Some(tls)) => {
+                let mut conn =
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                        .await
+                        .map_err(smtp)?;
+                // STARTTLS is required: without it the password and the messages would
+                // cross the network in clear text.
+                conn.starttls(tls.clone(), &self.hello)
+                    .await
+                    .map_err(smtp)?;
+                conn
+            }
+            (None, None) => AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                .await
+                .map_err(smtp)?,
+        };
+        if let Some(credentials) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(|e| format!("the SMTP server refused the login: {}", error_text(&e)))?;
+        }
+        Ok(conn)
+    }
+}
+
+/// Implicit TLS (smtps://) over a socket we opened: rustls with the webpki roots and
+/// the ring provider, as lettre's own rustls setup.
+fn tls_connector() -> tokio_rustls::TlsConnector {
+    let roots = tokio_rustls::rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth());
+    let config = match config {
+        Ok(config) => config,
+        // ring supports the default versions; this branch only keeps panics out.
+        Err(_) => tokio_rustls::rustls::ClientConfig::builder()
+            .with_root_certificates(tokio_rustls::rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    };
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// A TLS stream lettre can speak SMTP over (its trait, our type).
+#[derive(Debug)]
+struct TlsTcp(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncTokioStream for TlsTcp {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for TlsTcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsTcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 

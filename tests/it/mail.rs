@@ -719,3 +719,31 @@ fn an_invitation_survives_the_trip_through_the_outbox() {
     assert!(eml.contains("To: =?utf-8?"), "the name is RFC 2047-encoded");
     assert!(eml.contains("Subject: Your invitation: Internal services survey"));
 }
+
+#[test]
+fn a_server_that_stops_answering_is_a_temporary_failure_not_a_hang() {
+    // Accepts the connection and never says a word: the attempt's deadline ends it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = std::thread::spawn(move || {
+        let held = listener.accept();
+        std::thread::sleep(Duration::from_secs(2));
+        drop(held);
+    });
+    let transport = Transport::smtp(
+        &format!("smtp+plain://127.0.0.1:{port}"),
+        Duration::from_millis(300),
+    )
+    .unwrap();
+    let message = mail::compose(&outgoing(1, None), FROM, icsat::db::now()).unwrap();
+    let started = Instant::now();
+    let outcome = runtime().block_on(transport.deliver(1, &address(1), &message));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    match outcome {
+        Err(mail::DeliveryError::Unreachable(reply)) => {
+            assert!(reply.contains("no answer"), "{reply}")
+        }
+        other => panic!("expected a temporary failure, got {other:?}"),
+    }
+    silent.join().unwrap();
+}

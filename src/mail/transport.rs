@@ -31,7 +31,7 @@ const URL_FORMS: &str = "write smtp://USER:PASSWORD@HOST:PORT (STARTTLS required
 /// Built once at start and shared: the SMTP variant keeps its connection open between
 /// messages.
 pub enum Transport {
-    Smtp(SmtpRelay),
+    Smtp(Box<SmtpRelay>),
     Files(PathBuf),
 }
 
@@ -108,7 +108,7 @@ impl Transport {
             parsed.port,
             parsed.security.describe()
         );
-        Ok(Transport::Smtp(SmtpRelay {
+        Ok(Transport::Smtp(Box::new(SmtpRelay {
             host: parsed.host,
             port: parsed.port,
             tls,
@@ -120,7 +120,7 @@ impl Transport {
             timeout,
             idle: tokio::sync::Mutex::new(None),
             described,
-        }))
+        })))
     }
 
     pub fn files(dir: impl Into<PathBuf>) -> Transport {

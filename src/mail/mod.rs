@@ -3,8 +3,8 @@
 //! Every message is written to `mail_outbox` ([`enqueue`]) before anything tries to send
 //! it, usually in the same transaction as the change that calls for it (a wave opening, a
 //! reminder). A sender task ([`run_sender`], started by `icsat serve`) claims due messages
-//! with a lease, sends them one at a time through a [`Transport`] (pooled async SMTP, or
-//! `.eml` files), and marks each sent, retried with backoff, or failed with the server's
+//! with a lease, sends them one at a time through a [`Transport`] (async SMTP over one kept-open
+//! connection, or `.eml` files), and marks each sent, retried with backoff, or failed with the server's
 //! reply. lettre has no retry of its own: the backoff and the transient/permanent split
 //! are ours. A crash repeats at most the one message that was in flight; the rest of a
 //! dead process's claims are picked up when its lease runs out.

@@ -31,7 +31,6 @@ const URL_FORMS: &str = "write smtp://USER:PASSWORD@HOST:PORT (STARTTLS required
 /// Built once at start and shared: the SMTP variant keeps its connection open between
 /// messages.
 pub enum Transport {
-    // Boxed: the pooled transport is large, the file variant tiny.
     Smtp(Box<SmtpRelay>),
     Files(PathBuf),
 }

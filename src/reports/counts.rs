@@ -185,8 +185,12 @@ pub fn count(
             .collect();
         let rows: Vec<(Option<i64>, i64)> = crate::with_conn!(*conn, c => responses::table
             .filter(wave_responses!(wave_id, p))
-            .filter(responses::id.eq_any(
-                answers::table.filter(answers::question_id.eq_any(&rated)).select(answers::response_id),
+            // A correlated EXISTS: an IN list would gather these questions' answers of
+            // every wave first (SQLite plans it that way), costing seconds per service.
+            .filter(diesel::dsl::exists(
+                answers::table
+                    .filter(answers::response_id.eq(responses::id))
+                    .filter(answers::question_id.eq_any(&rated)),
             ))
             .group_by(responses::department_id)
             .select((responses::department_id, diesel::dsl::count_star()))

@@ -1,0 +1,726 @@
+//! Benchmark: the full report of a wave (every group, every question, the services
+//! heatmap, the drivers) and the 5-wave trend, for an organisation of 60 departments
+//! answering a 30-question survey. Target: the full report in under 30 ms once the counts
+//! exist, at a cost that does not grow with respondents.
+//!
+//!     cargo run --release --example report_bench [-- RESPONDENTS [DATABASE_URL]]
+//!
+//! `RESPONDENTS` is the number of respondents per wave (default 100000), or several
+//! separated by commas (`10000,100000`): each size is a survey of its own (5 waves) in the
+//! same database, and the figures are printed side by side. Without a URL it uses a SQLite
+//! file in a temporary folder, removed at the end. A URL should name an empty database
+//! (`sqlite:///path/bench.db`, created) or PostgreSQL schema, for example:
+//!
+//!     psql postgres://postgres@127.0.0.1:5432/test -c 'CREATE SCHEMA bench'
+//!     cargo run --release --example report_bench -- 100000 \
+//!         'postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench'
+//!     psql postgres://postgres@127.0.0.1:5432/test -c 'DROP SCHEMA bench CASCADE'
+//!
+//! Run again on the same URL, it finds the waves stored by the first run and only measures
+//! (storing 100,000 respondents x 5 waves takes several minutes).
+//!
+//! The organisation: Company, 5 divisions and 54 teams (six of which are the internal
+//! services HR, IT, Finance, Payroll, Facilities and Procurement). The survey: six service
+//! sections of 3 likert questions and an `nps` question each, and a "you" section with the
+//! `enps` question and 5 likert questions (30 numeric questions). Respondents are spread
+//! over the departments with skewed sizes; a few departments get fewer than 5 respondents
+//! (one none at all), so suppression is exercised. Answers are drawn from a deterministic
+//! generator, correlated with the respondent, the department and the service, and drift
+//! from wave to wave so the trend has changes to show. They are stored with
+//! `responses::store::insert`, one transaction per wave.
+//!
+//! Printed: the one-off costs (storing the answers, counting each wave with
+//! `reports::counts::refresh`), then for each size, in milliseconds, the median, fastest
+//! and slowest of 20 runs (after 3 warm-up runs) of the full wave report, of its parts
+//! (definition, tree, stored counts, building), of the JSON, and of the trend, with the
+//! median CPU time of the benchmark's thread: on SQLite that is all the work, and unlike
+//! the wall time it barely moves when other processes compete for the CPUs.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use icsat::db::{Conn, DatabaseUrl, Db, DbError};
+use icsat::reports::counts::{self, WaveCounts};
+use icsat::reports::org::Org;
+use icsat::reports::{self, wave, WaveQuery};
+use icsat::responses::{AnswerValue, NewResponse};
+use icsat::waves::{NewWave, Origin};
+
+type BoxError = Box<dyn std::error::Error>;
+
+const WAVES: usize = 5;
+/// Responses per call of `responses::store::insert`.
+const CHUNK: usize = 5_000;
+/// Timed runs per figure, after warm-up runs.
+const RUNS: usize = 20;
+const WARM_UP: usize = 3;
+const SERVICES: [&str; 6] = [
+    "HR",
+    "IT",
+    "Finance",
+    "Payroll",
+    "Facilities",
+    "Procurement",
+];
+
+/// A small, fast, deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Roughly standard normal (sum of four uniforms, scaled to variance 1).
+    fn normal(&mut self) -> f64 {
+        let sum: f64 = (0..4).map(|_| self.unit() - 0.5).sum();
+        sum * 3f64.sqrt()
+    }
+}
+
+/// The department tree (60 departments) as `departments.csv`, and the team names.
+fn department_tree() -> (String, Vec<String>) {
+    let mut csv = String::from("department,parent,head_email\nCompany,,\n");
+    let mut teams = Vec::new();
+    for division in 0..5 {
+        let division_name = if division == 0 {
+            "Shared Services".to_string()
+        } else {
+            format!("Division {division}")
+        };
+        let _ = writeln!(csv, "{division_name},Company,");
+        for team in 0..(54 / 5 + usize::from(division < 54 % 5)) {
+            let name = match (division, SERVICES.get(team)) {
+                (0, Some(service)) => service.to_string(),
+                _ => format!("Team {division}-{team}"),
+            };
+            let _ = writeln!(csv, "{name},{division_name},");
+            teams.push(name);
+        }
+    }
+    (csv, teams)
+}
+
+/// One question of the generated survey.
+struct BenchQuestion {
+    id: String,
+    /// The service rated, or `None` in the "you" section.
+    service: Option<usize>,
+    nps: bool,
+    enps: bool,
+    /// Change of the mean per wave, in standard deviations of the latent score.
+    drift: f64,
+}
+
+/// The survey definition (TOML) and its questions in order.
+fn survey(slug: &str) -> (String, Vec<BenchQuestion>) {
+    let mut toml = format!(
+        r#"id = "{slug}"
+title = "Internal services benchmark"
+anonymity = "anonymous"
+min_group_size = 5
+min_comment_group_size = 10
+language = "en"
+
+[schedule]
+kind = "annual"
+opens = "2027-03-01T09:00"
+timezone = "Europe/Berlin"
+open_for = "14d"
+
+[audience]
+departments = ["*"]
+
+[scales.agree5]
+labels = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"]
+favorable = [4, 5]
+"#
+    );
+    let mut questions = Vec::new();
+    let drift = |n: usize| ((n * 7) % 5) as f64 * 0.04 - 0.06;
+    for (s, service) in SERVICES.iter().enumerate() {
+        let section = service.to_lowercase();
+        let _ = write!(
+            toml,
+            "\n[[sections]]\nid = \"{section}\"\ntitle = \"{service}\"\nabout = \"{service}\"\n\
+             skip_label = \"I have not worked with {service} this year\"\n"
+        );
+        for item in 0..4 {
+            let nps = item == 3;
+            let id = if nps {
+                format!("{section}-recommend")
+            } else {
+                format!("{section}-q{item}")
+            };
+            let (kind, text) = if nps {
+                (
+                    "type = \"nps\"",
+                    format!("How likely are you to recommend {service} to a colleague?"),
+                )
+            } else {
+                (
+                    "type = \"likert\"\n  scale = \"agree5\"",
+                    format!("{service} statement number {item}."),
+                )
+            };
+            let _ = write!(
+                toml,
+                "\n  [[sections.questions]]\n  id = \"{id}\"\n  {kind}\n  text = \"{text}\"\n"
+            );
+            questions.push(BenchQuestion {
+                id,
+                service: Some(s),
+                nps,
+                enps: false,
+                drift: drift(questions.len()),
+            });
+        }
+    }
+    toml.push_str("\n[[sections]]\nid = \"you\"\ntitle = \"Working here\"\n");
+    for item in 0..6 {
+        let enps = item == 0;
+        let id = if enps {
+            "enps".to_string()
+        } else {
+            format!("you-q{item}")
+        };
+        let kind = if enps {
+            "type = \"enps\""
+        } else {
+            "type = \"likert\"\n  scale = \"agree5\""
+        };
+        let _ = write!(
+            toml,
+            "\n  [[sections.questions]]\n  id = \"{id}\"\n  {kind}\n  text = \"Working here, statement {item}.\"\n"
+        );
+        questions.push(BenchQuestion {
+            id,
+            service: None,
+            nps: false,
+            enps,
+            drift: drift(questions.len()),
+        });
+    }
+    (toml, questions)
+}
+
+/// Respondents per department: a few small fixed groups (0 to 4 people, so some groups
+/// are suppressed), the rest spread with skewed (Zipf-like) sizes.
+fn department_sizes(org: &Org, teams: &[String], respondents: usize) -> Vec<(i64, usize)> {
+    let id = |name: &str| org.by_name(name).map(|d| d.id).expect("department exists");
+    let fixed: Vec<(i64, usize)> = vec![
+        (id("Company"), 3),
+        (id(&teams[teams.len() - 1]), 0),
+        (id(&teams[teams.len() - 2]), 1),
+        (id(&teams[teams.len() - 3]), 2),
+        (id(&teams[teams.len() - 4]), 4),
+    ];
+    let rest: Vec<i64> = org
+        .departments
+        .iter()
+        .map(|d| d.id)
+        .filter(|d| !fixed.iter().any(|(f, _)| f == d))
+        .collect();
+    let weights: Vec<f64> = (0..rest.len())
+        .map(|rank| 1.0 / ((rank * 17 % rest.len()) as f64 + 1.0).powf(0.8))
+        .collect();
+    let total_weight: f64 = weights.iter().sum();
+    let left = respondents.saturating_sub(fixed.iter().map(|(_, n)| n).sum());
+    let mut sizes: Vec<(i64, usize)> = rest
+        .iter()
+        .zip(&weights)
+        .map(|(d, w)| (*d, (left as f64 * w / total_weight).floor() as usize))
+        .collect();
+    let assigned: usize = sizes.iter().map(|(_, n)| n).sum();
+    sizes[0].1 += left - assigned;
+    sizes.extend(fixed);
+    sizes
+}
+
+fn clamp_round(x: f64, low: i32, high: i32) -> i32 {
+    (x.round() as i32).clamp(low, high)
+}
+
+/// Stores one wave's responses; returns the wave id.
+#[allow(clippy::too_many_arguments)]
+fn store_wave(
+    conn: &mut Conn,
+    survey_id: i64,
+    version_id: i64,
+    label: &str,
+    wave_index: usize,
+    questions: &[BenchQuestion],
+    sizes: &[(i64, usize)],
+    rng: &mut Rng,
+) -> Result<i64, BoxError> {
+    let opens_at = NaiveDate::from_ymd_opt(2023 + wave_index as i32, 3, 1)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .ok_or("bad date")?;
+    let wave_id = icsat::waves::insert(
+        conn,
+        &NewWave {
+            survey_id,
+            version_id,
+            label,
+            origin: Origin::Import,
+            status: "closed",
+            opens_at,
+            closes_at: None,
+            closed_at: None,
+        },
+    )?
+    .ok_or_else(|| {
+        format!("the wave {label} exists already: run the benchmark on an empty database")
+    })?;
+    let w = wave_index as f64;
+    let mut batch: Vec<NewResponse> = Vec::with_capacity(CHUNK);
+    let flush = |conn: &mut Conn, batch: &mut Vec<NewResponse>| -> Result<(), DbError> {
+        icsat::responses::store::insert(conn, wave_id, batch, true)?;
+        batch.clear();
+        Ok(())
+    };
+    // One transaction per wave: each page of the random-keyed tables is written once.
+    conn.transaction(|conn| -> Result<(), DbError> {
+        for (index, &(department_id, n)) in sizes.iter().enumerate() {
+            // Departments differ, and some improve faster than others.
+            let department_effect = ((index * 37) % 11) as f64 * 0.08 - 0.4;
+            let department_drift = ((index * 13) % 5) as f64 * 0.02 - 0.03;
+            for _ in 0..n {
+                let person = rng.normal();
+                let service_mood: Vec<f64> = (0..SERVICES.len())
+                    .map(|s| 0.6 * person + 0.5 * rng.normal() + (s as f64 - 2.5) * 0.1)
+                    .collect();
+                let answers = questions
+                    .iter()
+                    .map(|q| {
+                        let latent = q.service.map_or(person, |s| service_mood[s])
+                            + department_effect
+                            + w * (q.drift + department_drift);
+                        let noise = rng.normal();
+                        let value = if q.enps || q.nps {
+                            clamp_round(7.0 + 1.6 * latent + 1.0 * noise, 0, 10)
+                        } else {
+                            clamp_round(3.5 + 0.8 * latent + 0.5 * noise, 1, 5)
+                        };
+                        AnswerValue {
+                            question_id: q.id.clone(),
+                            ordinal: 0,
+                            value: Some(value),
+                            text: None,
+                        }
+                    })
+                    .collect();
+                batch.push(NewResponse {
+                    department_id: Some(department_id),
+                    attributes: "{}".to_string(),
+                    employee_id: None,
+                    answers,
+                });
+                if batch.len() == CHUNK {
+                    flush(conn, &mut batch)?;
+                }
+            }
+        }
+        flush(conn, &mut batch)
+    })?;
+    Ok(wave_id)
+}
+
+/// Settings of the connection that stores the generated answers, for speed only; `false`
+/// restores the defaults before anything is counted or measured. On SQLite: a page cache
+/// of up to 4 GiB, so the random-keyed B-trees stay in memory while a wave is stored in
+/// one transaction (with the default 2 MiB cache every insert reads and rewrites pages
+/// through the OS), and statement journals in memory (each 2,000-row INSERT otherwise
+/// copies every page it touches to a temporary file first: tens of GB per
+/// 100,000-respondent wave). On PostgreSQL: commits that do not wait for the WAL flush.
+fn bulk_load_settings(conn: &mut Conn, on: bool) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        Conn::Sqlite(c) => c.batch_execute(if on {
+            "PRAGMA cache_size = -4194304; PRAGMA temp_store = MEMORY"
+        } else {
+            "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT"
+        }),
+        Conn::Postgres(c) => c.batch_execute(if on {
+            "SET synchronous_commit = off"
+        } else {
+            "RESET synchronous_commit"
+        }),
+    }?;
+    Ok(())
+}
+
+/// Median, fastest and slowest of `RUNS` runs after `WARM_UP` runs; the value of the
+/// last run.
+struct Timing {
+    median: Duration,
+    min: Duration,
+    max: Duration,
+    /// Median CPU time of this thread (64-bit Linux only): all of the work on SQLite,
+    /// only the client's share on PostgreSQL. Unlike the wall time it hardly changes when
+    /// other processes compete for the CPUs.
+    cpu: Option<Duration>,
+}
+
+/// CPU time of this thread so far (`CLOCK_THREAD_CPUTIME_ID`; std offers no such clock).
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn thread_cpu() -> Option<Duration> {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut time = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec (two 64-bit fields on 64-bit Linux) to a
+    // valid pointer and nothing else.
+    let status = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut time) };
+    (status == 0).then(|| Duration::new(time.tv_sec as u64, time.tv_nsec as u32))
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn thread_cpu() -> Option<Duration> {
+    None
+}
+
+fn time<T>(mut work: impl FnMut() -> Result<T, BoxError>) -> Result<(Timing, T), BoxError> {
+    for _ in 0..WARM_UP {
+        work()?;
+    }
+    let mut times = Vec::with_capacity(RUNS);
+    let mut cpu_times = Vec::with_capacity(RUNS);
+    let mut last = None;
+    for _ in 0..RUNS {
+        let cpu_before = thread_cpu();
+        let started = Instant::now();
+        let value = work()?;
+        times.push(started.elapsed());
+        if let (Some(before), Some(after)) = (cpu_before, thread_cpu()) {
+            cpu_times.push(after.saturating_sub(before));
+        }
+        last = Some(value);
+    }
+    times.sort();
+    cpu_times.sort();
+    let timing = Timing {
+        median: times[RUNS / 2],
+        min: times[0],
+        max: times[RUNS - 1],
+        cpu: (cpu_times.len() == RUNS).then(|| cpu_times[RUNS / 2]),
+    };
+    Ok((timing, last.ok_or("no runs")?))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The figures of one size.
+struct SizeResult {
+    respondents: usize,
+    answers: usize,
+    /// `None` when an earlier run stored the waves.
+    store: Option<Duration>,
+    refresh: Vec<Duration>,
+    stored_rows: usize,
+    groups: usize,
+    suppressed_groups: usize,
+    json_bytes: usize,
+    trend_json_bytes: usize,
+    rows: Vec<(&'static str, Timing)>,
+}
+
+fn stored_rows(counts: &WaveCounts) -> usize {
+    counts.respondents.len()
+        + counts.values.values().map(|v| v.len()).sum::<usize>()
+        + counts.answered.len()
+        + counts.service_respondents.len()
+        + counts.pairs.len()
+}
+
+/// Stores the waves of one size and counts them; returns the wave ids, the time storing
+/// took, and the time counting each wave took.
+#[allow(clippy::too_many_arguments)]
+fn generate(
+    conn: &mut Conn,
+    slug: &str,
+    survey_id: i64,
+    version_id: i64,
+    definition: &icsat::definitions::Definition,
+    labels: &[String],
+    questions: &[BenchQuestion],
+    sizes: &[(i64, usize)],
+) -> Result<(Vec<i64>, Duration, Vec<Duration>), BoxError> {
+    let respondents: usize = sizes.iter().map(|(_, n)| n).sum();
+    eprintln!("{slug}: storing {WAVES} waves of {respondents} responses");
+    bulk_load_settings(conn, true)?;
+    let mut rng = Rng(0x1c5a_7001 ^ respondents as u64);
+    let mut wave_ids = Vec::new();
+    let started = Instant::now();
+    for (w, label) in labels.iter().enumerate() {
+        let wave_started = Instant::now();
+        let id = store_wave(
+            conn, survey_id, version_id, label, w, questions, sizes, &mut rng,
+        )?;
+        eprintln!(
+            "  wave {label}: stored in {:.1} s",
+            wave_started.elapsed().as_secs_f64()
+        );
+        wave_ids.push(id);
+    }
+    let store = started.elapsed();
+    bulk_load_settings(conn, false)?;
+    let mut refresh = Vec::new();
+    for (id, label) in wave_ids.iter().zip(labels) {
+        let started = Instant::now();
+        counts::refresh(conn, *id, definition)?;
+        refresh.push(started.elapsed());
+        eprintln!(
+            "  wave {label}: counted in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    Ok((wave_ids, store, refresh))
+}
+
+fn run_size(
+    db: &Db,
+    dir: &Path,
+    teams: &[String],
+    respondents: usize,
+) -> Result<SizeResult, BoxError> {
+    let mut conn = db.get()?;
+    let slug = format!("report-bench-{respondents}");
+    let (toml, questions) = survey(&slug);
+    let folder = dir.join(&slug);
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join("survey.toml"), &toml)?;
+    let loaded = icsat::surveys::load(&[folder])?;
+    icsat::surveys::sync(&mut conn, &loaded)?;
+    let (version_id, definition) = icsat::surveys::current(&mut conn, &slug)?;
+    let survey_id = icsat::waves::survey_id(&mut conn, &slug)?.ok_or("survey not stored")?;
+    let org = Org::load(&mut conn)?;
+    let sizes = department_sizes(&org, teams, respondents);
+
+    let labels: Vec<String> = (0..WAVES).map(|w| format!("{}-03", 2023 + w)).collect();
+
+    // A database that holds a complete earlier run of this size is measured again as is.
+    let existing = icsat::waves::of_survey(&mut conn, survey_id)?;
+    let complete = existing.len() == WAVES
+        && existing
+            .iter()
+            .zip(&labels)
+            .all(|(w, label)| &w.label == label && !w.counts_stale);
+    let (wave_ids, store, refresh) = if complete {
+        eprintln!("{slug}: measuring the {WAVES} waves stored by an earlier run");
+        (existing.iter().map(|w| w.id).collect(), None, Vec::new())
+    } else if !existing.is_empty() {
+        return Err(format!(
+            "the database holds an incomplete earlier run of {slug}: use an empty database"
+        )
+        .into());
+    } else {
+        let (wave_ids, store, refresh) = generate(
+            &mut conn,
+            &slug,
+            survey_id,
+            version_id,
+            &definition,
+            &labels,
+            &questions,
+            &sizes,
+        )?;
+        (wave_ids, Some(store), refresh)
+    };
+
+    let latest = labels.last().ok_or("no waves")?.as_str();
+    let latest_id = *wave_ids.last().ok_or("no waves")?;
+    let query = WaveQuery {
+        survey: &slug,
+        wave: Some(latest),
+        department: None,
+        filters: &[],
+    };
+    let mut rows = Vec::new();
+    let (timing, (report, _order)) = time(|| Ok(reports::wave_report(&mut conn, &query)?))?;
+    rows.push(("full wave report (reports::wave_report)", timing));
+    let groups = report.groups.len();
+    let suppressed_groups = report
+        .groups
+        .iter()
+        .filter(|g| g.suppression().is_some())
+        .count();
+    let (timing, _) = time(|| Ok(reports::wave_definition(&mut conn, version_id)?))?;
+    rows.push(("  definition read and parsed", timing));
+    let (timing, _) = time(|| Ok(Org::load(&mut conn)?))?;
+    rows.push(("  department tree (Org::load)", timing));
+    let (timing, loaded_counts) = time(|| Ok(counts::current(&mut conn, latest_id, &definition)?))?;
+    rows.push(("  stored counts (counts::current)", timing));
+    let (timing, _) = time(|| {
+        Ok(wave::build(
+            &definition,
+            latest,
+            &org,
+            &loaded_counts,
+            None,
+            &[],
+        )?)
+    })?;
+    rows.push(("  building from counts (wave::build)", timing));
+    let (timing, json) = time(|| Ok(serde_json::to_vec_pretty(&report)?))?;
+    rows.push(("JSON of the wave report (pretty)", timing));
+    let json_bytes = json.len();
+    let (timing, trend) = time(|| Ok(reports::trend_report(&mut conn, &slug, None)?))?;
+    rows.push(("5-wave trend (reports::trend_report)", timing));
+    let (timing, trend_json) = time(|| Ok(serde_json::to_vec_pretty(&trend)?))?;
+    rows.push(("JSON of the trend (pretty)", timing));
+    let (timing, _) = time(|| {
+        let (report, _) = reports::wave_report(&mut conn, &query)?;
+        Ok(serde_json::to_vec_pretty(&report)?)
+    })?;
+    rows.push(("full report + JSON (what a request costs)", timing));
+
+    Ok(SizeResult {
+        respondents,
+        answers: respondents * questions.len(),
+        store,
+        refresh,
+        stored_rows: stored_rows(&loaded_counts),
+        groups,
+        suppressed_groups,
+        json_bytes,
+        trend_json_bytes: trend_json.len(),
+        rows,
+    })
+}
+
+fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1);
+    let sizes: Vec<usize> = args
+        .next()
+        .map(|list| {
+            list.split(',')
+                .map(|n| n.trim().replace('_', "").parse::<usize>())
+                .collect::<Result<_, _>>()
+        })
+        .transpose()?
+        .unwrap_or_else(|| vec![100_000]);
+    if sizes.is_empty() || sizes.contains(&0) {
+        return Err("RESPONDENTS must be positive numbers, e.g. 100000 or 10000,100000".into());
+    }
+    let dir = tempfile::tempdir()?;
+    let url = args
+        .next()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let url = DatabaseUrl::parse(&url)?;
+    let db = Db::open(&url)?;
+
+    let (departments, teams) = department_tree();
+    let departments_path = dir.path().join("departments.csv");
+    std::fs::write(&departments_path, departments)?;
+    let mut roster = String::from("email,name,department\n");
+    for (i, team) in teams.iter().enumerate() {
+        writeln!(roster, "person{i}@example.com,Person {i},{team}")?;
+    }
+    let roster_path = dir.path().join("roster.csv");
+    std::fs::write(&roster_path, roster)?;
+    icsat::roster::import(&db, &roster_path, Some(&departments_path), false)?;
+
+    let results: Vec<SizeResult> = sizes
+        .iter()
+        .map(|&n| run_size(&db, dir.path(), &teams, n))
+        .collect::<Result<_, _>>()?;
+
+    let departments = Org::load(&mut db.get()?)?.departments.len();
+    println!();
+    println!(
+        "report benchmark: {departments} departments, 30 questions (6 services), {WAVES} waves, {}",
+        url.display()
+    );
+    println!(
+        "load average of the machine: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "unknown".into())
+    );
+    println!(
+        "times in ms: median [fastest..slowest] of {RUNS} runs after {WARM_UP} warm-up runs, \
+         and the median CPU time of the benchmark's thread"
+    );
+    let width = 42;
+    let column = 36;
+    let print = |label: &str, cell: &dyn Fn(&SizeResult) -> String| {
+        let mut line = format!("{label:<width$}");
+        for r in &results {
+            let _ = write!(line, "{:>column$}", cell(r));
+        }
+        println!("{line}");
+    };
+    print("respondents per wave", &|r| r.respondents.to_string());
+    print("one-off: answers stored (all waves)", &|r| {
+        format!("{} rows", r.answers * WAVES)
+    });
+    print("one-off: storing them", &|r| match r.store {
+        Some(d) => format!("{:.1} s", d.as_secs_f64()),
+        None => "(earlier run)".into(),
+    });
+    print("one-off: counting a wave (counts::refresh)", &|r| {
+        let mut sorted = r.refresh.clone();
+        sorted.sort();
+        match (sorted.first(), sorted.last()) {
+            (Some(first), Some(last)) => format!(
+                "{:.2} s [{:.2}..{:.2}]",
+                sorted[sorted.len() / 2].as_secs_f64(),
+                first.as_secs_f64(),
+                last.as_secs_f64()
+            ),
+            _ => "(earlier run)".into(),
+        }
+    });
+    print("stored counts of a wave", &|r| {
+        format!("{} rows", r.stored_rows)
+    });
+    print("groups in the report (suppressed)", &|r| {
+        format!("{} ({})", r.groups, r.suppressed_groups)
+    });
+    print("JSON size: wave report / trend", &|r| {
+        format!(
+            "{} / {} KiB",
+            r.json_bytes.div_ceil(1024),
+            r.trend_json_bytes.div_ceil(1024)
+        )
+    });
+    for (i, (label, _)) in results[0].rows.iter().enumerate() {
+        print(label, &|r| {
+            let t = &r.rows[i].1;
+            let cpu = t
+                .cpu
+                .map_or(String::new(), |c| format!(" cpu {:.2}", ms(c)));
+            format!(
+                "{:.2} [{:.2}..{:.2}]{cpu}",
+                ms(t.median),
+                ms(t.min),
+                ms(t.max)
+            )
+        });
+    }
+    Ok(())
+}

@@ -4,10 +4,13 @@
 //! body the concrete connection, so every diesel feature both backends have works
 //! (upserts, RETURNING, batch inserts) without the limits of `MultiConnection`.
 
+mod group_commit;
 pub mod schema;
 pub mod settings;
+mod write_gate;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -37,6 +40,8 @@ pub enum DbError {
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("a database task stopped unexpectedly")]
     TaskFailed,
+    #[error("the shared write transaction failed: {0}")]
+    GroupCommit(String),
 }
 
 /// Where the data lives, parsed once from `ICSAT_DATABASE_URL`.
@@ -117,6 +122,10 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// How long SQLite waits for another writer (its busy_timeout), and so how long a writer
+/// waits at the [`WriteGate`] before going ahead to that wait.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
 #[derive(Debug)]
 struct SqlitePragmas;
 
@@ -124,11 +133,12 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // WAL lets readers and the one writer work at once; busy_timeout makes a second
         // writer wait instead of failing; foreign keys are off in SQLite unless asked;
-        // LIKE compares case as PostgreSQL's does, so filters match the same rows.
+        // LIKE compares case as PostgreSQL's does, so filters match the same rows;
+        // savepoints and sorts keep their temporary pages in memory, not in files.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA case_sensitive_like = ON;",
+             PRAGMA case_sensitive_like = ON; PRAGMA temp_store = MEMORY;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -137,7 +147,10 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 /// A pool of connections to one backend; cheap to clone and share between tasks.
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Sqlite(
+        Pool<ConnectionManager<SqliteConnection>>,
+        Arc<group_commit::GroupCommit>,
+    ),
     Postgres(Pool<ConnectionManager<PgConnection>>),
 }
 
@@ -169,14 +182,17 @@ impl Db {
                 }
                 let path_str = path.to_string_lossy().to_string();
                 SqliteConnection::establish(&path_str).map_err(|e| connect_error(e.to_string()))?;
+                // No ping at checkout: a SQLite connection is a file handle, it cannot be
+                // dropped by a server, and the ping was a statement on every request.
                 let pool = Pool::builder()
                     .max_size(8)
                     .min_idle(Some(0))
+                    .test_on_check_out(false)
                     .connection_timeout(Duration::from_secs(30))
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path_str))
                     .map_err(|e| connect_error(e.to_string()))?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(pool, Arc::new(group_commit::GroupCommit::new())))
             }
             DatabaseUrl::Postgres(raw) => {
                 PgConnection::establish(raw).map_err(|e| connect_error(e.to_string()))?;
@@ -200,14 +216,14 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub fn get(&self) -> Result<Conn, DbError> {
         Ok(match self {
-            Db::Sqlite(pool) => Conn::Sqlite(pool.get()?),
+            Db::Sqlite(pool, _) => Conn::Sqlite(pool.get()?),
             Db::Postgres(pool) => Conn::Postgres(pool.get()?),
         })
     }
@@ -255,6 +271,21 @@ impl Db {
         .await
         .map_err(|_| E::from(DbError::TaskFailed))?
     }
+
+    /// Runs short write work in a transaction and returns once it has committed. On
+    /// SQLite the work of concurrent callers shares one transaction, each in its own
+    /// savepoint (see [`group_commit`]); `work` must not begin a transaction itself.
+    pub async fn write_grouped<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        match self {
+            Db::Sqlite(pool, group) => group.run(pool, work).await,
+            Db::Postgres(_) => self.run(move |conn| conn.transaction(work)).await,
+        }
+    }
 }
 
 use diesel::RunQueryDsl;
@@ -271,6 +302,13 @@ impl Conn {
         E: From<DbError>,
     {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        // Held until the transaction has ended; see [`WriteGate`].
+        let _pass = match self {
+            Conn::Sqlite(c) => {
+                write_gate::write_gate(c).and_then(|gate| gate.enter(SQLITE_BUSY_TIMEOUT))
+            }
+            Conn::Postgres(_) => None,
+        };
         let begun = match self {
             Conn::Sqlite(c) => {
                 AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")

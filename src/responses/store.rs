@@ -9,8 +9,13 @@ use crate::db::{Conn, DbError};
 /// Rows per INSERT, below both backends' limits on bound parameters.
 const BATCH: usize = 2000;
 
+// `treat_none_as_default_value = false`: None is written as NULL, which is also these
+// nullable columns' default, so rows are stored as before; but the statement no longer
+// depends on which fields are None, so diesel prepares it once per connection instead of
+// once per row (SQLite has no DEFAULT in VALUES, so diesel wrote such rows one by one
+// inside a savepoint).
 #[derive(Insertable)]
-#[diesel(table_name = responses)]
+#[diesel(table_name = responses, treat_none_as_default_value = false)]
 struct ResponseRow<'a> {
     id: String,
     wave_id: i64,
@@ -21,7 +26,7 @@ struct ResponseRow<'a> {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = answers)]
+#[diesel(table_name = answers, treat_none_as_default_value = false)]
 struct AnswerRow<'a> {
     response_id: &'a str,
     question_id: &'a str,
@@ -63,11 +68,42 @@ pub fn insert(
             })
         })
         .collect();
-    for chunk in rows.chunks(BATCH) {
-        crate::with_conn!(*conn, c => diesel::insert_into(responses::table).values(chunk).execute(c))?;
-    }
-    for chunk in answer_rows.chunks(BATCH) {
-        crate::with_conn!(*conn, c => diesel::insert_into(answers::table).values(chunk).execute(c))?;
+    write_rows(conn, &rows, &answer_rows)
+}
+
+/// Inserts responses, then answers: on PostgreSQL in multi-row statements (one round
+/// trip per `BATCH` rows); on SQLite, where a statement costs no round trip, row by row
+/// with one prepared statement per table, the cheapest way SQLite inserts.
+fn write_rows(
+    conn: &mut Conn,
+    rows: &[ResponseRow],
+    answer_rows: &[AnswerRow],
+) -> Result<(), DbError> {
+    match conn {
+        Conn::Sqlite(c) => {
+            let c: &mut diesel::SqliteConnection = c;
+            for row in rows {
+                diesel::insert_into(responses::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+            for row in answer_rows {
+                diesel::insert_into(answers::table).values(row).execute(c)?;
+            }
+        }
+        Conn::Postgres(c) => {
+            let c: &mut diesel::PgConnection = c;
+            for chunk in rows.chunks(BATCH) {
+                diesel::insert_into(responses::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            for chunk in answer_rows.chunks(BATCH) {
+                diesel::insert_into(answers::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
@@ -116,9 +152,6 @@ pub fn seal(conn: &mut Conn) -> Result<usize, DbError> {
                 sealed: true,
             })
             .collect();
-        for chunk in fresh.chunks(BATCH) {
-            crate::with_conn!(*conn, c => diesel::insert_into(responses::table).values(chunk).execute(c))?;
-        }
         let fresh_answers: Vec<AnswerRow> = answer_rows
             .iter()
             .map(|(response_id, question_id, ordinal, value, text)| AnswerRow {
@@ -129,9 +162,7 @@ pub fn seal(conn: &mut Conn) -> Result<usize, DbError> {
                 text: text.as_deref(),
             })
             .collect();
-        for chunk in fresh_answers.chunks(BATCH) {
-            crate::with_conn!(*conn, c => diesel::insert_into(answers::table).values(chunk).execute(c))?;
-        }
+        write_rows(conn, &fresh, &fresh_answers)?;
         Ok(rows.len())
     })
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::{AnswerValue, NewResponse};
 use crate::db::schema::{employees, invitation_tokens, invitations, waves};
-use crate::db::{Conn, DbError};
+use crate::db::{Conn, Db, DbError};
 use crate::waves::{tokens, Wave};
 
 /// An invitation as the form needs it.
@@ -38,7 +38,9 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
             employees::name,
             Wave::as_select(),
         ))
-        .first(c)
+        // At most one row (token_hash is the key): no LIMIT, which SQLite (3.50) would
+        // take as a reason to compile the statement afresh on every execution.
+        .get_result(c)
         .optional())?;
     Ok(row.map(
         |(id, employee_id, department_id, responded_on, name, wave)| Invitation {
@@ -50,6 +52,30 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
             wave,
         },
     ))
+}
+
+/// Marks the wave's stored counts as out of date; call inside the storing transaction.
+/// On SQLite that transaction holds the database's write lock, so reading the flag and
+/// writing it only when it is not set yet ends in the same state as always writing it,
+/// and spares almost every submission an UPDATE (diesel prepares an UPDATE afresh on
+/// each run). PostgreSQL keeps the plain UPDATE: its row lock orders a submission after
+/// a concurrent recount that is clearing the flag.
+fn mark_counts_stale(conn: &mut Conn, wave_id: i64) -> Result<(), DbError> {
+    let stale = || waves::table.find(wave_id).select(waves::counts_stale);
+    let set = || diesel::update(waves::table.find(wave_id)).set(waves::counts_stale.eq(true));
+    match conn {
+        Conn::Sqlite(c) => {
+            let c: &mut diesel::SqliteConnection = c;
+            if !stale().get_result::<bool>(c)? {
+                set().execute(c)?;
+            }
+        }
+        Conn::Postgres(c) => {
+            let c: &mut diesel::PgConnection = c;
+            set().execute(c)?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,46 +98,76 @@ pub fn submit(
     answers: Vec<AnswerValue>,
     now: NaiveDateTime,
 ) -> Result<Outcome, DbError> {
-    conn.transaction(|conn| {
-        let open_waves = waves::table
-            .filter(waves::status.eq("open"))
-            .filter(waves::closes_at.gt(now).or(waves::closes_at.is_null()))
-            .filter(waves::opens_at.le(now))
-            .select(waves::id);
-        let marked = crate::with_conn!(*conn, c => diesel::update(
-            invitations::table
-                .filter(invitations::id.eq(invitation.id))
-                .filter(invitations::responded_on.is_null())
-                .filter(invitations::wave_id.eq_any(open_waves)),
-        )
-        .set(invitations::responded_on.eq(Some(now.date())))
-        .execute(c))?;
-        if marked == 0 {
-            let answered: Option<NaiveDate> = crate::with_conn!(*conn, c => invitations::table
-                .find(invitation.id)
-                .select(invitations::responded_on)
-                .first(c))?;
-            return Ok(if answered.is_some() { Outcome::AlreadyAnswered } else { Outcome::Closed });
-        }
-        let (attributes, location): (String, Option<String>) = crate::with_conn!(*conn, c => employees::table
-            .find(invitation.employee_id)
-            .select((employees::attributes, employees::location))
-            .first(c))?;
-        // Reporting attributes as they are today, location included, for filters.
-        let mut attributes: BTreeMap<String, String> = serde_json::from_str(&attributes).unwrap_or_default();
-        if let Some(location) = location {
-            attributes.insert("location".into(), location);
-        }
-        let response = NewResponse {
-            department_id: Some(invitation.department_id),
-            attributes: serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into()),
-            employee_id: (!anonymous).then_some(invitation.employee_id),
-            answers,
-        };
-        super::store::insert(conn, invitation.wave.id, std::slice::from_ref(&response), false)?;
-        crate::with_conn!(*conn, c => diesel::update(waves::table.find(invitation.wave.id))
-            .set(waves::counts_stale.eq(true))
-            .execute(c))?;
-        Ok(Outcome::Stored)
-    })
+    conn.transaction(|conn| store_answers(conn, invitation, anonymous, answers, now))
+}
+
+/// [`submit`] for the web service: the same work, in a transaction shared with other
+/// submissions arriving meanwhile ([`Db::write_grouped`]); returns once it has committed.
+pub async fn submit_grouped(
+    db: &Db,
+    invitation: Invitation,
+    anonymous: bool,
+    answers: Vec<AnswerValue>,
+    now: NaiveDateTime,
+) -> Result<Outcome, DbError> {
+    db.write_grouped(move |conn| store_answers(conn, &invitation, anonymous, answers, now))
+        .await
+}
+
+/// The work of [`submit`], inside the caller's transaction.
+fn store_answers(
+    conn: &mut Conn,
+    invitation: &Invitation,
+    anonymous: bool,
+    answers: Vec<AnswerValue>,
+    now: NaiveDateTime,
+) -> Result<Outcome, DbError> {
+    let open_waves = waves::table
+        .filter(waves::status.eq("open"))
+        .filter(waves::closes_at.gt(now).or(waves::closes_at.is_null()))
+        .filter(waves::opens_at.le(now))
+        .select(waves::id);
+    let marked = crate::with_conn!(*conn, c => diesel::update(
+        invitations::table
+            .filter(invitations::id.eq(invitation.id))
+            .filter(invitations::responded_on.is_null())
+            .filter(invitations::wave_id.eq_any(open_waves)),
+    )
+    .set(invitations::responded_on.eq(Some(now.date())))
+    .execute(c))?;
+    if marked == 0 {
+        let answered: Option<NaiveDate> = crate::with_conn!(*conn, c => invitations::table
+            .find(invitation.id)
+            .select(invitations::responded_on)
+            .get_result(c))?;
+        return Ok(if answered.is_some() {
+            Outcome::AlreadyAnswered
+        } else {
+            Outcome::Closed
+        });
+    }
+    let (attributes, location): (String, Option<String>) = crate::with_conn!(*conn, c => employees::table
+        .find(invitation.employee_id)
+        .select((employees::attributes, employees::location))
+        .get_result(c))?;
+    // Reporting attributes as they are today, location included, for filters.
+    let mut attributes: BTreeMap<String, String> =
+        serde_json::from_str(&attributes).unwrap_or_default();
+    if let Some(location) = location {
+        attributes.insert("location".into(), location);
+    }
+    let response = NewResponse {
+        department_id: Some(invitation.department_id),
+        attributes: serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into()),
+        employee_id: (!anonymous).then_some(invitation.employee_id),
+        answers,
+    };
+    super::store::insert(
+        conn,
+        invitation.wave.id,
+        std::slice::from_ref(&response),
+        false,
+    )?;
+    mark_counts_stale(conn, invitation.wave.id)?;
+    Ok(Outcome::Stored)
 }

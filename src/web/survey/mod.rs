@@ -239,18 +239,14 @@ pub async fn submit(
         }
     };
     let anonymous = definition.anonymity.value == Anonymity::Anonymous;
-    let stored = state
-        .db
-        .run(move |conn| {
-            submit::submit(
-                conn,
-                &invitation,
-                anonymous,
-                submission.answers,
-                crate::db::now(),
-            )
-        })
-        .await;
+    let stored = submit::submit_grouped(
+        &state.db,
+        invitation,
+        anonymous,
+        submission.answers,
+        crate::db::now(),
+    )
+    .await;
     match stored {
         Ok(Outcome::Stored) => state.pages.message(
             StatusCode::OK,

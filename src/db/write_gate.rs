@@ -1,0 +1,193 @@
+//! The in-process queue of one SQLite database's writers, and the checkpointer that keeps
+//! its write-ahead log short.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, PooledConnection};
+
+use super::SQLITE_BUSY_TIMEOUT;
+
+/// The in-process queue of one SQLite database's writers. SQLite lets one transaction
+/// write at a time; `BEGIN IMMEDIATE` on a second connection waits in SQLite's busy
+/// handler, which sleeps and retries (1, 2, 5, 10 ms and longer), so under load writers
+/// slept while the database was free and the write lock went to whoever woke first.
+/// Writers of one process instead queue here and are woken as soon as the previous one
+/// has committed. Writers of other processes still meet at SQLite's lock and its
+/// busy_timeout, as before; so does a writer that waited here longer than that timeout.
+pub(super) struct WriteGate {
+    tickets: Mutex<Tickets>,
+    turn: Condvar,
+}
+
+/// Writers enter in the order they arrived (a ticket lock), so none waits behind a
+/// stream of later ones, the checkpointer included.
+#[derive(Default)]
+struct Tickets {
+    next: u64,
+    serving: u64,
+    /// Tickets whose holders stopped waiting: skipped when their turn comes.
+    abandoned: BTreeSet<u64>,
+}
+
+impl Tickets {
+    fn advance(&mut self) {
+        self.serving += 1;
+        while self.abandoned.remove(&self.serving) {
+            self.serving += 1;
+        }
+    }
+}
+
+/// How often a database file's checkpointer copies committed pages from the WAL into
+/// the database file (SQLite's own automatic checkpoint would do it inside a writer's
+/// COMMIT, holding up every writer queued behind it for the copy and two fsyncs).
+const CHECKPOINT_PERIOD: Duration = Duration::from_millis(200);
+
+/// WAL frames (pages, 4 KiB each by default) beyond which the checkpointer holds writers
+/// back for one checkpoint, so that the WAL can start over from its beginning: writers
+/// that never pause would otherwise outrun every checkpoint and the WAL would only grow.
+const CHECKPOINT_RESTART_FRAMES: i64 = 32_768;
+
+/// Passage through a [`WriteGate`]: the next writer may enter when it is dropped.
+pub(super) struct WritePass(Arc<WriteGate>);
+
+impl WriteGate {
+    fn new() -> WriteGate {
+        WriteGate {
+            tickets: Mutex::new(Tickets::default()),
+            turn: Condvar::new(),
+        }
+    }
+
+    pub(super) fn enter(self: Arc<Self>, patience: Duration) -> Option<WritePass> {
+        let deadline = Instant::now() + patience;
+        let mut tickets = self.tickets.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = tickets.next;
+        tickets.next += 1;
+        while tickets.serving != ticket {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tickets.abandoned.insert(ticket);
+                return None;
+            }
+            tickets = self
+                .turn
+                .wait_timeout(tickets, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(tickets);
+        Some(WritePass(self))
+    }
+}
+
+impl Drop for WritePass {
+    fn drop(&mut self) {
+        self.0
+            .tickets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .advance();
+        self.0.turn.notify_all();
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct CheckpointOutcome {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+}
+
+/// Keeps the WAL of one database file short while its [`WriteGate`] exists (while any
+/// connection of this process that wrote through it is open): every
+/// [`CHECKPOINT_PERIOD`] a PASSIVE checkpoint, which copies pages while readers and
+/// writers go on, and when the WAL has grown past [`CHECKPOINT_RESTART_FRAMES`] a
+/// RESTART checkpoint with this process's writers held at the gate. Durability is
+/// unchanged: with synchronous = NORMAL a commit is in the WAL, not yet synced, either
+/// way, and a checkpoint syncs the WAL before copying from it.
+fn run_checkpointer(mut conn: SqliteConnection, gate: Weak<WriteGate>) {
+    let mut checkpoint = |mode: &str| {
+        diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})"))
+            .get_result::<CheckpointOutcome>(&mut conn)
+            .ok()
+    };
+    loop {
+        std::thread::sleep(CHECKPOINT_PERIOD);
+        let Some(gate) = gate.upgrade() else {
+            return;
+        };
+        let outcome = checkpoint("PASSIVE");
+        if outcome.is_some_and(|o| o.log >= CHECKPOINT_RESTART_FRAMES) {
+            if let Some(_pass) = gate.enter(SQLITE_BUSY_TIMEOUT) {
+                checkpoint("RESTART");
+            }
+        }
+    }
+}
+
+/// The gate of the database file a pooled SQLite connection has open, found once per
+/// connection (by the file's full path, so every pool on that file shares it) and kept
+/// with it. `None` inside a transaction already begun (diesel refuses that one at once,
+/// as before) and when the file cannot be named.
+pub(super) fn write_gate(
+    conn: &mut PooledConnection<ConnectionManager<SqliteConnection>>,
+) -> Option<Arc<WriteGate>> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(&mut **conn)
+        .transaction_depth()
+        .ok()
+        .flatten();
+    if depth.is_some() {
+        return None;
+    }
+    if let Some(gate) = PooledConnection::extensions(conn).get::<Arc<WriteGate>>() {
+        return Some(gate.clone());
+    }
+    #[derive(diesel::QueryableByName)]
+    struct MainFile {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        file: String,
+    }
+    let file = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .get_result::<MainFile>(&mut **conn)
+        .ok()?
+        .file;
+    if file.is_empty() {
+        return None;
+    }
+    static GATES: OnceLock<Mutex<HashMap<String, Weak<WriteGate>>>> = OnceLock::new();
+    let mut gates = GATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let gate = match gates.get(&file).and_then(Weak::upgrade) {
+        Some(gate) => gate,
+        None => {
+            // The checkpointer's own connection. Only its RESTART waits (for readers
+            // still on old WAL frames), and only briefly. Should it not open, or its
+            // thread not start, there is no gate and connections checkpoint themselves.
+            let mut checkpointer = SqliteConnection::establish(&file).ok()?;
+            checkpointer
+                .batch_execute("PRAGMA busy_timeout = 100;")
+                .ok()?;
+            let gate = Arc::new(WriteGate::new());
+            let weak = Arc::downgrade(&gate);
+            std::thread::Builder::new()
+                .name("icsat-checkpoint".into())
+                .spawn(move || run_checkpointer(checkpointer, weak))
+                .ok()?;
+            gates.retain(|_, gate| gate.strong_count() > 0);
+            gates.insert(file, Arc::downgrade(&gate));
+            gate
+        }
+    };
+    drop(gates);
+    // The file's checkpointer copies the WAL from now on, outside the gate.
+    conn.batch_execute("PRAGMA wal_autocheckpoint = 0;").ok()?;
+    PooledConnection::extensions_mut(conn).insert(gate.clone());
+    Some(gate)
+}

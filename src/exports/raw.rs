@@ -15,7 +15,7 @@ use std::io::Write;
 use diesel::prelude::*;
 
 use super::{find_wave, spreadsheet_writer, ExportError, ExportQuery};
-use crate::db::schema::{answers, responses};
+use crate::db::schema::answers;
 use crate::db::Conn;
 use crate::definitions::{Question, QuestionKind};
 use crate::reports::org::Org;
@@ -140,6 +140,46 @@ fn cell(question: &Question, values: &[i32], text: Option<&str>) -> String {
     }
 }
 
+#[derive(QueryableByName)]
+struct PageRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    department_id: Option<i64>,
+}
+
+/// The next `PAGE` responses of a wave after the id `after`, in id order. Each page
+/// must continue along the primary key: sorting the whole wave for every page would
+/// make an export quadratic. On SQLite the `+` keeps the planner off the
+/// (wave, department) index, which it would otherwise pick and then sort.
+fn next_page(
+    conn: &mut Conn,
+    wave_id: i64,
+    after: &str,
+) -> Result<Vec<(String, Option<i64>)>, ExportError> {
+    use diesel::sql_types::{BigInt, Text};
+    let rows: Vec<PageRow> = match conn {
+        Conn::Sqlite(c) => diesel::sql_query(
+            "SELECT id, department_id FROM responses \
+             WHERE +wave_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind::<BigInt, _>(wave_id)
+        .bind::<Text, _>(after)
+        .bind::<BigInt, _>(PAGE)
+        .load(&mut **c),
+        Conn::Postgres(c) => diesel::sql_query(
+            "SELECT id, department_id FROM responses \
+             WHERE wave_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind::<BigInt, _>(wave_id)
+        .bind::<Text, _>(after)
+        .bind::<BigInt, _>(PAGE)
+        .load(&mut **c),
+    }
+    .map_err(crate::db::DbError::from)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.department_id)).collect())
+}
+
 /// Streams the raw CSV of one wave to `out`; `progress(done, total)` is called after
 /// every page. Returns the number of rows written.
 pub fn raw(
@@ -204,24 +244,21 @@ pub fn raw(
     let mut written = 0u64;
     let mut row: Vec<String> = Vec::with_capacity(header.len());
     loop {
-        let page: Vec<(String, Option<i64>)> = crate::with_conn!(*conn, c => {
-            let mut q = responses::table
-                .filter(responses::wave_id.eq(wave_id))
-                .filter(responses::id.gt(&after))
-                .order(responses::id)
-                .limit(PAGE)
-                .select((responses::id, responses::department_id))
-                .into_boxed();
-            if let Some(members) = &members {
-                q = q.filter(responses::department_id.eq_any(members));
-            }
-            q.load(c)
-        })
-        .map_err(crate::db::DbError::from)?;
+        let page = next_page(conn, wave_id, &after)?;
         let Some((last, _)) = page.last() else {
             break;
         };
         after = last.clone();
+        let page_len = page.len();
+        // Rows outside the department subtree are skipped here rather than in the query,
+        // which must stay a plain walk along the id index.
+        let page: Vec<(String, Option<i64>)> = match &members {
+            None => page,
+            Some(members) => page
+                .into_iter()
+                .filter(|(_, d)| d.is_some_and(|d| members.contains(&d)))
+                .collect(),
+        };
         let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
         let stored: Vec<(String, String, Option<i32>, Option<String>)> =
             crate::with_conn!(*conn, c => answers::table
@@ -280,7 +317,7 @@ pub fn raw(
             written += 1;
         }
         progress(written, total);
-        if (page.len() as i64) < PAGE {
+        if (page_len as i64) < PAGE {
             break;
         }
     }

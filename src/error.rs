@@ -25,6 +25,10 @@ pub enum AppError {
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error(transparent)]
+    Export(#[from] crate::exports::ExportError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
+    #[error(transparent)]
     Wave(crate::waves::WaveError),
     #[error(transparent)]
     User(#[from] crate::users::UserError),

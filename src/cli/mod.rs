@@ -1,6 +1,8 @@
 //! The `icsat` command line (`shared/spec/interfaces.md`): parsing and dispatch; each
 //! command's work lives in the domain module it belongs to.
 
+mod demo;
+mod export;
 mod report;
 mod roster;
 mod serve;
@@ -36,7 +38,21 @@ pub enum Command {
     /// Web service, scheduler and mail sender in one process
     Serve,
     /// A demo organisation with several years of waves, then serve
-    Demo,
+    ///
+    /// Without ICSAT_DATABASE_URL the demo is built in icsat-demo.db in the current
+    /// folder, rebuilt from scratch on every run; a database given explicitly must be
+    /// empty. Mail is written as .eml files (ICSAT_OUTBOX_DIR), never sent.
+    Demo {
+        /// About how many employees the company has
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(30..=100_000))]
+        employees: u32,
+        /// Seed of the answers: the same seed gives the same figures
+        #[arg(long, default_value_t = 2027)]
+        seed: u64,
+        /// Build the demo and stop, without serving it
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Create or upgrade the database
     Migrate,
     /// Check and list survey definitions
@@ -74,16 +90,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// CSV for spreadsheets
+    /// CSV for spreadsheets (UTF-8 with BOM): the wave's figures with their change
+    /// from the wave before, or with --raw one row per response
     Export {
         survey: String,
         #[arg(long)]
         wave: String,
+        /// A department: its subtree only
         #[arg(long)]
         department: Option<String>,
+        /// One row per response instead of the figures (departments shown only where the
+        /// report would show them)
         #[arg(long)]
         raw: bool,
-        #[arg(short, long)]
+        /// Write to FILE instead of standard output
+        #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
     /// Accounts for HR and department heads
@@ -179,7 +200,7 @@ pub enum Role {
 /// Parses the command line, runs the command, prints any error and returns the status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Serve | Command::Demo));
+    init_logging(matches!(cli.command, Command::Serve));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -232,7 +253,18 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             departments,
             dry_run,
         }) => roster::import(&config, &roster, departments.as_deref(), dry_run),
-        Command::Demo => Err(AppError::NotYet("demo")),
+        Command::Demo {
+            employees,
+            seed,
+            no_serve,
+        } => demo::demo(
+            config,
+            &crate::demo::DemoOptions {
+                employees: employees as usize,
+                seed,
+            },
+            !no_serve,
+        ),
         Command::Wave(WaveCommand::Open { survey, label }) => {
             wave::open(&config, &survey, label.as_deref())
         }
@@ -267,7 +299,22 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             department,
             format,
         } => report::trend(&config, &survey, department.as_deref(), format),
-        Command::Export { .. } => Err(AppError::NotYet("export")),
+        Command::Export {
+            survey,
+            wave,
+            department,
+            raw,
+            output,
+        } => export::export(
+            &config,
+            &crate::exports::ExportQuery {
+                survey: &survey,
+                wave: &wave,
+                department: department.as_deref(),
+            },
+            raw,
+            output.as_deref(),
+        ),
         Command::User(UserCommand::Add {
             email,
             role,

@@ -4,7 +4,7 @@ use super::Format;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::reports::{self, render, WaveQuery};
+use crate::reports::{self, html, render, WaveQuery};
 
 fn write_out(bytes: &[u8]) -> Result<(), AppError> {
     let mut stdout = std::io::stdout().lock();
@@ -44,7 +44,31 @@ pub fn report(
         Format::Csv => {
             render::wave_csv(&report, &order).map_err(|e| AppError::Output(e.to_string()))?
         }
-        Format::Html => return Err(AppError::NotYet("report --format html")),
+        Format::Html => {
+            let (texts, comment_threshold) =
+                crate::exports::question_texts(&mut conn, survey, &report.wave)?;
+            // Comments are left out of filtered views: a filter narrows who wrote them.
+            let comments = if filters.is_empty() {
+                crate::exports::wave_comments(
+                    &mut conn,
+                    &crate::exports::ExportQuery {
+                        survey,
+                        wave: &report.wave,
+                        department,
+                    },
+                )?
+            } else {
+                None
+            };
+            let view = match (&comments, filters.is_empty()) {
+                (Some(list), _) if !list.is_empty() => html::Comments::Shown(list),
+                (Some(_), _) | (None, false) => html::Comments::Absent,
+                (None, true) => html::Comments::Withheld {
+                    threshold: comment_threshold,
+                },
+            };
+            html::wave_html(&report, &order, &texts, &view).into_bytes()
+        }
     };
     write_out(&bytes)
 }
@@ -62,7 +86,7 @@ pub fn trend(
         Format::Text => render::trend_text(&report).into_bytes(),
         Format::Json => json(&report)?,
         Format::Csv => render::trend_csv(&report).map_err(|e| AppError::Output(e.to_string()))?,
-        Format::Html => return Err(AppError::NotYet("trend --format html")),
+        Format::Html => html::trend_html(&report).into_bytes(),
     };
     write_out(&bytes)
 }

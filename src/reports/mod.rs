@@ -2,6 +2,7 @@
 //! and passed through the one anonymity plan; text, JSON and CSV are views of them.
 
 pub mod counts;
+pub mod html;
 pub mod org;
 pub mod render;
 pub mod trend;

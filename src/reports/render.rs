@@ -15,6 +15,14 @@ pub fn csv_text(cell: &str) -> String {
     }
 }
 
+/// A CSV writer for spreadsheets: UTF-8 with a byte order mark (without it Excel reads
+/// the file in the local code page) and CRLF line ends.
+fn spreadsheet_csv() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(b"\xEF\xBB\xBF".to_vec())
+}
+
 fn num(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
 }
@@ -218,7 +226,7 @@ fn hi(i: Option<Interval>) -> String {
 
 /// One row per (group, question) and (group, service); suppressed rows carry no figure.
 pub fn wave_csv(report: &WaveReport, order: &[String]) -> Result<Vec<u8>, csv::Error> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = spreadsheet_csv();
     writer.write_record(WAVE_CSV_HEADER)?;
     let blank = |row: &mut Vec<String>| row.resize(WAVE_CSV_HEADER.len(), String::new());
     for group in &report.groups {
@@ -377,7 +385,7 @@ pub fn trend_text(report: &TrendReport) -> String {
 
 /// One row per (question, wave) with the change from the wave before.
 pub fn trend_csv(report: &TrendReport) -> Result<Vec<u8>, csv::Error> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = spreadsheet_csv();
     writer.write_record([
         "department",
         "question",
@@ -404,7 +412,7 @@ pub fn trend_csv(report: &TrendReport) -> Result<Vec<u8>, csv::Error> {
                 department.clone(),
                 csv_text(&q.id),
                 q.kind.to_string(),
-                point.wave.clone(),
+                csv_text(&point.wave),
             ];
             let Some(gated) = &point.figures else {
                 row.push("false".into());
@@ -472,5 +480,19 @@ mod tests {
             assert!(csv_text(risky).starts_with('\''), "{risky}");
         }
         assert_eq!(csv_text("Sales"), "Sales");
+    }
+
+    #[test]
+    fn csv_starts_with_a_bom_and_ends_lines_with_crlf() {
+        let report = TrendReport {
+            survey: "s".into(),
+            department: Some("=cmd|' /C calc'!A0".into()),
+            min_group_size: 5,
+            waves: Vec::new(),
+            questions: Vec::new(),
+        };
+        let bytes = trend_csv(&report).unwrap();
+        assert!(bytes.starts_with(b"\xEF\xBB\xBFdepartment,"));
+        assert!(bytes.ends_with(b"significant\r\n"));
     }
 }

@@ -71,16 +71,16 @@ fn a_sqlite_file_in_a_missing_folder_is_refused() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_later_commands_say_so() {
+fn usage_errors_exit_2_and_user_errors_exit_1() {
     let db = TestDb::sqlite();
     db.icsat(&["frobnicate"]).assert_fails(2);
     db.icsat(&["roster", "import"]).assert_fails(2);
-    let later = db.icsat(&["export", "x", "--wave", "y"]);
-    later.assert_fails(1);
+    let unknown = db.icsat(&["export", "x", "--wave", "y"]);
+    unknown.assert_fails(1);
     assert!(
-        later.stderr().contains("not available yet"),
+        unknown.stderr().contains("there is no survey \"x\""),
         "{}",
-        later.stderr()
+        unknown.stderr()
     );
     let help = db.icsat(&["--help"]);
     help.assert_ok();

@@ -6,6 +6,8 @@ mod answering;
 mod browser;
 mod cli;
 mod delivery;
+mod demo;
+mod export;
 mod mail;
 mod reports;
 mod responses;

@@ -1,0 +1,246 @@
+//! The summary export: the wave report as one row per (group, question), with the change
+//! of each figure from the wave before and its p-value.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use super::{find_wave, number, spreadsheet_writer, ExportError, ExportQuery};
+use crate::db::Conn;
+use crate::reports::org::Org;
+use crate::reports::render::csv_text;
+use crate::reports::trend::{self, TrendChange, TrendWave};
+use crate::reports::{self, counts, WaveQuery};
+use crate::stats::{Change, Interval, QuestionSummary, SuppressionReason};
+
+pub const SUMMARY_COLUMNS: [&str; 29] = [
+    "survey",
+    "wave",
+    "department",
+    "question",
+    "type",
+    "suppressed",
+    "note",
+    "respondents",
+    "n",
+    "mean",
+    "sd",
+    "mean_ci_low",
+    "mean_ci_high",
+    "favorable",
+    "favorable_ci_low",
+    "favorable_ci_high",
+    "index",
+    "enps",
+    "enps_ci_low",
+    "enps_ci_high",
+    "previous_wave",
+    "delta_mean",
+    "p_mean",
+    "delta_favorable",
+    "p_favorable",
+    "delta_enps",
+    "p_enps",
+    "significant",
+    "question_text",
+];
+
+fn lo(i: Option<Interval>) -> String {
+    number(i.map(|i| i.lo))
+}
+
+fn hi(i: Option<Interval>) -> String {
+    number(i.map(|i| i.hi))
+}
+
+/// Each question's change from the previous wave, for one group (`scope`).
+fn changes(
+    previous: &TrendWave,
+    current: &TrendWave,
+    org: &Org,
+    scope: Option<i64>,
+) -> Result<HashMap<String, TrendChange>, ExportError> {
+    let trend = trend::build(
+        &[
+            TrendWave {
+                label: previous.label.clone(),
+                definition: previous.definition,
+                counts: previous.counts,
+            },
+            TrendWave {
+                label: current.label.clone(),
+                definition: current.definition,
+                counts: current.counts,
+            },
+        ],
+        org,
+        scope,
+    )?;
+    Ok(trend
+        .questions
+        .into_iter()
+        .filter_map(|q| {
+            let change = q.waves.into_iter().nth(1)?.change?;
+            Some((q.id, change))
+        })
+        .collect())
+}
+
+/// Writes the summary CSV of one wave; returns the number of rows written.
+pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<u64, ExportError> {
+    let (waves, index) = find_wave(conn, query.survey, query.wave)?;
+    let (report, order) = reports::wave_report(
+        conn,
+        &WaveQuery {
+            survey: query.survey,
+            wave: Some(query.wave),
+            department: query.department,
+            filters: &[],
+        },
+    )?;
+    let wave = &waves[index];
+    let definition = reports::wave_definition(conn, wave.version_id)?;
+    let org = Org::load(conn)?;
+    // The wave before, loaded once for every group's changes.
+    let previous = match index.checked_sub(1).map(|i| &waves[i]) {
+        Some(before) => {
+            let before_definition = reports::wave_definition(conn, before.version_id)?;
+            let before_counts = counts::current(conn, before.id, &before_definition)?;
+            let current_counts = counts::current(conn, wave.id, &definition)?;
+            Some((
+                before.label.clone(),
+                before_definition,
+                before_counts,
+                current_counts,
+            ))
+        }
+        None => None,
+    };
+    let mut writer = spreadsheet_writer(std::io::BufWriter::new(out))?;
+    writer.write_record(SUMMARY_COLUMNS)?;
+    let mut rows = 0;
+    let threshold = report.min_group_size;
+    for group in &report.groups {
+        let department = group.department();
+        let scope = department.and_then(|name| org.by_name(name)).map(|d| d.id);
+        let group_changes = match (&previous, group.content()) {
+            (Some((label, before_definition, before_counts, current_counts)), Some(_)) => changes(
+                &TrendWave {
+                    label: label.clone(),
+                    definition: before_definition,
+                    counts: before_counts,
+                },
+                &TrendWave {
+                    label: wave.label.clone(),
+                    definition: &definition,
+                    counts: current_counts,
+                },
+                &org,
+                scope,
+            )?,
+            _ => HashMap::new(),
+        };
+        let previous_label = previous.as_ref().map_or("", |p| p.0.as_str());
+        for id in &order {
+            let Some(question) = definition.question(id) else {
+                continue;
+            };
+            let mut row: Vec<String> = vec![
+                csv_text(query.survey),
+                csv_text(&wave.label),
+                csv_text(department.unwrap_or("")),
+                csv_text(id),
+                question.kind.type_name().to_string(),
+            ];
+            let figures = group.content().and_then(|f| f.questions.get(id));
+            let shown = figures.and_then(|g| g.shown());
+            match shown {
+                None => {
+                    let reason = figures
+                        .and_then(|g| g.suppression())
+                        .or(group.suppression());
+                    let note = match reason {
+                        Some(SuppressionReason::TooFew { threshold }) => {
+                            if group.content().is_some() {
+                                format!("fewer than {threshold} answers")
+                            } else {
+                                format!("fewer than {threshold} responses")
+                            }
+                        }
+                        Some(SuppressionReason::GroupSuppressed) | None => {
+                            format!("fewer than {threshold} responses")
+                        }
+                        Some(SuppressionReason::Differencing) => {
+                            "not shown, so that a smaller group can't be worked out from it"
+                                .to_string()
+                        }
+                    };
+                    row.extend(["true".to_string(), note]);
+                    row.resize(SUMMARY_COLUMNS.len() - 1, String::new());
+                }
+                Some(summary) => {
+                    row.extend([
+                        "false".to_string(),
+                        String::new(),
+                        group.respondents().map_or(String::new(), |n| n.to_string()),
+                    ]);
+                    match summary {
+                        QuestionSummary::Scale(s) => {
+                            row.extend([
+                                s.n.to_string(),
+                                number(s.mean),
+                                number(s.sd),
+                                lo(s.mean_ci),
+                                hi(s.mean_ci),
+                                number(s.favorable),
+                                lo(s.favorable_ci),
+                                hi(s.favorable_ci),
+                                number(s.index),
+                            ]);
+                            row.resize(20, String::new());
+                        }
+                        QuestionSummary::Nps(s) => {
+                            row.push(s.n.to_string());
+                            row.resize(17, String::new());
+                            row.extend([number(s.enps), lo(s.enps_ci), hi(s.enps_ci)]);
+                        }
+                        QuestionSummary::Choice(c) => {
+                            row.push(c.n.to_string());
+                            row.resize(20, String::new());
+                        }
+                        QuestionSummary::Text(t) => {
+                            row.push(t.n.to_string());
+                            row.resize(20, String::new());
+                        }
+                    }
+                    row.push(csv_text(previous_label));
+                    let none = Change {
+                        delta: None,
+                        p_value: None,
+                        significant: false,
+                    };
+                    let (mean, favorable, enps) = match group_changes.get(id) {
+                        Some(TrendChange::Scale(c)) => (c.mean, c.favorable, none),
+                        Some(TrendChange::Net { enps }) => (none, none, *enps),
+                        None => (none, none, none),
+                    };
+                    for c in [mean, favorable, enps] {
+                        row.push(number(c.delta));
+                        row.push(number(c.p_value));
+                    }
+                    let tested = [mean, favorable, enps].iter().any(|c| c.delta.is_some());
+                    let significant = [mean, favorable, enps].iter().any(|c| c.significant);
+                    row.push(if tested {
+                        significant.to_string()
+                    } else {
+                        String::new()
+                    });
+                }
+            }
+            row.push(csv_text(&question.text.default));
+            writer.write_record(&row)?;
+            rows += 1;
+        }
+    }
+    writer.flush()?;
+    Ok(rows)
+}

@@ -1,0 +1,92 @@
+//! `icsat demo`: a small company built through the real code paths; its reports show
+//! hidden departments and significant trends, and one wave is open.
+
+use crate::common::{CommandOutput, TestDb};
+
+fn json(out: &CommandOutput) -> serde_json::Value {
+    out.assert_ok();
+    serde_json::from_str(&out.stdout()).unwrap_or_else(|e| panic!("{e}: {}", out.stdout()))
+}
+
+fn a_small_demo_has_history(db: TestDb) {
+    let built = db.icsat(&["demo", "--employees", "300", "--no-serve"]);
+    built.assert_ok();
+    let text = built.stdout();
+    assert!(text.contains("Demo built in"), "{text}");
+    assert!(text.contains("admin@demo.example"), "{text}");
+    assert!(text.contains("head of Finance & Administration"), "{text}");
+
+    // A department too small to be shown, next to shown ones.
+    let report = json(&db.icsat(&["report", "internal-services", "--format", "json"]));
+    let groups = report["groups"].as_array().unwrap();
+    assert!(groups.len() >= 20, "{report}");
+    let legal = groups.iter().find(|g| g["department"] == "Legal").unwrap();
+    assert_eq!(
+        legal,
+        &serde_json::json!({"department": "Legal", "suppressed": true})
+    );
+    assert!(groups.iter().filter(|g| g["suppressed"] == false).count() > 10);
+    assert!(
+        groups[0]["respondents"].as_u64().unwrap() > 100,
+        "{}",
+        groups[0]
+    );
+
+    // IT improves and Facilities declines, significantly, from year to year.
+    let trend = json(&db.icsat(&["trend", "internal-services", "--format", "json"]));
+    assert_eq!(
+        trend["waves"].as_array().unwrap().len(),
+        3,
+        "{}",
+        trend["waves"]
+    );
+    let significant = |prefix: &str, rising: bool| {
+        trend["questions"].as_array().unwrap().iter().any(|q| {
+            q["id"].as_str().unwrap().starts_with(prefix)
+                && q["waves"].as_array().unwrap().iter().any(|p| {
+                    let c = &p["change"]["favorable"];
+                    c["significant"] == true && (c["delta"].as_f64().unwrap() > 0.0) == rising
+                })
+        })
+    };
+    assert!(significant("it-", true), "IT improves");
+    assert!(significant("facilities-", false), "Facilities declines");
+
+    // One wave is open, with some of its invitations unanswered; the others are closed.
+    let waves = db.icsat(&["wave", "list"]);
+    waves.assert_ok();
+    let listing = waves.stdout();
+    let open: Vec<&str> = listing.lines().filter(|l| l.contains(" open ")).collect();
+    assert_eq!(open.len(), 1, "{listing}");
+    assert!(open[0].contains("it-pulse"), "{}", open[0]);
+
+    // The answers come from a seeded generator; a database given explicitly must be
+    // empty, so a second run is refused.
+    let again = db.icsat(&["demo", "--employees", "300", "--no-serve"]);
+    again.assert_fails(1);
+    assert!(
+        again.stderr().contains("needs an empty database"),
+        "{}",
+        again.stderr()
+    );
+}
+
+crate::on_both_backends!(a_small_demo_has_history);
+
+/// Without a configured database the demo builds icsat-demo.db in the current folder,
+/// fresh each time.
+#[test]
+fn the_default_demo_file_is_rebuilt() {
+    let db = TestDb::sqlite();
+    for _ in 0..2 {
+        let out = CommandOutput(
+            db.command(&["demo", "--employees", "60", "--no-serve"])
+                .env_remove("ICSAT_DATABASE_URL")
+                .output()
+                .unwrap(),
+        );
+        out.assert_ok();
+        assert!(out.stderr().contains("icsat-demo.db"), "{}", out.stderr());
+    }
+    assert!(db.path("icsat-demo.db").is_file());
+}

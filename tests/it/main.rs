@@ -2,6 +2,7 @@
 
 mod common;
 
+mod access;
 mod answering;
 mod browser;
 mod cli;
@@ -11,5 +12,6 @@ mod reports;
 mod responses;
 mod roster;
 mod serve;
+mod signin;
 mod survey;
 mod waves;

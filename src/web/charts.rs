@@ -104,10 +104,10 @@ pub fn describe(series: &TrendSeries) -> String {
     format!("{}. {}.", series.title, parts.join("; "))
 }
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 52.0;
-const RIGHT: f64 = 20.0;
+const WIDTH: f64 = 560.0;
+const HEIGHT: f64 = 250.0;
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 60.0;
 const TOP: f64 = 20.0;
 const BOTTOM: f64 = 44.0;
 
@@ -215,22 +215,27 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
         match p.value {
             Some(v) => {
                 let yy = y(v);
+                // The value beside the point (not above: the whisker is there).
                 let _ = write!(
                     svg,
-                    r##"<circle cx="{xx:.1}" cy="{yy:.1}" r="5" fill="#0b4fa8"/><text x="{xx:.1}" y="{:.1}" text-anchor="middle" font-size="12" fill="#1b1b1b">{}</text>"##,
-                    yy - 10.0,
+                    r##"<circle cx="{xx:.1}" cy="{yy:.1}" r="5" fill="#0b4fa8"/><text x="{:.1}" y="{:.1}" font-size="13" font-weight="600" fill="#1b1b1b">{}</text>"##,
+                    xx + 10.0,
+                    yy - 6.0,
                     escape(&series.unit.format(v))
                 );
                 if p.significant {
                     let up = previous.is_none_or(|before| v >= before);
+                    let colour = if up { "#1e7d32" } else { "#b00020" };
                     let _ = write!(
                         svg,
-                        r##"<circle cx="{xx:.1}" cy="{yy:.1}" r="10" fill="none" stroke="{}" stroke-width="2.5"/><text x="{:.1}" y="{:.1}" font-size="14" fill="{}">{}</text>"##,
-                        if up { "#1e7d32" } else { "#b00020" },
-                        xx + 12.0,
-                        yy + 5.0,
-                        if up { "#1e7d32" } else { "#b00020" },
-                        if up { "▲" } else { "▼" }
+                        r##"<circle cx="{xx:.1}" cy="{yy:.1}" r="10" fill="none" stroke="{colour}" stroke-width="2.5"/><text x="{:.1}" y="{:.1}" font-size="13" fill="{colour}">{}</text>"##,
+                        xx + 10.0,
+                        yy + 18.0,
+                        if up {
+                            "▲ significant"
+                        } else {
+                            "▼ significant"
+                        }
                     );
                 }
                 previous = Some(v);

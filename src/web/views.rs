@@ -14,6 +14,8 @@ use crate::stats::{QuestionSummary, SuppressionReason};
 pub struct Column {
     pub key: String,
     pub label: String,
+    /// The question's text, shortened for a column heading.
+    pub short: String,
     pub full: String,
 }
 
@@ -37,6 +39,15 @@ pub struct Heatmap {
     pub caption: String,
     pub columns: Vec<Column>,
     pub rows: Vec<HeatRow>,
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{}…", cut.trim_end())
+    }
 }
 
 /// What a withheld figure says instead.
@@ -90,6 +101,7 @@ pub fn question_heatmap(
         .map(|(i, (id, text, _))| Column {
             key: id.to_string(),
             label: format!("Q{}", i + 1),
+            short: shorten(text, 28),
             full: text.clone(),
         })
         .collect();
@@ -104,7 +116,12 @@ pub fn question_heatmap(
                 None => HeatRow {
                     name,
                     depth,
-                    note: Some(format!("{} responses", withheld(g.suppression(), min))),
+                    note: Some(match g.suppression() {
+                        Some(SuppressionReason::Differencing) => {
+                            "hidden: would reveal a smaller group".to_string()
+                        }
+                        reason => format!("{} responses", withheld(reason, min)),
+                    }),
                     cells: questions
                         .iter()
                         .map(|_| hidden_cell(g.suppression(), min))
@@ -168,6 +185,7 @@ pub fn service_heatmap(report: &ScopedReport, org: &crate::reports::org::Org) ->
         .map(|s| Column {
             key: s.service.clone(),
             label: s.service.clone(),
+            short: String::new(),
             full: format!("How each department rates {}", s.service),
         })
         .collect();

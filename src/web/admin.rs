@@ -125,12 +125,16 @@ pub async fn trend(
         .db
         .run(move |conn| -> Result<_, ViewError> {
             let trend = data::trend(conn, rights, &survey_q, department.as_deref(), false)?;
+            let company = match department {
+                Some(_) => Some(data::trend(conn, rights, &survey_q, None, true)?),
+                None => None,
+            };
             let org = crate::reports::org::Org::load(conn)?;
             let names: Vec<String> = org.departments.iter().map(|d| d.name.clone()).collect();
-            Ok((trend, names))
+            Ok((trend, company, names))
         })
         .await;
-    let (trend, departments) = match found {
+    let (trend, company, departments) = match found {
         Ok(found) => found,
         Err(e) => return Denied::from(e).respond(&state, Output::Html),
     };
@@ -150,7 +154,7 @@ pub async fn trend(
     context.insert("departments", &departments);
     context.insert("waves", &trend.waves);
     context.insert("min_group_size", &trend.min_group_size);
-    context.insert("trends", &super::views::trends(&trend));
+    context.insert("trends", &super::views::trends(&trend, company.as_ref()));
     context.insert(
         "form_action",
         &format!("/admin/surveys/{}/trend", urlencode(&survey)),

@@ -45,6 +45,11 @@ pub struct TrendSeries {
     pub title: String,
     pub unit: Unit,
     pub points: Vec<TrendPoint>,
+    /// A series to compare with (e.g. the whole company), one value per point; empty
+    /// for none.
+    pub comparison: Vec<Option<f64>>,
+    /// What the comparison is, e.g. "Whole company".
+    pub comparison_label: String,
 }
 
 /// Text safe inside SVG (XML) content and attributes.
@@ -101,14 +106,28 @@ pub fn describe(series: &TrendSeries) -> String {
         };
         parts.push(text);
     }
-    format!("{}. {}.", series.title, parts.join("; "))
+    let mut text = format!("{}. {}.", series.title, parts.join("; "));
+    if series.comparison.iter().any(Option::is_some) {
+        let compared: Vec<String> = series
+            .points
+            .iter()
+            .zip(&series.comparison)
+            .filter_map(|(p, v)| v.map(|v| format!("{}: {}", p.label, series.unit.format(v))))
+            .collect();
+        text.push_str(&format!(
+            " {}: {}.",
+            series.comparison_label,
+            compared.join("; ")
+        ));
+    }
+    text
 }
 
 const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 250.0;
 const LEFT: f64 = 60.0;
 const RIGHT: f64 = 60.0;
-const TOP: f64 = 20.0;
+const TOP: f64 = 30.0;
 const BOTTOM: f64 = 44.0;
 
 /// A line chart of one series across waves: points joined where consecutive waves are
@@ -184,6 +203,52 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
             );
         }
     }
+    // The comparison, dashed and grey, under the series.
+    if series.comparison.iter().any(Option::is_some) {
+        let mut path = String::new();
+        let mut pen_down = false;
+        for (i, v) in series.comparison.iter().enumerate() {
+            match v {
+                Some(v) => {
+                    let _ = write!(
+                        path,
+                        "{}{:.1},{:.1} ",
+                        if pen_down { "L" } else { "M" },
+                        x(i),
+                        y(*v)
+                    );
+                    pen_down = true;
+                }
+                None => pen_down = false,
+            }
+        }
+        let _ = write!(
+            svg,
+            r##"<path d="{}" fill="none" stroke="#8a8a8a" stroke-width="2" stroke-dasharray="6 4"/>"##,
+            path.trim_end()
+        );
+        for (i, v) in series.comparison.iter().enumerate() {
+            if let Some(v) = v {
+                let _ = write!(
+                    svg,
+                    r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="#8a8a8a"/>"##,
+                    x(i),
+                    y(*v)
+                );
+            }
+        }
+        let _ = write!(
+            svg,
+            r##"<g font-size="12" fill="#444"><line x1="{0:.1}" y1="10" x2="{1:.1}" y2="10" stroke="#0b4fa8" stroke-width="2.5"/><text x="{2:.1}" y="14">this group</text><line x1="{3:.1}" y1="10" x2="{4:.1}" y2="10" stroke="#8a8a8a" stroke-width="2" stroke-dasharray="6 4"/><text x="{5:.1}" y="14">{6}</text></g>"##,
+            LEFT,
+            LEFT + 22.0,
+            LEFT + 28.0,
+            LEFT + 120.0,
+            LEFT + 142.0,
+            LEFT + 148.0,
+            escape(&series.comparison_label)
+        );
+    }
     // The line, broken where a wave is not shown.
     let mut path = String::new();
     let mut pen_down = false;
@@ -231,11 +296,7 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
                         r##"<circle cx="{xx:.1}" cy="{yy:.1}" r="10" fill="none" stroke="{colour}" stroke-width="2.5"/><text x="{:.1}" y="{:.1}" font-size="13" fill="{colour}">{}</text>"##,
                         xx + 10.0,
                         yy + 18.0,
-                        if up {
-                            "▲ significant"
-                        } else {
-                            "▼ significant"
-                        }
+                        if up { "▲" } else { "▼" }
                     );
                 }
                 previous = Some(v);
@@ -371,7 +432,19 @@ mod tests {
                     significant: true,
                 },
             ],
+            comparison: Vec::new(),
+            comparison_label: String::new(),
         }
+    }
+
+    #[test]
+    fn a_comparison_is_drawn_and_described() {
+        let mut s = series();
+        s.comparison = vec![Some(0.6), None, Some(0.65)];
+        s.comparison_label = "Whole company".into();
+        let svg = trend_svg(&s, "c");
+        assert!(svg.contains("stroke-dasharray"));
+        assert!(svg.contains("Whole company: 2025: 60%; 2027: 65%."));
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct PageData {
     pub comments: Option<Vec<Comment>>,
     pub rates: Vec<RateRow>,
     pub trend: Option<TrendReport>,
+    /// The whole company's trend, to compare a department's with.
+    pub company_trend: Option<TrendReport>,
     pub failures: Vec<MailFailure>,
     pub wave_labels: Vec<String>,
     pub departments: Vec<String>,
@@ -102,6 +104,12 @@ pub async fn load(
             } else {
                 None
             };
+            let company_trend = match (&trend, &department_name) {
+                (Some(_), Some(_)) => {
+                    crate::reports::trend_report(conn, &request.survey, None).ok()
+                }
+                _ => None,
+            };
             let failures = if request.with_failures && rights.is_admin() {
                 data::mail_failures(conn, view.wave.id)?
             } else {
@@ -134,6 +142,7 @@ pub async fn load(
                 comments,
                 rates,
                 trend,
+                company_trend,
                 failures,
                 wave_labels,
                 departments,
@@ -192,7 +201,13 @@ pub fn report_context(context: &mut Context, page: &PageData) {
         &view.definition.min_comment_group_size,
     );
     context.insert("rates", &page.rates);
-    context.insert("trends", &page.trend.as_ref().map(views::trends));
+    context.insert(
+        "trends",
+        &page
+            .trend
+            .as_ref()
+            .map(|t| views::trends(t, page.company_trend.as_ref())),
+    );
     context.insert("wave_labels", &page.wave_labels);
     context.insert("departments", &page.departments);
     let mut csv = format!(

@@ -337,8 +337,18 @@ pub struct TrendRow {
     pub change: String,
 }
 
-/// One chart per likert, rating, eNPS or NPS question, with its data table.
-pub fn trends(report: &TrendReport) -> Vec<TrendView> {
+/// The value a trend chart draws for one wave: favourable share or score.
+fn point_value(p: &crate::reports::trend::TrendPoint) -> Option<f64> {
+    match p.figures.as_ref().and_then(|f| f.shown()) {
+        Some(QuestionSummary::Scale(s)) => s.favorable,
+        Some(QuestionSummary::Nps(s)) => s.enps,
+        _ => None,
+    }
+}
+
+/// One chart per likert, rating, eNPS or NPS question, with its data table; with
+/// `company`, the whole company's line to compare with.
+pub fn trends(report: &TrendReport, company: Option<&TrendReport>) -> Vec<TrendView> {
     let min = report.min_group_size;
     report
         .questions
@@ -404,7 +414,23 @@ pub fn trends(report: &TrendReport) -> Vec<TrendView> {
                     },
                 });
             }
+            let comparison: Vec<Option<f64>> = company
+                .and_then(|c| c.questions.iter().find(|cq| cq.id == q.id))
+                .map(|cq| {
+                    q.waves
+                        .iter()
+                        .map(|p| {
+                            cq.waves
+                                .iter()
+                                .find(|cp| cp.wave == p.wave)
+                                .and_then(point_value)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             let series = TrendSeries {
+                comparison,
+                comparison_label: "Whole company".into(),
                 title: format!(
                     "{} — {}",
                     q.text,

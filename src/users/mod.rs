@@ -105,7 +105,8 @@ pub fn add(
 }
 
 /// Gives every head named in the departments file a head account for their
-/// department, unless they already have an account (an admin stays an admin).
+/// department. An existing head account moves to the department the file now names
+/// (its active flag stays as HR set it); an admin stays an admin.
 pub fn sync_heads(conn: &mut Conn) -> Result<usize, UserError> {
     let heads: Vec<(String, String)> = crate::with_conn!(*conn, c => departments::table
         .filter(departments::active.eq(true))

@@ -374,6 +374,10 @@ fn hr_and_a_head_read_results_in_a_real_browser() {
         "the heatmap is laid out: {heat}"
     );
     desktop.screenshot(&shots.join("wave-heatmap-table-1280.png"));
+    desktop.script("document.getElementById('services-h').scrollIntoView();");
+    desktop.screenshot(&shots.join("wave-services-1280.png"));
+    desktop.script("document.getElementById('comments-h').scrollIntoView();");
+    desktop.screenshot(&shots.join("wave-comments-1280.png"));
 
     // The summary downloads as a CSV file.
     desktop.click("a.button[download]");

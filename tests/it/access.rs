@@ -508,6 +508,7 @@ fn pages_show_heatmaps_trends_and_rates(db: TestDb) {
         "eNPS",
         "Response rate",
         "Mail that could not be delivered",
+        "Key drivers of eNPS",
         "<svg class=\"chart\"",
     ] {
         assert!(wave.body.contains(expected), "wave page lacks {expected}");

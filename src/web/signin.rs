@@ -24,7 +24,9 @@ pub struct SignInState {
     pub mailer: SignInMailer,
     /// Links asked for per email address.
     pub per_address: FailureLimiter<String>,
-    /// Links asked for, and unknown links tried, per client.
+    /// Links asked for per client (generous: behind a proxy every client is one).
+    pub asks_per_client: FailureLimiter,
+    /// Unknown, used or expired links tried per client.
     pub per_client: FailureLimiter,
 }
 
@@ -33,6 +35,7 @@ impl SignInState {
         SignInState {
             mailer,
             per_address: FailureLimiter::new(5, Duration::from_secs(15 * 60)),
+            asks_per_client: FailureLimiter::new(300, Duration::from_secs(10 * 60)),
             per_client: FailureLimiter::new(30, Duration::from_secs(10 * 60)),
         }
     }
@@ -142,7 +145,8 @@ pub async fn ask(
         );
     }
     let client = access::client(&req);
-    if !sign_in_state.per_address.allowed(&email) || !sign_in_state.per_client.allowed(&client) {
+    if !sign_in_state.per_address.allowed(&email) || !sign_in_state.asks_per_client.allowed(&client)
+    {
         return login_page(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
@@ -152,7 +156,7 @@ pub async fn ask(
         );
     }
     sign_in_state.per_address.failed(email.clone());
-    sign_in_state.per_client.failed(client);
+    sign_in_state.asks_per_client.failed(client);
     let mailer_state = sign_in_state.clone();
     let sent = state
         .db

@@ -535,4 +535,30 @@ crate::on_both_backends!(
     suppressed_groups_show_nothing,
     comments_are_escaped_everywhere,
     pages_show_heatmaps_trends_and_rates,
+    comments_cannot_be_differenced,
 );
+
+/// Comments of the company and of IT are shown; Sales (10, at the threshold) is withheld
+/// because the company minus IT minus Sales would isolate HR's (9) comments.
+fn comments_cannot_be_differenced(db: TestDb) {
+    let f = fixture(&db);
+    let shown = |q: &str| -> (bool, usize) {
+        let v = json(
+            &f.server,
+            &format!("/api/surveys/pulse/waves/{WAVE}/comments{q}"),
+            &f.admin,
+        );
+        (v["shown"] == true, v["comments"].as_array().unwrap().len())
+    };
+    let (company, all) = shown("");
+    let (it, of_it) = shown("?department=IT");
+    assert!(company && it);
+    assert!(all > of_it);
+    for hidden in ["Sales", "HR", "Sales%20North", "Sales%20South"] {
+        assert_eq!(
+            shown(&format!("?department={hidden}")),
+            (false, 0),
+            "{hidden}"
+        );
+    }
+}

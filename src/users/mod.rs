@@ -105,7 +105,8 @@ pub fn add(
 }
 
 /// Gives every head named in the departments file a head account for their
-/// department, unless they already have an account (an admin stays an admin).
+/// department. An existing head account moves to the department the file now names
+/// (its active flag stays as HR set it); an admin stays an admin.
 pub fn sync_heads(conn: &mut Conn) -> Result<usize, UserError> {
     let heads: Vec<(String, String)> = crate::with_conn!(*conn, c => departments::table
         .filter(departments::active.eq(true))
@@ -114,9 +115,35 @@ pub fn sync_heads(conn: &mut Conn) -> Result<usize, UserError> {
         .load(c))?;
     let mut added = 0;
     for (email, department) in heads {
-        let exists: i64 = crate::with_conn!(*conn, c => users::table.filter(users::email.eq(&email)).count().get_result(c))?;
-        if exists == 0 && add(conn, &email, Role::Head, Some(&department))? {
-            added += 1;
+        let Ok(email) = crate::roster::csv_input::normalise_email(&email) else {
+            continue;
+        };
+        let role: Option<String> = crate::with_conn!(*conn, c => users::table
+            .filter(users::email.eq(&email))
+            .select(users::role)
+            .first(c)
+            .optional())?;
+        match role.as_deref() {
+            None => {
+                if add(conn, &email, Role::Head, Some(&department))? {
+                    added += 1;
+                }
+            }
+            // A head now named for another department follows the departments file.
+            // (Its `active` flag is left as HR set it.)
+            Some("head") => {
+                let department_id: Option<i64> = crate::with_conn!(*conn, c => departments::table
+                    .filter(departments::name.eq(&department))
+                    .select(departments::id)
+                    .first(c)
+                    .optional())?;
+                if let Some(department_id) = department_id {
+                    crate::with_conn!(*conn, c => diesel::update(users::table.filter(users::email.eq(&email)))
+                        .set(users::department_id.eq(Some(department_id)))
+                        .execute(c))?;
+                }
+            }
+            Some(_) => {}
         }
     }
     Ok(added)

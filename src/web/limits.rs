@@ -3,18 +3,21 @@
 //! which 144-bit tokens make irrelevant; the limit exists to stop noise early.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct FailureLimiter {
+/// Counts events per key (a client address by default; sign-in also counts per email
+/// address) and says when a key has had too many within the window.
+pub struct FailureLimiter<K = IpAddr> {
     max_failures: u32,
     window: Duration,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    seen: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl FailureLimiter {
-    pub fn new(max_failures: u32, window: Duration) -> FailureLimiter {
+impl<K: Eq + Hash + Clone> FailureLimiter<K> {
+    pub fn new(max_failures: u32, window: Duration) -> FailureLimiter<K> {
         FailureLimiter {
             max_failures,
             window,
@@ -23,12 +26,12 @@ impl FailureLimiter {
     }
 
     /// Whether `client` may try another lookup now.
-    pub fn allowed(&self, client: IpAddr) -> bool {
+    pub fn allowed(&self, client: &K) -> bool {
         let now = Instant::now();
         let Ok(seen) = self.seen.lock() else {
             return true;
         };
-        match seen.get(&client) {
+        match seen.get(client) {
             Some((start, failures)) if now.duration_since(*start) < self.window => {
                 *failures < self.max_failures
             }
@@ -37,7 +40,7 @@ impl FailureLimiter {
     }
 
     /// Records a failed lookup.
-    pub fn failed(&self, client: IpAddr) {
+    pub fn failed(&self, client: K) {
         let now = Instant::now();
         let Ok(mut seen) = self.seen.lock() else {
             return;
@@ -63,10 +66,10 @@ mod tests {
         let limiter = FailureLimiter::new(3, Duration::from_secs(60));
         let client: IpAddr = [10, 0, 0, 1].into();
         for _ in 0..3 {
-            assert!(limiter.allowed(client));
+            assert!(limiter.allowed(&client));
             limiter.failed(client);
         }
-        assert!(!limiter.allowed(client));
-        assert!(limiter.allowed([10, 0, 0, 2].into()));
+        assert!(!limiter.allowed(&client));
+        assert!(limiter.allowed(&[10, 0, 0, 2].into()));
     }
 }

@@ -1,10 +1,18 @@
 //! The web service: routes, shared state and the one place errors become responses.
 
+pub mod access;
+pub mod admin;
+pub mod api;
 pub mod cache;
+pub mod charts;
+pub mod data;
 mod health;
 pub mod limits;
 pub mod pages;
+pub mod results;
+pub mod signin;
 pub mod survey;
+pub mod views;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -39,6 +47,8 @@ pub struct Application {
 pub enum StartError {
     #[error("cannot listen on {address}: {reason}")]
     Bind { address: String, reason: String },
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 impl Application {
@@ -50,16 +60,56 @@ impl Application {
         };
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
+        let sign_in = web::Data::new(Arc::new(signin::SignInState::new(
+            crate::auth::sign_in::SignInMailer {
+                templates: crate::mail::Templates::new()?,
+                base_url: state.config.base_url.clone(),
+                from: state.config.mail_from.clone(),
+                help_contact: state.config.help_contact.clone(),
+            },
+        )));
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(sign_in.clone())
                 .wrap(security_headers())
                 .app_data(web::PayloadConfig::new(survey::MAX_BODY))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/static/icsat.css", web::get().to(stylesheet))
                 .route("/s/{token}", web::get().to(survey::show))
                 .route("/s/{token}", web::post().to(survey::submit))
+                .route("/", web::get().to(signin::home))
+                .route("/login", web::get().to(signin::show))
+                .route("/login", web::post().to(signin::ask))
+                .route("/login/{token}", web::get().to(signin::confirm))
+                .route("/login/{token}", web::post().to(signin::sign_in))
+                .route("/logout", web::post().to(signin::logout))
+                .route("/admin", web::get().to(admin::index))
+                .route(
+                    "/admin/surveys/{survey}/waves/{label}",
+                    web::get().to(admin::wave),
+                )
+                .route("/admin/surveys/{survey}/trend", web::get().to(admin::trend))
+                .route("/admin/mail/{id}/resend", web::post().to(admin::resend))
+                .route("/results", web::get().to(results::index))
+                .route("/results/{survey}", web::get().to(results::survey))
+                .route(
+                    "/results/{survey}/waves/{label}/summary.csv",
+                    web::get().to(results::csv),
+                )
+                .route("/api/surveys", web::get().to(api::surveys))
+                .route("/api/surveys/{survey}/waves", web::get().to(api::waves))
+                .route(
+                    "/api/surveys/{survey}/waves/{label}/report",
+                    web::get().to(api::report),
+                )
+                .route(
+                    "/api/surveys/{survey}/waves/{label}/comments",
+                    web::get().to(api::comments),
+                )
+                .route("/api/surveys/{survey}/trend", web::get().to(api::trend))
+                .service(web::scope("/api").default_service(web::to(api::not_found)))
                 .default_service(web::to(not_found))
         })
         .listen(listener)

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use tera::{Context, Tera};
 
-const TEMPLATES: [(&str, &str); 3] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("base.html", include_str!("../../templates/base.html")),
     (
         "survey/form.html",
@@ -14,6 +14,51 @@ const TEMPLATES: [(&str, &str); 3] = [
     (
         "survey/message.html",
         include_str!("../../templates/survey/message.html"),
+    ),
+    ("app.html", include_str!("../../templates/app.html")),
+    (
+        "app_message.html",
+        include_str!("../../templates/app_message.html"),
+    ),
+    (
+        "auth/login.html",
+        include_str!("../../templates/auth/login.html"),
+    ),
+    (
+        "auth/confirm.html",
+        include_str!("../../templates/auth/confirm.html"),
+    ),
+    (
+        "admin/index.html",
+        include_str!("../../templates/admin/index.html"),
+    ),
+    (
+        "admin/wave.html",
+        include_str!("../../templates/admin/wave.html"),
+    ),
+    (
+        "admin/trend.html",
+        include_str!("../../templates/admin/trend.html"),
+    ),
+    (
+        "results/index.html",
+        include_str!("../../templates/results/index.html"),
+    ),
+    (
+        "results/survey.html",
+        include_str!("../../templates/results/survey.html"),
+    ),
+    (
+        "results/picker.html",
+        include_str!("../../templates/results/picker.html"),
+    ),
+    (
+        "results/report.html",
+        include_str!("../../templates/results/report.html"),
+    ),
+    (
+        "results/trends.html",
+        include_str!("../../templates/results/trends.html"),
     ),
 ];
 
@@ -45,6 +90,22 @@ impl Pages {
                     .body("This page could not be shown. Please try again later.\n")
             }
         }
+    }
+
+    /// A page of the results site with a heading and a few sentences.
+    pub fn app_message(
+        &self,
+        status: StatusCode,
+        heading: &str,
+        lines: &[String],
+        help: &str,
+    ) -> HttpResponse {
+        let mut context = Context::new();
+        context.insert("page_title", heading);
+        context.insert("heading", heading);
+        context.insert("lines", lines);
+        context.insert("help", help);
+        self.render(status, "app_message.html", &context)
     }
 
     /// A page with a heading and a few sentences (errors, states, thanks).

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::access::{serve_results, WAVE};
 use crate::answering::FORM_SURVEY;
 use crate::common::{repo_root, Server, TestDb};
 
@@ -38,6 +39,11 @@ struct Driver {
 
 impl Driver {
     fn start(width: u32, height: u32) -> Driver {
+        Driver::start_with_downloads(width, height, None)
+    }
+
+    /// A browser that saves downloads into `downloads`.
+    fn start_with_downloads(width: u32, height: u32, downloads: Option<&Path>) -> Driver {
         let mut child = Command::new(CHROMEDRIVER)
             .arg("--port=0")
             .stdout(Stdio::piped())
@@ -71,7 +77,11 @@ impl Driver {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.display()),
-                ]
+                ],
+                "prefs": {
+                    "download.default_directory": downloads.map(|d| d.display().to_string()).unwrap_or_default(),
+                    "download.prompt_for_download": false,
+                }
             }
         }}});
         let mut driver = Driver {
@@ -292,6 +302,137 @@ fn an_employee_answers_in_a_real_browser() {
     let text = desktop.wait_for_text("Please check");
     assert!(text.contains("Please check 3 answers"), "{text}");
     desktop.screenshot(&shots.join("errors-1280.png"));
+    eprintln!("screenshots: {}", shots.display());
+    drop(server);
+}
+
+/// Sign-in links (paths) found in the `.eml` files of an outbox folder.
+fn sign_in_paths(outbox: &Path) -> Vec<String> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(outbox).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path())
+            .unwrap_or_default()
+            .replace("=\r\n", "")
+            .replace("=\n", "");
+        if let Some(at) = text.find("/login/") {
+            let token: String = text[at + 7..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            paths.push(format!("/login/{token}"));
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[test]
+fn hr_and_a_head_read_results_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let db = TestDb::sqlite();
+    let server = serve_results(&db);
+    let shots = screenshots();
+    let downloads = tempfile::tempdir().unwrap();
+    let desktop = Driver::start_with_downloads(1280, 1000, Some(downloads.path()));
+
+    // HR asks for a link, which the service's sender writes as an .eml.
+    desktop.go(&format!("{}/login", server.base_url));
+    desktop.type_into("#email", "admin@x.io");
+    desktop.click("button[type='submit']");
+    let text = desktop.wait_for_text("on its way");
+    assert!(
+        text.contains("If that address has an account, a link is on its way"),
+        "{text}"
+    );
+    desktop.screenshot(&shots.join("login-1280.png"));
+    let outbox = db.path("outbox");
+    let started = Instant::now();
+    let paths = loop {
+        let paths = sign_in_paths(&outbox);
+        if !paths.is_empty() || started.elapsed() > Duration::from_secs(30) {
+            break paths;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(paths.len(), 1, "one sign-in mail in {}", outbox.display());
+    desktop.go(&format!("{}{}", server.base_url, paths[0]));
+    desktop.click("button[type='submit']");
+    let text = desktop.wait_for_text("Dashboard");
+    assert!(text.contains("Quarterly pulse"), "{text}");
+    desktop.screenshot(&shots.join("dashboard-1280.png"));
+
+    desktop.click(&format!("a[href='/admin/surveys/pulse/waves/{WAVE}']"));
+    let text = desktop.wait_for_text("Scores by department");
+    assert!(text.contains("fewer than 5"), "{text}");
+    desktop.screenshot(&shots.join("wave-heatmap-1280.png"));
+    let heat = desktop.script("var t = document.querySelector('table.heatmap'); t.scrollIntoView(); return t.getBoundingClientRect().width;");
+    assert!(
+        heat.as_f64().unwrap_or(0.0) > 100.0,
+        "the heatmap is laid out: {heat}"
+    );
+    desktop.screenshot(&shots.join("wave-heatmap-table-1280.png"));
+    desktop.script("document.getElementById('services-h').scrollIntoView();");
+    desktop.screenshot(&shots.join("wave-services-1280.png"));
+    desktop.script("document.getElementById('comments-h').scrollIntoView();");
+    desktop.screenshot(&shots.join("wave-comments-1280.png"));
+
+    // The summary downloads as a CSV file.
+    desktop.click("a.button[download]");
+    let started = Instant::now();
+    let csv = loop {
+        let found: Vec<_> = std::fs::read_dir(downloads.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        if let Some(path) = found.first() {
+            break std::fs::read_to_string(path).unwrap_or_default();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no CSV downloaded"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(csv.contains("Sales North"), "{csv}");
+
+    desktop.go(&format!("{}/admin/surveys/pulse/trend", server.base_url));
+    let text = desktop.wait_for_text("Trends");
+    assert!(text.contains("2025-03-01"), "{text}");
+    let charts = desktop.script("return document.querySelectorAll('svg.chart title').length;");
+    assert!(charts.as_u64().unwrap_or(0) >= 2, "trend charts: {charts}");
+    desktop.screenshot(&shots.join("trend-1280.png"));
+
+    // The head of IT on a phone: their department, and how everyone rates IT.
+    let phone = Driver::start(360, 900);
+    let link = crate::common::link_for(&db, &server, "it-head@x.io");
+    phone.go(&format!(
+        "{}{}",
+        server.base_url,
+        &link[link.find("/login/").unwrap()..]
+    ));
+    phone.screenshot(&shots.join("sign-in-button-360.png"));
+    phone.click("button[type='submit']");
+    let text = phone.wait_for_text("Results");
+    assert!(text.contains("head of IT"), "{text}");
+    phone.click("a[href='/results/pulse']");
+    let text = phone.wait_for_text("How departments rate IT");
+    assert!(text.contains("Whole company"), "{text}");
+    let fits = phone.script("return document.documentElement.scrollWidth <= window.innerWidth;");
+    assert_eq!(
+        fits,
+        json!(true),
+        "no page-wide horizontal scrolling at 360 px"
+    );
+    phone.screenshot(&shots.join("head-results-360.png"));
+    phone.script("document.getElementById('services-h').scrollIntoView();");
+    phone.screenshot(&shots.join("head-services-360.png"));
+    phone.script("document.getElementById('trends-h').scrollIntoView();");
+    phone.screenshot(&shots.join("head-trends-360.png"));
     eprintln!("screenshots: {}", shots.display());
     drop(server);
 }

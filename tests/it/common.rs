@@ -276,3 +276,116 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A response as the sign-in and results tests read it.
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub headers: ureq::http::HeaderMap,
+}
+
+impl Reply {
+    /// `name=value` of each cookie the response sets.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| {
+            let pair = c.split(';').next()?;
+            let (n, v) = pair.split_once('=')?;
+            (n.trim() == name).then(|| v.trim().to_string())
+        })
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+impl Server {
+    /// GET with a `Cookie` header (empty: none).
+    pub fn get_with(&self, path: &str, cookies: &str) -> Reply {
+        let mut request = Server::agent().get(&format!("{}{path}", self.base_url));
+        if !cookies.is_empty() {
+            request = request.header("Cookie", cookies);
+        }
+        let mut response = request.call().expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// POSTs a form with a `Cookie` header (empty: none).
+    pub fn post_form_with(&self, path: &str, cookies: &str, fields: &[(&str, &str)]) -> Reply {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut request = Server::agent()
+            .post(&format!("{}{path}", self.base_url))
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        if !cookies.is_empty() {
+            request = request.header("Cookie", cookies);
+        }
+        let mut response = request.send(body.as_bytes()).expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+}
+
+/// The value of the hidden `csrf` field of the first form in `html`.
+pub fn csrf_field(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
+    let rest = &html[at + 19..];
+    rest[..rest.find('"').expect("end of the csrf value")].to_string()
+}
+
+/// Signs in through a one-time link (button page, then its POST); returns the session
+/// cookie as `icsat_session=...`.
+pub fn sign_in_with_link(server: &Server, link: &str) -> String {
+    let path = &link[link.find("/login/").expect("a sign-in link")..];
+    let page = server.get_with(path, "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let pre = page.cookie("icsat_pre").expect("pre-sign-in cookie");
+    let csrf = csrf_field(&page.body);
+    let done = server.post_form_with(path, &format!("icsat_pre={pre}"), &[("csrf", &csrf)]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    format!(
+        "icsat_session={}",
+        done.cookie("icsat_session").expect("session cookie")
+    )
+}
+
+/// A sign-in link for `email`, made directly in the database.
+pub fn link_for(db: &TestDb, server: &Server, email: &str) -> String {
+    let handle = db.db();
+    let mut conn = handle.get().expect("connection");
+    icsat::auth::sign_in::issue_link(&mut conn, &server.base_url, email).expect("issue link")
+}

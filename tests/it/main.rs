@@ -2,6 +2,8 @@
 
 mod common;
 
+mod access;
+mod admin;
 mod answering;
 mod browser;
 mod cli;
@@ -13,5 +15,6 @@ mod reports;
 mod responses;
 mod roster;
 mod serve;
+mod signin;
 mod survey;
 mod waves;

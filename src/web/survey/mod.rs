@@ -52,7 +52,7 @@ async fn lookup(state: &AppState, req: &HttpRequest, token: String, for_post: bo
     let pages = &state.pages;
     let help = &state.config.mail_from;
     let client = client(req);
-    if !state.limiter.allowed(client) {
+    if !state.limiter.allowed(&client) {
         return Found::Page(pages.message(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts",

@@ -1,0 +1,763 @@
+//! Benchmark: the pages HR and department heads open, served by the real release
+//! `icsat serve` over HTTP, for a wave of 100,000 responses (issue #6: "dashboard and
+//! report pages for a wave of 100,000 responses answer in under 200 ms").
+//!
+//!     cargo build --release && cargo run --release --example dashboard_bench [-- RESPONDENTS [DATABASE_URL]]
+//!
+//! The organisation, survey and answers are those of `report_bench` (60 departments,
+//! 30 numeric questions over six services, 5 waves of `RESPONDENTS` respondents each,
+//! default 100000; the generation code is copied from there). Without a URL it uses a
+//! SQLite file in a temporary folder; a PostgreSQL URL (for example
+//! `postgres://postgres@127.0.0.1:5432/test`) gets a schema of its own, dropped at the end.
+//! Every wave is counted (`reports::counts::refresh`) before the server starts, so the
+//! pages read stored counts as they do in production.
+//!
+//! Then it adds an admin and a head (of "Division 1", 11 teams), signs both in over HTTP
+//! with one-time links (`GET /login/{token}`, then the form's POST with its CSRF field and
+//! the pre-sign-in cookie), and times, with one HTTP connection per account kept open,
+//! 30 requests of each page (after 3 warm-up requests): the admin dashboard, the admin
+//! wave page (rates, heatmaps, drivers), the admin trend page, the head's `/results` pages,
+//! the report JSON and the CSV summary. Printed per route: median, 90th percentile and
+//! slowest time in ms, and the size of the (uncompressed) response.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use icsat::db::{Conn, DatabaseUrl, Db, DbError};
+use icsat::reports::counts;
+use icsat::reports::org::Org;
+use icsat::responses::{AnswerValue, NewResponse};
+use icsat::users::Role;
+use icsat::waves::{NewWave, Origin};
+
+type BoxError = Box<dyn std::error::Error>;
+
+const WAVES: usize = 5;
+/// Responses per call of `responses::store::insert`.
+const CHUNK: usize = 5_000;
+/// Timed requests per route, after warm-up requests.
+const RUNS: usize = 30;
+const WARM_UP: usize = 3;
+const SLUG: &str = "dashboard-bench";
+const HEAD_DEPARTMENT: &str = "Division 1";
+const SERVICES: [&str; 6] = [
+    "HR",
+    "IT",
+    "Finance",
+    "Payroll",
+    "Facilities",
+    "Procurement",
+];
+
+/// A small, fast, deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Roughly standard normal (sum of four uniforms, scaled to variance 1).
+    fn normal(&mut self) -> f64 {
+        let sum: f64 = (0..4).map(|_| self.unit() - 0.5).sum();
+        sum * 3f64.sqrt()
+    }
+}
+
+/// The department tree (60 departments) as `departments.csv`, and the team names.
+fn department_tree() -> (String, Vec<String>) {
+    let mut csv = String::from("department,parent,head_email\nCompany,,\n");
+    let mut teams = Vec::new();
+    for division in 0..5 {
+        let division_name = if division == 0 {
+            "Shared Services".to_string()
+        } else {
+            format!("Division {division}")
+        };
+        let _ = writeln!(csv, "{division_name},Company,");
+        for team in 0..(54 / 5 + usize::from(division < 54 % 5)) {
+            let name = match (division, SERVICES.get(team)) {
+                (0, Some(service)) => service.to_string(),
+                _ => format!("Team {division}-{team}"),
+            };
+            let _ = writeln!(csv, "{name},{division_name},");
+            teams.push(name);
+        }
+    }
+    (csv, teams)
+}
+
+/// One question of the generated survey.
+struct BenchQuestion {
+    id: String,
+    /// The service rated, or `None` in the "you" section.
+    service: Option<usize>,
+    nps: bool,
+    enps: bool,
+    /// Change of the mean per wave, in standard deviations of the latent score.
+    drift: f64,
+}
+
+/// The survey definition (TOML) and its questions in order.
+fn survey(slug: &str) -> (String, Vec<BenchQuestion>) {
+    let mut toml = format!(
+        r#"id = "{slug}"
+title = "Internal services benchmark"
+anonymity = "anonymous"
+min_group_size = 5
+min_comment_group_size = 10
+language = "en"
+
+[schedule]
+kind = "annual"
+opens = "2027-03-01T09:00"
+timezone = "Europe/Berlin"
+open_for = "14d"
+
+[audience]
+departments = ["*"]
+
+[scales.agree5]
+labels = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"]
+favorable = [4, 5]
+"#
+    );
+    let mut questions = Vec::new();
+    let drift = |n: usize| ((n * 7) % 5) as f64 * 0.04 - 0.06;
+    for (s, service) in SERVICES.iter().enumerate() {
+        let section = service.to_lowercase();
+        let _ = write!(
+            toml,
+            "\n[[sections]]\nid = \"{section}\"\ntitle = \"{service}\"\nabout = \"{service}\"\n\
+             skip_label = \"I have not worked with {service} this year\"\n"
+        );
+        for item in 0..4 {
+            let nps = item == 3;
+            let id = if nps {
+                format!("{section}-recommend")
+            } else {
+                format!("{section}-q{item}")
+            };
+            let (kind, text) = if nps {
+                (
+                    "type = \"nps\"",
+                    format!("How likely are you to recommend {service} to a colleague?"),
+                )
+            } else {
+                (
+                    "type = \"likert\"\n  scale = \"agree5\"",
+                    format!("{service} statement number {item}."),
+                )
+            };
+            let _ = write!(
+                toml,
+                "\n  [[sections.questions]]\n  id = \"{id}\"\n  {kind}\n  text = \"{text}\"\n"
+            );
+            questions.push(BenchQuestion {
+                id,
+                service: Some(s),
+                nps,
+                enps: false,
+                drift: drift(questions.len()),
+            });
+        }
+    }
+    toml.push_str("\n[[sections]]\nid = \"you\"\ntitle = \"Working here\"\n");
+    for item in 0..6 {
+        let enps = item == 0;
+        let id = if enps {
+            "enps".to_string()
+        } else {
+            format!("you-q{item}")
+        };
+        let kind = if enps {
+            "type = \"enps\""
+        } else {
+            "type = \"likert\"\n  scale = \"agree5\""
+        };
+        let _ = write!(
+            toml,
+            "\n  [[sections.questions]]\n  id = \"{id}\"\n  {kind}\n  text = \"Working here, statement {item}.\"\n"
+        );
+        questions.push(BenchQuestion {
+            id,
+            service: None,
+            nps: false,
+            enps,
+            drift: drift(questions.len()),
+        });
+    }
+    (toml, questions)
+}
+
+/// Respondents per department: a few small fixed groups (0 to 4 people, so some groups
+/// are suppressed), the rest spread with skewed (Zipf-like) sizes.
+fn department_sizes(org: &Org, teams: &[String], respondents: usize) -> Vec<(i64, usize)> {
+    let id = |name: &str| org.by_name(name).map(|d| d.id).expect("department exists");
+    let fixed: Vec<(i64, usize)> = vec![
+        (id("Company"), 3),
+        (id(&teams[teams.len() - 1]), 0),
+        (id(&teams[teams.len() - 2]), 1),
+        (id(&teams[teams.len() - 3]), 2),
+        (id(&teams[teams.len() - 4]), 4),
+    ];
+    let rest: Vec<i64> = org
+        .departments
+        .iter()
+        .map(|d| d.id)
+        .filter(|d| !fixed.iter().any(|(f, _)| f == d))
+        .collect();
+    let weights: Vec<f64> = (0..rest.len())
+        .map(|rank| 1.0 / ((rank * 17 % rest.len()) as f64 + 1.0).powf(0.8))
+        .collect();
+    let total_weight: f64 = weights.iter().sum();
+    let left = respondents.saturating_sub(fixed.iter().map(|(_, n)| n).sum());
+    let mut sizes: Vec<(i64, usize)> = rest
+        .iter()
+        .zip(&weights)
+        .map(|(d, w)| (*d, (left as f64 * w / total_weight).floor() as usize))
+        .collect();
+    let assigned: usize = sizes.iter().map(|(_, n)| n).sum();
+    sizes[0].1 += left - assigned;
+    sizes.extend(fixed);
+    sizes
+}
+
+fn clamp_round(x: f64, low: i32, high: i32) -> i32 {
+    (x.round() as i32).clamp(low, high)
+}
+
+/// Stores one wave's responses; returns the wave id.
+#[allow(clippy::too_many_arguments)]
+fn store_wave(
+    conn: &mut Conn,
+    survey_id: i64,
+    version_id: i64,
+    label: &str,
+    wave_index: usize,
+    questions: &[BenchQuestion],
+    sizes: &[(i64, usize)],
+    rng: &mut Rng,
+) -> Result<i64, BoxError> {
+    let opens_at = NaiveDate::from_ymd_opt(2023 + wave_index as i32, 3, 1)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .ok_or("bad date")?;
+    let wave_id = icsat::waves::insert(
+        conn,
+        &NewWave {
+            survey_id,
+            version_id,
+            label,
+            origin: Origin::Import,
+            status: "closed",
+            opens_at,
+            closes_at: None,
+            closed_at: None,
+        },
+    )?
+    .ok_or_else(|| {
+        format!("the wave {label} exists already: run the benchmark on an empty database")
+    })?;
+    let w = wave_index as f64;
+    let mut batch: Vec<NewResponse> = Vec::with_capacity(CHUNK);
+    let flush = |conn: &mut Conn, batch: &mut Vec<NewResponse>| -> Result<(), DbError> {
+        icsat::responses::store::insert(conn, wave_id, batch, true)?;
+        batch.clear();
+        Ok(())
+    };
+    // One transaction per wave: each page of the random-keyed tables is written once.
+    conn.transaction(|conn| -> Result<(), DbError> {
+        for (index, &(department_id, n)) in sizes.iter().enumerate() {
+            // Departments differ, and some improve faster than others.
+            let department_effect = ((index * 37) % 11) as f64 * 0.08 - 0.4;
+            let department_drift = ((index * 13) % 5) as f64 * 0.02 - 0.03;
+            for _ in 0..n {
+                let person = rng.normal();
+                let service_mood: Vec<f64> = (0..SERVICES.len())
+                    .map(|s| 0.6 * person + 0.5 * rng.normal() + (s as f64 - 2.5) * 0.1)
+                    .collect();
+                let answers = questions
+                    .iter()
+                    .map(|q| {
+                        let latent = q.service.map_or(person, |s| service_mood[s])
+                            + department_effect
+                            + w * (q.drift + department_drift);
+                        let noise = rng.normal();
+                        let value = if q.enps || q.nps {
+                            clamp_round(7.0 + 1.6 * latent + 1.0 * noise, 0, 10)
+                        } else {
+                            clamp_round(3.5 + 0.8 * latent + 0.5 * noise, 1, 5)
+                        };
+                        AnswerValue {
+                            question_id: q.id.clone(),
+                            ordinal: 0,
+                            value: Some(value),
+                            text: None,
+                        }
+                    })
+                    .collect();
+                batch.push(NewResponse {
+                    department_id: Some(department_id),
+                    attributes: "{}".to_string(),
+                    employee_id: None,
+                    answers,
+                });
+                if batch.len() == CHUNK {
+                    flush(conn, &mut batch)?;
+                }
+            }
+        }
+        flush(conn, &mut batch)
+    })?;
+    Ok(wave_id)
+}
+
+/// Settings of the connection that stores the generated answers, for speed only; `false`
+/// restores the defaults before anything is counted or measured. On SQLite: a page cache
+/// of up to 4 GiB, so the random-keyed B-trees stay in memory while a wave is stored in
+/// one transaction (with the default 2 MiB cache every insert reads and rewrites pages
+/// through the OS), and statement journals in memory (each 2,000-row INSERT otherwise
+/// copies every page it touches to a temporary file first: tens of GB per
+/// 100,000-respondent wave). On PostgreSQL: commits that do not wait for the WAL flush.
+fn bulk_load_settings(conn: &mut Conn, on: bool) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        Conn::Sqlite(c) => c.batch_execute(if on {
+            "PRAGMA cache_size = -4194304; PRAGMA temp_store = MEMORY"
+        } else {
+            "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT"
+        }),
+        Conn::Postgres(c) => c.batch_execute(if on {
+            "SET synchronous_commit = off"
+        } else {
+            "RESET synchronous_commit"
+        }),
+    }?;
+    Ok(())
+}
+
+/// Stores the waves and counts them.
+fn generate(
+    conn: &mut Conn,
+    definitions: &Path,
+    teams: &[String],
+    respondents: usize,
+) -> Result<(), BoxError> {
+    let (toml, questions) = survey(SLUG);
+    std::fs::create_dir_all(definitions)?;
+    std::fs::write(definitions.join(format!("{SLUG}.toml")), &toml)?;
+    let loaded = icsat::surveys::load(&[definitions.to_path_buf()])?;
+    icsat::surveys::sync(conn, &loaded)?;
+    let (version_id, definition) = icsat::surveys::current(conn, SLUG)?;
+    let survey_id = icsat::waves::survey_id(conn, SLUG)?.ok_or("survey not stored")?;
+    let org = Org::load(conn)?;
+    let sizes = department_sizes(&org, teams, respondents);
+    eprintln!("storing {WAVES} waves of {respondents} responses");
+    bulk_load_settings(conn, true)?;
+    let mut rng = Rng(0x1c5a_7001 ^ respondents as u64);
+    let mut wave_ids = Vec::new();
+    for w in 0..WAVES {
+        let label = wave_label(w);
+        let started = Instant::now();
+        let id = store_wave(
+            conn, survey_id, version_id, &label, w, &questions, &sizes, &mut rng,
+        )?;
+        eprintln!(
+            "  wave {label}: stored in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        wave_ids.push(id);
+    }
+    bulk_load_settings(conn, false)?;
+    for (w, id) in wave_ids.iter().enumerate() {
+        let started = Instant::now();
+        counts::refresh(conn, *id, &definition)?;
+        eprintln!(
+            "  wave {}: counted in {:.2} s",
+            wave_label(w),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn wave_label(w: usize) -> String {
+    format!("{}-03", 2023 + w)
+}
+
+/// A PostgreSQL schema of the benchmark's own, dropped when this goes out of scope.
+struct PgSchema {
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn create(base: &str) -> Result<(PgSchema, String), BoxError> {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let name = format!("dashboard_bench_{}", std::process::id());
+        let mut admin = diesel::PgConnection::establish(base)?;
+        admin.batch_execute(&format!("CREATE SCHEMA {name}"))?;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-csearch_path%3D{name}");
+        Ok((
+            PgSchema {
+                base: base.to_string(),
+                name,
+            },
+            url,
+        ))
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        match diesel::PgConnection::establish(&self.base) {
+            Ok(mut admin) => {
+                if let Err(e) =
+                    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+                {
+                    eprintln!("could not drop the schema {}: {e}", self.name);
+                }
+            }
+            Err(e) => eprintln!("could not drop the schema {}: {e}", self.name),
+        }
+    }
+}
+
+/// The running `icsat serve`, stopped when this goes out of scope.
+struct Server {
+    child: Child,
+    base_url: String,
+}
+
+impl Server {
+    fn start(url: &str, definitions: &Path, outbox: &Path) -> Result<Server, BoxError> {
+        // target/release/examples/dashboard_bench -> target/release/icsat
+        let exe = std::env::current_exe()?;
+        let binary: PathBuf = exe
+            .parent()
+            .and_then(Path::parent)
+            .ok_or("no folder above the example")?
+            .join(format!("icsat{}", std::env::consts::EXE_SUFFIX));
+        if !binary.is_file() {
+            return Err(format!(
+                "{} is missing: run `cargo build --release` first",
+                binary.display()
+            )
+            .into());
+        }
+        let mut child = Command::new(&binary)
+            .arg("serve")
+            .env("ICSAT_DATABASE_URL", url)
+            .env("ICSAT_DEFINITIONS", definitions)
+            .env("ICSAT_OUTBOX_DIR", outbox)
+            .env(
+                "ICSAT_SECRET",
+                "dashboard-bench-secret-0123456789abcdef0123456789abcdef",
+            )
+            .env("ICSAT_LOG", "warn")
+            .env("ICSAT_BIND", "127.0.0.1:0")
+            .env_remove("ICSAT_BASE_URL")
+            .env_remove("ICSAT_SMTP_URL")
+            .env_remove("ICSAT_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base_url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(at) = line.find("http://") {
+                        break line[at..].trim().to_string();
+                    }
+                }
+                _ => {
+                    let status = child.wait()?;
+                    return Err(format!("icsat serve stopped before listening: {status}").into());
+                }
+            }
+        };
+        // Keep reading, so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Server { child, base_url })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+/// The value of cookie `name` set by a response.
+fn set_cookie(headers: &ureq::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, _)| n.trim() == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// Signs in with a one-time link; returns the `Cookie` header of the session.
+fn sign_in(agent: &ureq::Agent, base_url: &str, link: &str) -> Result<String, BoxError> {
+    let token = link.rsplit('/').next().ok_or("no token in the link")?;
+    let url = format!("{base_url}/login/{token}");
+    let mut page = agent.get(&url).call()?;
+    if page.status() != 200 {
+        return Err(format!("GET /login/{{token}}: status {}", page.status()).into());
+    }
+    let pre = set_cookie(page.headers(), "icsat_pre").ok_or("no pre-sign-in cookie")?;
+    let body = page.body_mut().read_to_string()?;
+    let marker = "name=\"csrf\" value=\"";
+    let at = body
+        .find(marker)
+        .ok_or("no csrf field on the sign-in page")?
+        + marker.len();
+    let csrf = body[at..].split('"').next().ok_or("bad csrf field")?;
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", csrf)
+        .finish();
+    let response = agent
+        .post(&url)
+        .header("Cookie", &format!("icsat_pre={pre}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(form.as_bytes())?;
+    if response.status() != 303 && response.status() != 302 {
+        return Err(format!("POST /login/{{token}}: status {}", response.status()).into());
+    }
+    let session = set_cookie(response.headers(), "icsat_session").ok_or("no session cookie")?;
+    Ok(format!("icsat_session={session}"))
+}
+
+/// One timed route.
+struct Route {
+    label: &'static str,
+    path: String,
+    median: Duration,
+    p90: Duration,
+    max: Duration,
+    bytes: usize,
+}
+
+fn measure(
+    agent: &ureq::Agent,
+    base_url: &str,
+    cookie: &str,
+    label: &'static str,
+    path: String,
+) -> Result<Route, BoxError> {
+    let url = format!("{base_url}{path}");
+    let mut times = Vec::with_capacity(RUNS);
+    let mut bytes = 0;
+    for run in 0..WARM_UP + RUNS {
+        let started = Instant::now();
+        let mut response = agent.get(&url).header("Cookie", cookie).call()?;
+        let status = response.status();
+        let body = response.body_mut().read_to_vec()?;
+        let elapsed = started.elapsed();
+        if status != 200 {
+            return Err(format!("{path}: status {status}").into());
+        }
+        bytes = body.len();
+        if run >= WARM_UP {
+            times.push(elapsed);
+        }
+    }
+    times.sort();
+    Ok(Route {
+        label,
+        path,
+        median: times[RUNS / 2],
+        p90: times[(RUNS * 9).div_ceil(10) - 1],
+        max: times[RUNS - 1],
+        bytes,
+    })
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1);
+    let respondents: usize = match args.next() {
+        Some(n) => n.trim().replace('_', "").parse()?,
+        None => 100_000,
+    };
+    if respondents == 0 {
+        return Err("RESPONDENTS must be a positive number, e.g. 100000".into());
+    }
+    let dir = tempfile::tempdir()?;
+    let given = args.next();
+    let (_schema, url) = match &given {
+        Some(url) if url.starts_with("postgres") => {
+            let (schema, url) = PgSchema::create(url)?;
+            (Some(schema), url)
+        }
+        Some(url) => (None, url.clone()),
+        None => (
+            None,
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+        ),
+    };
+    let parsed = DatabaseUrl::parse(&url)?;
+    let kind = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let definitions = dir.path().join("definitions");
+    let (admin_link, head_link) = {
+        let db = Db::open(&parsed)?;
+        let (departments, teams) = department_tree();
+        let departments_path = dir.path().join("departments.csv");
+        std::fs::write(&departments_path, departments)?;
+        let mut roster = String::from("email,name,department\n");
+        for (i, team) in teams.iter().enumerate() {
+            writeln!(roster, "person{i}@example.com,Person {i},{team}")?;
+        }
+        let roster_path = dir.path().join("roster.csv");
+        std::fs::write(&roster_path, roster)?;
+        icsat::roster::import(&db, &roster_path, Some(&departments_path), false)?;
+        let mut conn = db.get()?;
+        let started = Instant::now();
+        generate(&mut conn, &definitions, &teams, respondents)?;
+        eprintln!(
+            "generated and counted in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        icsat::users::add(&mut conn, "hr@example.com", Role::Admin, None)?;
+        icsat::users::add(
+            &mut conn,
+            "head@example.com",
+            Role::Head,
+            Some(HEAD_DEPARTMENT),
+        )?;
+        let base = "http://localhost";
+        (
+            icsat::auth::sign_in::issue_link(&mut conn, base, "hr@example.com")?,
+            icsat::auth::sign_in::issue_link(&mut conn, base, "head@example.com")?,
+        )
+    };
+
+    let server = Server::start(&url, &definitions, &dir.path().join("outbox"))?;
+    let base_url = server.base_url.clone();
+    // One agent (and so one kept-alive connection) per account.
+    let admin_agent = agent();
+    let head_agent = agent();
+    let admin = sign_in(&admin_agent, &base_url, &admin_link)?;
+    let head = sign_in(&head_agent, &base_url, &head_link)?;
+
+    let latest = wave_label(WAVES - 1);
+    let load_before = load_average();
+    let mut routes = Vec::new();
+    let mut run =
+        |agent: &ureq::Agent, cookie: &str, label, path: String| -> Result<(), BoxError> {
+            routes.push(measure(agent, &base_url, cookie, label, path)?);
+            Ok(())
+        };
+    run(&admin_agent, &admin, "admin dashboard", "/admin".into())?;
+    run(
+        &admin_agent,
+        &admin,
+        "admin wave page (heatmaps)",
+        format!("/admin/surveys/{SLUG}/waves/{latest}"),
+    )?;
+    run(
+        &admin_agent,
+        &admin,
+        "admin trend page",
+        format!("/admin/surveys/{SLUG}/trend"),
+    )?;
+    run(
+        &head_agent,
+        &head,
+        "head: list of surveys",
+        "/results".into(),
+    )?;
+    run(
+        &head_agent,
+        &head,
+        "head: results page",
+        format!("/results/{SLUG}"),
+    )?;
+    run(
+        &admin_agent,
+        &admin,
+        "report JSON (admin, company)",
+        format!("/api/surveys/{SLUG}/waves/{latest}/report"),
+    )?;
+    run(
+        &head_agent,
+        &head,
+        "report JSON (head)",
+        format!("/api/surveys/{SLUG}/waves/{latest}/report"),
+    )?;
+    run(
+        &admin_agent,
+        &admin,
+        "CSV summary (admin)",
+        format!("/results/{SLUG}/waves/{latest}/summary.csv"),
+    )?;
+    let load_after = load_average();
+    drop(server);
+
+    println!();
+    println!(
+        "dashboard benchmark: {kind}, {respondents} respondents per wave, {WAVES} waves, \
+         60 departments, 30 questions; release `icsat serve` over HTTP/1.1 (keep-alive)"
+    );
+    println!("load average (1, 5, 15 min): {load_before} before, {load_after} after");
+    println!("times in ms of {RUNS} requests after {WARM_UP} warm-up requests");
+    println!(
+        "{:<30} {:>8} {:>8} {:>8} {:>10}  path",
+        "route", "median", "p90", "max", "bytes"
+    );
+    for r in &routes {
+        println!(
+            "{:<30} {:>8.1} {:>8.1} {:>8.1} {:>10}  {}",
+            r.label,
+            ms(r.median),
+            ms(r.p90),
+            ms(r.max),
+            r.bytes,
+            r.path
+        );
+    }
+    Ok(())
+}

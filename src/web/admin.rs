@@ -1,0 +1,208 @@
+//! `/admin`: HR's dashboard. Surveys and their schedules, waves with participation and
+//! mail, and any wave's results for the whole company.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tera::Context;
+
+use super::access::{self, Denied, Output, Signed};
+use super::data::{self, ViewError};
+use super::results::{self, nav, report_context, urlencode, PageRequest, ViewQuery};
+use super::AppState;
+
+async fn admin(
+    state: &AppState,
+    req: &HttpRequest,
+    output: Output,
+) -> Result<Signed, HttpResponse> {
+    let signed = access::signed_in(state, req)
+        .await
+        .map_err(|d| d.respond(state, output))?;
+    if let Err(refused) = signed.user.rights().require_admin() {
+        return Err(Denied::Forbidden(refused.to_string()).respond(state, output));
+    }
+    Ok(signed)
+}
+
+/// `GET /admin`.
+pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let rights = signed.user.rights();
+    let listed = state.db.run(move |conn| data::surveys(conn, rights)).await;
+    let surveys = match listed {
+        Ok(s) => s,
+        Err(e) => return Denied::from(e).respond(&state, Output::Html),
+    };
+    let mut context = Context::new();
+    context.insert("page_title", "Dashboard");
+    context.insert("user", &nav(&state, &signed, None));
+    context.insert("surveys", &surveys);
+    context.insert("help", &state.config.help_contact);
+    state
+        .pages
+        .render(StatusCode::OK, "admin/index.html", &context)
+}
+
+/// `GET /admin/surveys/{survey}/waves/{label}?department=`.
+pub async fn wave(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<ViewQuery>,
+) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let (survey, label) = path.into_inner();
+    let page = match results::load(
+        &state,
+        signed.user.rights(),
+        None,
+        PageRequest {
+            survey,
+            wave: Some(label),
+            department: query.department.clone().filter(|d| !d.is_empty()),
+            with_trend: false,
+            with_failures: true,
+        },
+    )
+    .await
+    {
+        Ok(page) => page,
+        Err(d) => return d.respond(&state, Output::Html),
+    };
+    let mut context = Context::new();
+    context.insert(
+        "page_title",
+        &format!("{} — wave {}", page.survey_title, page.view.report.wave),
+    );
+    context.insert("user", &nav(&state, &signed, None));
+    context.insert("help", &state.config.help_contact);
+    context.insert("failures", &page.failures);
+    context.insert("csrf", &access::session_csrf(&state, &signed));
+    context.insert(
+        "form_action",
+        &format!(
+            "/admin/surveys/{}/waves/{}",
+            urlencode(&page.view.report.survey),
+            urlencode(&page.view.report.wave)
+        ),
+    );
+    context.insert(
+        "trend_link",
+        &format!(
+            "/admin/surveys/{}/trend",
+            urlencode(&page.view.report.survey)
+        ),
+    );
+    context.insert("company_choice", &true);
+    report_context(&mut context, &page);
+    state
+        .pages
+        .render(StatusCode::OK, "admin/wave.html", &context)
+}
+
+/// `GET /admin/surveys/{survey}/trend?department=`: trend charts across waves.
+pub async fn trend(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ViewQuery>,
+) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let survey = path.into_inner();
+    let department = query.department.clone().filter(|d| !d.is_empty());
+    let rights = signed.user.rights();
+    let survey_q = survey.clone();
+    let found = state
+        .db
+        .run(move |conn| -> Result<_, ViewError> {
+            let trend = data::trend(conn, rights, &survey_q, department.as_deref(), false)?;
+            let company = match department {
+                Some(_) => Some(data::trend(conn, rights, &survey_q, None, true)?),
+                None => None,
+            };
+            let org = crate::reports::org::Org::load(conn)?;
+            let names: Vec<String> = org.departments.iter().map(|d| d.name.clone()).collect();
+            Ok((trend, company, names))
+        })
+        .await;
+    let (trend, company, departments) = match found {
+        Ok(found) => found,
+        Err(e) => return Denied::from(e).respond(&state, Output::Html),
+    };
+    let mut context = Context::new();
+    context.insert(
+        "page_title",
+        &format!(
+            "Trends of {} — {}",
+            trend.survey,
+            trend.department.as_deref().unwrap_or("whole company")
+        ),
+    );
+    context.insert("user", &nav(&state, &signed, None));
+    context.insert("help", &state.config.help_contact);
+    context.insert("survey", &trend.survey);
+    context.insert("department", &trend.department);
+    context.insert("departments", &departments);
+    context.insert("waves", &trend.waves);
+    context.insert("min_group_size", &trend.min_group_size);
+    context.insert("trends", &super::views::trends(&trend, company.as_ref()));
+    context.insert(
+        "form_action",
+        &format!("/admin/surveys/{}/trend", urlencode(&survey)),
+    );
+    state
+        .pages
+        .render(StatusCode::OK, "admin/trend.html", &context)
+}
+
+/// `POST /admin/mail/{id}/resend`: queues a failed message again.
+pub async fn resend(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let fields = access::form_fields(&body);
+    if !access::session_csrf_ok(&state, &signed, fields.get("csrf").map(String::as_str)) {
+        return Denied::Forbidden("the form expired; reload the page and try again".into())
+            .respond(&state, Output::Html);
+    }
+    let id = path.into_inner();
+    let done = state
+        .db
+        .run(move |conn| -> Result<_, ViewError> {
+            let back = data::mail_wave(conn, id)?;
+            let queued = crate::mail::resend(conn, id, crate::db::now())?;
+            Ok((back, queued))
+        })
+        .await;
+    match done {
+        Ok((Some((survey, label)), _)) => HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!(
+                    "/admin/surveys/{}/waves/{}#mail",
+                    urlencode(&survey),
+                    urlencode(&label)
+                ),
+            ))
+            .finish(),
+        Ok((None, _)) => {
+            Denied::NotFound("there is no such message".into()).respond(&state, Output::Html)
+        }
+        Err(e) => Denied::from(e).respond(&state, Output::Html),
+    }
+}

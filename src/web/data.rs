@@ -1,0 +1,441 @@
+//! What the results pages, the JSON API and the CSV downloads read, already cut to the
+//! account's rights. Blocking functions of a connection; handlers run them with
+//! `Db::run`.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::cache::DefinitionCache;
+use crate::auth::rights::{scope_report, DepartmentViewError, Refused, ScopedReport};
+use crate::auth::Rights;
+use crate::db::schema::{answers, invitations, mail_outbox, responses, surveys};
+use crate::db::{Conn, DbError};
+use crate::definitions::{Definition, QuestionKind};
+use crate::reports::org::Org;
+use crate::reports::wave::Comment;
+use crate::reports::{self, ReportError, WaveQuery};
+use crate::stats::Group;
+use crate::waves::Wave;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("{0}")]
+    Refused(#[from] Refused),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Report(ReportError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<ReportError> for ViewError {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::UnknownWave { .. }
+            | ReportError::NoWaves(_)
+            | ReportError::UnknownDepartment { .. }
+            | ReportError::Survey(crate::surveys::SurveyError::UnknownSurvey(..)) => {
+                ViewError::NotFound(e.to_string())
+            }
+            ReportError::Db(e) => ViewError::Db(e),
+            e => ViewError::Report(e),
+        }
+    }
+}
+
+impl From<crate::waves::WaveError> for ViewError {
+    fn from(e: crate::waves::WaveError) -> Self {
+        ViewError::Report(ReportError::BadFilter(e.to_string()))
+    }
+}
+
+impl From<crate::mail::MailError> for ViewError {
+    fn from(e: crate::mail::MailError) -> Self {
+        ViewError::Report(ReportError::BadFilter(e.to_string()))
+    }
+}
+
+impl From<diesel::result::Error> for ViewError {
+    fn from(e: diesel::result::Error) -> Self {
+        ViewError::Db(DbError::Query(e))
+    }
+}
+
+/// A survey as the dashboards list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SurveyEntry {
+    pub id: String,
+    pub title: String,
+    pub schedule: String,
+    pub next_wave: Option<String>,
+    pub waves: Vec<WaveEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaveEntry {
+    pub label: String,
+    pub status: String,
+    pub opens_at: String,
+    pub closes_at: Option<String>,
+    /// Company-wide participation: admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invited: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responded: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// `rate` as pages show it, e.g. "68%" (admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_queued: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_sent: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_failed: Option<u64>,
+}
+
+fn schedule_text(definition: &Definition) -> (String, Option<String>) {
+    use crate::definitions::ScheduleKind;
+    match &definition.schedule {
+        None => ("opened by hand".into(), None),
+        Some(s) => {
+            let kind = match s.kind {
+                ScheduleKind::Once => "once".to_string(),
+                ScheduleKind::Annual => "every year".to_string(),
+                ScheduleKind::Pulse { every, sample } => match sample {
+                    Some(share) => {
+                        format!("pulse every {every}, {:.0}% asked each time", share * 100.0)
+                    }
+                    None => format!("pulse every {every}"),
+                },
+            };
+            let next = s.next_opening(chrono::Utc::now()).map(|t| {
+                t.with_timezone(&s.timezone)
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string()
+            });
+            (format!("{kind}, open for {}", s.open_for), next)
+        }
+    }
+}
+
+/// Every survey with its waves (participation and mail for admins only).
+pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, ViewError> {
+    let slugs: Vec<String> = crate::with_conn!(*conn, c => surveys::table
+        .order(surveys::slug)
+        .select(surveys::slug)
+        .load(c))?;
+    let statuses = crate::waves::status::list(conn)?;
+    let mut out = Vec::new();
+    for slug in slugs {
+        let (title, schedule, next_wave) = match crate::surveys::current(conn, &slug) {
+            Ok((_, definition)) => {
+                let (schedule, next) = schedule_text(&definition);
+                (
+                    definition.title.get(&definition.language).to_string(),
+                    schedule,
+                    next,
+                )
+            }
+            Err(_) => (slug.clone(), "no current definition".into(), None),
+        };
+        let admin = rights.is_admin();
+        let waves = statuses
+            .iter()
+            .filter(|w| w.survey == slug)
+            .map(|w| WaveEntry {
+                label: w.label.clone(),
+                status: w.status.clone(),
+                opens_at: w.opens_at.clone(),
+                closes_at: w.closes_at.clone(),
+                invited: admin.then_some(w.invited),
+                responded: admin.then_some(w.responded),
+                rate: if admin { w.rate } else { None },
+                rate_text: admin.then(|| percent(w.rate)),
+                mail_queued: admin.then_some(w.mail_queued),
+                mail_sent: admin.then_some(w.mail_sent),
+                mail_failed: admin.then_some(w.mail_failed),
+            })
+            .collect();
+        out.push(SurveyEntry {
+            id: slug,
+            title,
+            schedule,
+            next_wave,
+            waves,
+        });
+    }
+    Ok(out)
+}
+
+/// A wave and its parsed definition.
+pub fn wave(
+    conn: &mut Conn,
+    cache: &DefinitionCache,
+    survey: &str,
+    label: Option<&str>,
+) -> Result<(Wave, Arc<Definition>), ViewError> {
+    let Some(survey_id) = crate::waves::survey_id(conn, survey)? else {
+        return Err(ViewError::NotFound(format!(
+            "there is no survey {survey:?}"
+        )));
+    };
+    let waves = crate::waves::of_survey(conn, survey_id)?;
+    let found = match label {
+        None => waves.last().cloned(),
+        Some(label) => waves.into_iter().find(|w| w.label == label),
+    };
+    let Some(wave) = found else {
+        return Err(ViewError::NotFound(match label {
+            Some(label) => format!("survey {survey} has no wave {label:?}"),
+            None => format!("survey {survey} has no waves yet"),
+        }));
+    };
+    let definition = cache.get(conn, wave.version_id)?;
+    Ok((wave, definition))
+}
+
+/// The department a view shows, checked against the account's rights.
+pub fn department(
+    org: &Org,
+    rights: Rights,
+    requested: Option<&str>,
+) -> Result<Option<i64>, ViewError> {
+    rights.department_view(org, requested).map_err(|e| match e {
+        DepartmentViewError::Refused(r) => ViewError::Refused(r),
+        DepartmentViewError::Unknown(known) => ViewError::NotFound(format!(
+            "there is no department {:?}; departments: {known}",
+            requested.unwrap_or_default()
+        )),
+    })
+}
+
+/// A wave's report as the account may read it, with what pages need around it.
+pub struct WaveView {
+    pub wave: Wave,
+    pub definition: Arc<Definition>,
+    pub org: Org,
+    /// The department viewed; `None`: the company.
+    pub department: Option<i64>,
+    pub report: ScopedReport,
+    /// Question ids in the definition's order.
+    pub order: Vec<String>,
+}
+
+pub fn wave_view(
+    conn: &mut Conn,
+    cache: &DefinitionCache,
+    rights: Rights,
+    survey: &str,
+    label: Option<&str>,
+    requested_department: Option<&str>,
+) -> Result<WaveView, ViewError> {
+    let org = Org::load(conn)?;
+    let department = department(&org, rights, requested_department)?;
+    let (wave, definition) = wave(conn, cache, survey, label)?;
+    let (full, order) = reports::wave_report(
+        conn,
+        &WaveQuery {
+            survey,
+            wave: Some(&wave.label),
+            department: None,
+            filters: &[],
+        },
+    )?;
+    let services = definition.services();
+    let services = rights.services(&org, &services);
+    let report = scope_report(&full, &org, department, &services);
+    Ok(WaveView {
+        wave,
+        definition,
+        org,
+        department,
+        report,
+        order,
+    })
+}
+
+/// The trend of the department a view shows (checked), or of the company.
+pub fn trend(
+    conn: &mut Conn,
+    rights: Rights,
+    survey: &str,
+    requested_department: Option<&str>,
+    company: bool,
+) -> Result<crate::reports::trend::TrendReport, ViewError> {
+    let org = Org::load(conn)?;
+    let department = if company {
+        None
+    } else {
+        department(&org, rights, requested_department)?
+    };
+    let name = department.and_then(|d| org.name(d)).map(str::to_string);
+    Ok(reports::trend_report(conn, survey, name.as_deref())?)
+}
+
+/// The comments of the viewed group, when its comments may be shown: only then are they
+/// read at all. `None`: withheld (the group is under the comment threshold, or showing
+/// them could be differenced against another group's).
+pub fn comments(conn: &mut Conn, view: &WaveView) -> Result<Option<Vec<Comment>>, ViewError> {
+    let definition = &view.definition;
+    let text_questions: Vec<(String, String)> = definition
+        .questions()
+        .filter(|(_, q)| matches!(q.kind, QuestionKind::Text { .. }))
+        .map(|(_, q)| (q.id.value.clone(), q.text.default.clone()))
+        .collect();
+    if text_questions.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let counts = crate::reports::counts::current(conn, view.wave.id, definition)?;
+    let plan = crate::stats::plan(
+        &crate::reports::wave::org_units(&view.org, &counts),
+        crate::reports::wave::threshold(definition).map_err(ReportError::from)?,
+    )
+    .map_err(ReportError::from)?;
+    let group = view.department.map_or(Group::Audience, Group::Department);
+    if !plan.comments(&group, ()).is_shown() {
+        return Ok(None);
+    }
+    let members: Vec<i64> = match view.department {
+        Some(d) => view.org.subtree(d),
+        None => view.org.departments.iter().map(|d| d.id).collect(),
+    };
+    let ids: Vec<String> = text_questions.iter().map(|(id, _)| id.clone()).collect();
+    let rows: Vec<(String, Option<String>, Option<i64>)> = crate::with_conn!(*conn, c => answers::table
+        .inner_join(responses::table)
+        .filter(responses::wave_id.eq(view.wave.id))
+        .filter(responses::department_id.eq_any(&members))
+        .filter(answers::question_id.eq_any(&ids))
+        .filter(answers::text.is_not_null())
+        .select((answers::question_id, answers::text, responses::department_id))
+        .load(c))?;
+    let mut comments: Vec<Comment> = rows
+        .into_iter()
+        .filter_map(|(question, text, department)| {
+            let text = text?.trim().to_string();
+            if text.is_empty() {
+                return None;
+            }
+            let question = text_questions
+                .iter()
+                .find(|(id, _)| *id == question)
+                .map_or(question.clone(), |(_, t)| t.clone());
+            let department = department
+                .filter(|d| plan.comment_department_shown(d))
+                .and_then(|d| view.org.name(d))
+                .map(str::to_string);
+            Some(Comment {
+                question,
+                text,
+                department,
+            })
+        })
+        .collect();
+    crate::reports::wave::unlinkable_order(&mut comments);
+    Ok(Some(comments))
+}
+
+/// Invitations and answers of one group of departments.
+#[derive(Debug, Clone, Serialize)]
+pub struct RateRow {
+    pub department: String,
+    pub depth: usize,
+    pub invited: u64,
+    pub responded: u64,
+    pub rate: Option<f64>,
+    pub rate_text: String,
+}
+
+/// A rate as pages show it.
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "–".to_string(), |r| format!("{:.0}%", r * 100.0))
+}
+
+/// Response rates: for an admin, the company and each department with its subtree; for
+/// a head, the company and their own subtree's departments.
+pub fn rates(conn: &mut Conn, view: &WaveView, rights: Rights) -> Result<Vec<RateRow>, ViewError> {
+    let rows: Vec<(i64, Option<chrono::NaiveDate>)> = crate::with_conn!(*conn, c => invitations::table
+        .filter(invitations::wave_id.eq(view.wave.id))
+        .select((invitations::department_id, invitations::responded_on))
+        .load(c))?;
+    let mut direct: std::collections::HashMap<i64, (u64, u64)> = Default::default();
+    for (department, responded) in rows {
+        let entry = direct.entry(department).or_default();
+        entry.0 += 1;
+        if responded.is_some() {
+            entry.1 += 1;
+        }
+    }
+    let total = |members: &[i64]| -> (u64, u64) {
+        members.iter().fold((0, 0), |(i, r), d| {
+            let (di, dr) = direct.get(d).copied().unwrap_or_default();
+            (i + di, r + dr)
+        })
+    };
+    let row = |name: String, depth: usize, (invited, responded): (u64, u64)| RateRow {
+        department: name,
+        depth,
+        invited,
+        responded,
+        rate: (invited > 0).then(|| responded as f64 / invited as f64),
+        rate_text: percent((invited > 0).then(|| responded as f64 / invited as f64)),
+    };
+    let all: Vec<i64> = view.org.departments.iter().map(|d| d.id).collect();
+    let mut out = vec![row("Whole company".into(), 0, total(&all))];
+    for d in view.org.in_scope(view.department) {
+        if !rights.may_see(&view.org, d.id) {
+            continue;
+        }
+        let t = total(&view.org.subtree(d.id));
+        if t.0 > 0 {
+            out.push(row(d.name.clone(), d.depth, t));
+        }
+    }
+    Ok(out)
+}
+
+/// A message that could not be delivered.
+#[derive(Debug, Clone, Serialize)]
+pub struct MailFailure {
+    pub id: i64,
+    pub recipient: String,
+    pub reason: String,
+    /// Whether "resend" can help (a message that was never built needs a roster fix).
+    pub resendable: bool,
+}
+
+pub fn mail_failures(conn: &mut Conn, wave_id: i64) -> Result<Vec<MailFailure>, ViewError> {
+    let rows: Vec<(i64, String, Option<String>, String)> = crate::with_conn!(*conn, c => mail_outbox::table
+        .filter(mail_outbox::wave_id.eq(wave_id))
+        .filter(mail_outbox::status.eq("failed"))
+        .order(mail_outbox::id)
+        .limit(500)
+        .select((mail_outbox::id, mail_outbox::recipient, mail_outbox::last_error, mail_outbox::message))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, recipient, reason, message)| MailFailure {
+            id,
+            recipient,
+            reason: reason.unwrap_or_default(),
+            resendable: !message.is_empty(),
+        })
+        .collect())
+}
+
+/// The survey and wave a queued message belongs to (to return to its page).
+pub fn mail_wave(conn: &mut Conn, outbox_id: i64) -> Result<Option<(String, String)>, ViewError> {
+    use crate::db::schema::waves;
+    let found: Option<(String, String)> = crate::with_conn!(*conn, c => mail_outbox::table
+        .inner_join(waves::table.on(mail_outbox::wave_id.eq(waves::id.nullable())))
+        .inner_join(surveys::table.on(waves::survey_id.eq(surveys::id)))
+        .filter(mail_outbox::id.eq(outbox_id))
+        .select((surveys::slug, waves::label))
+        .first(c)
+        .optional())?;
+    Ok(found)
+}

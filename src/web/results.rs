@@ -1,0 +1,383 @@
+//! `/results`: a department head's view (admins may open it for any department), and
+//! the CSV download of a wave's summary for the account's scope.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use tera::Context;
+
+use super::access::{self, Denied, Output, Signed};
+use super::data::{self, MailFailure, RateRow, ViewError, WaveView};
+use super::views;
+use super::AppState;
+use crate::auth::Rights;
+use crate::reports::trend::TrendReport;
+use crate::reports::wave::Comment;
+
+#[derive(Debug, Deserialize)]
+pub struct ViewQuery {
+    pub wave: Option<String>,
+    pub department: Option<String>,
+}
+
+impl ViewQuery {
+    fn department(&self) -> Option<&str> {
+        self.department.as_deref().filter(|d| !d.is_empty())
+    }
+    fn wave(&self) -> Option<&str> {
+        self.wave.as_deref().filter(|w| !w.is_empty())
+    }
+}
+
+impl From<ViewError> for Denied {
+    fn from(e: ViewError) -> Denied {
+        match e {
+            ViewError::Refused(r) => Denied::Forbidden(r.to_string()),
+            ViewError::NotFound(what) => Denied::NotFound(what),
+            e => {
+                tracing::error!(error = %e, "a results view failed");
+                Denied::Unavailable
+            }
+        }
+    }
+}
+
+/// Everything one results page shows.
+pub struct PageData {
+    pub view: WaveView,
+    pub survey_title: String,
+    pub comments: Option<Vec<Comment>>,
+    pub rates: Vec<RateRow>,
+    pub trend: Option<TrendReport>,
+    /// The whole company's trend, to compare a department's with.
+    pub company_trend: Option<TrendReport>,
+    pub failures: Vec<MailFailure>,
+    pub wave_labels: Vec<String>,
+    pub departments: Vec<String>,
+    pub user_department: Option<String>,
+}
+
+pub struct PageRequest {
+    pub survey: String,
+    pub wave: Option<String>,
+    pub department: Option<String>,
+    pub with_trend: bool,
+    pub with_failures: bool,
+}
+
+pub async fn load(
+    state: &AppState,
+    rights: Rights,
+    user_department: Option<i64>,
+    request: PageRequest,
+) -> Result<PageData, Denied> {
+    let cache = state.definitions.clone();
+    state
+        .db
+        .run(move |conn| -> Result<PageData, ViewError> {
+            let view = data::wave_view(
+                conn,
+                &cache,
+                rights,
+                &request.survey,
+                request.wave.as_deref(),
+                request.department.as_deref(),
+            )?;
+            let comments = data::comments(conn, &view)?;
+            let rates = data::rates(conn, &view, rights)?;
+            let department_name = view
+                .department
+                .and_then(|d| view.org.name(d))
+                .map(str::to_string);
+            let trend = if request.with_trend {
+                match crate::reports::trend_report(
+                    conn,
+                    &request.survey,
+                    department_name.as_deref(),
+                ) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no trend");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let company_trend = match (&trend, &department_name) {
+                (Some(_), Some(_)) => {
+                    crate::reports::trend_report(conn, &request.survey, None).ok()
+                }
+                _ => None,
+            };
+            let failures = if request.with_failures && rights.is_admin() {
+                data::mail_failures(conn, view.wave.id)?
+            } else {
+                Vec::new()
+            };
+            let survey_id = view.wave.survey_id;
+            let wave_labels = crate::waves::of_survey(conn, survey_id)?
+                .into_iter()
+                .map(|w| w.label)
+                .rev()
+                .collect();
+            let departments = view
+                .org
+                .departments
+                .iter()
+                .filter(|d| rights.may_see(&view.org, d.id))
+                .map(|d| d.name.clone())
+                .collect();
+            let user_department = user_department
+                .and_then(|d| view.org.name(d))
+                .map(str::to_string);
+            let survey_title = view
+                .definition
+                .title
+                .get(&view.definition.language)
+                .to_string();
+            Ok(PageData {
+                view,
+                survey_title,
+                comments,
+                rates,
+                trend,
+                company_trend,
+                failures,
+                wave_labels,
+                departments,
+                user_department,
+            })
+        })
+        .await
+        .map_err(Denied::from)
+}
+
+/// The navigation bar's view of the account.
+pub fn nav(state: &AppState, signed: &Signed, department: Option<String>) -> serde_json::Value {
+    serde_json::json!({
+        "email": signed.user.email,
+        "admin": signed.user.rights().is_admin(),
+        "department": department,
+        "csrf": access::session_csrf(state, signed),
+    })
+}
+
+/// The report sections shared by `/results` and HR's wave page.
+pub fn report_context(context: &mut Context, page: &PageData) {
+    let view = &page.view;
+    let report = &view.report;
+    context.insert("survey", &report.survey);
+    context.insert("survey_title", &page.survey_title);
+    context.insert("wave", &report.wave);
+    context.insert("wave_status", &view.wave.status);
+    context.insert("min_group_size", &report.min_group_size);
+    context.insert("department", &report.department);
+    context.insert(
+        "heatmap",
+        &views::question_heatmap(report, &view.definition, &view.org),
+    );
+    context.insert(
+        "service_heatmap",
+        &views::service_heatmap(report, &view.org),
+    );
+    let enps = views::enps(report, &view.definition);
+    context.insert("enps_rows", &enps.as_ref().map(|(rows, _)| rows));
+    context.insert("enps_svg", &enps.map(|(_, svg)| svg));
+    context.insert(
+        "drivers",
+        &views::drivers(report, &view.definition, report.department.as_deref()),
+    );
+    context.insert(
+        "has_text_questions",
+        &view
+            .definition
+            .questions()
+            .any(|(_, q)| matches!(q.kind, crate::definitions::QuestionKind::Text { .. })),
+    );
+    context.insert("comments", &page.comments);
+    context.insert(
+        "min_comment_group_size",
+        &view.definition.min_comment_group_size,
+    );
+    context.insert("rates", &page.rates);
+    context.insert(
+        "trends",
+        &page
+            .trend
+            .as_ref()
+            .map(|t| views::trends(t, page.company_trend.as_ref())),
+    );
+    context.insert("wave_labels", &page.wave_labels);
+    context.insert("departments", &page.departments);
+    let mut csv = format!(
+        "/results/{}/waves/{}/summary.csv",
+        urlencode(&report.survey),
+        urlencode(&report.wave)
+    );
+    if let Some(d) = &report.department {
+        csv.push_str(&format!("?department={}", urlencode(d)));
+    }
+    context.insert("csv_link", &csv);
+}
+
+pub fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// `GET /results`: the surveys to choose from.
+pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let signed = match access::signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(d) => return d.respond(&state, Output::Html),
+    };
+    let rights = signed.user.rights();
+    let department_id = signed.user.department_id;
+    let listed = state
+        .db
+        .run(move |conn| -> Result<_, ViewError> {
+            let surveys = data::surveys(conn, rights)?;
+            let org = crate::reports::org::Org::load(conn)?;
+            Ok((
+                surveys,
+                department_id.and_then(|d| org.name(d)).map(str::to_string),
+            ))
+        })
+        .await;
+    let (surveys, department) = match listed {
+        Ok(found) => found,
+        Err(e) => return Denied::from(e).respond(&state, Output::Html),
+    };
+    let mut context = Context::new();
+    context.insert("page_title", "Results");
+    context.insert("user", &nav(&state, &signed, department.clone()));
+    context.insert("surveys", &surveys);
+    context.insert("help", &state.config.help_contact);
+    state
+        .pages
+        .render(StatusCode::OK, "results/index.html", &context)
+}
+
+/// `GET /results/{survey}?wave=&department=`.
+pub async fn survey(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ViewQuery>,
+) -> HttpResponse {
+    let signed = match access::signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(d) => return d.respond(&state, Output::Html),
+    };
+    let rights = signed.user.rights();
+    let page = match load(
+        &state,
+        rights,
+        signed.user.department_id,
+        PageRequest {
+            survey: path.into_inner(),
+            wave: query.wave().map(str::to_string),
+            department: query.department().map(str::to_string),
+            with_trend: true,
+            with_failures: false,
+        },
+    )
+    .await
+    {
+        Ok(page) => page,
+        Err(d) => return d.respond(&state, Output::Html),
+    };
+    let mut context = Context::new();
+    context.insert(
+        "page_title",
+        &format!(
+            "{} — {}",
+            page.survey_title,
+            page.view
+                .report
+                .department
+                .as_deref()
+                .unwrap_or("whole company")
+        ),
+    );
+    context.insert("user", &nav(&state, &signed, page.user_department.clone()));
+    context.insert("help", &state.config.help_contact);
+    context.insert(
+        "form_action",
+        &format!("/results/{}", urlencode(&page.view.report.survey)),
+    );
+    context.insert("company_choice", &rights.is_admin());
+    report_context(&mut context, &page);
+    state
+        .pages
+        .render(StatusCode::OK, "results/survey.html", &context)
+}
+
+fn filename_part(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `GET /results/{survey}/waves/{label}/summary.csv?department=`: the summary of the
+/// groups the account may read, as a spreadsheet.
+pub async fn csv(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<ViewQuery>,
+) -> HttpResponse {
+    let signed = match access::signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(d) => return d.respond(&state, Output::Csv),
+    };
+    let rights = signed.user.rights();
+    let (survey, label) = path.into_inner();
+    let department = query.department().map(str::to_string);
+    let cache = state.definitions.clone();
+    let (survey_q, label_q) = (survey.clone(), label.clone());
+    let built = state
+        .db
+        .run(move |conn| -> Result<_, ViewError> {
+            let view = data::wave_view(
+                conn,
+                &cache,
+                rights,
+                &survey_q,
+                Some(&label_q),
+                department.as_deref(),
+            )?;
+            let name = view.report.department.clone();
+            let bytes =
+                crate::reports::render::wave_csv(&view.report.as_wave_report(), &view.order)
+                    .map_err(|e| {
+                        ViewError::Report(crate::reports::ReportError::BadFilter(e.to_string()))
+                    })?;
+            Ok((bytes, name))
+        })
+        .await;
+    match built {
+        Ok((bytes, name)) => {
+            let mut filename = format!("{}-{}", filename_part(&survey), filename_part(&label));
+            if let Some(name) = name {
+                filename.push('-');
+                filename.push_str(&filename_part(&name));
+            }
+            HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((
+                    "Content-Disposition",
+                    format!("attachment; filename=\"{filename}.csv\""),
+                ))
+                .insert_header(("Cache-Control", "no-store"))
+                .body(bytes)
+        }
+        Err(e) => Denied::from(e).respond(&state, Output::Csv),
+    }
+}

@@ -1,0 +1,454 @@
+//! View models of the results pages: heatmaps, eNPS, drivers and trend charts, built
+//! from reports that the anonymity plan and the account's rights have already cut.
+//! Pure: easy to test, and nothing here can show more than its input holds.
+
+use serde::Serialize;
+
+use super::charts::{self, IntervalRow, TrendPoint, TrendSeries, Unit};
+use crate::auth::rights::ScopedReport;
+use crate::definitions::{Definition, QuestionKind};
+use crate::reports::trend::{TrendChange, TrendReport};
+use crate::stats::{QuestionSummary, SuppressionReason};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub key: String,
+    pub label: String,
+    /// The question's text, shortened for a column heading.
+    pub short: String,
+    pub full: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub text: String,
+    pub sub: String,
+    pub class: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeatRow {
+    pub name: String,
+    pub depth: usize,
+    pub note: Option<String>,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Heatmap {
+    pub caption: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<HeatRow>,
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+/// What a withheld figure says instead.
+pub fn withheld(reason: Option<SuppressionReason>, min_group_size: u64) -> String {
+    match reason {
+        Some(SuppressionReason::TooFew { threshold }) => format!("fewer than {threshold}"),
+        Some(SuppressionReason::Differencing) => "hidden (would reveal a smaller group)".into(),
+        Some(SuppressionReason::GroupSuppressed) | None => format!("fewer than {min_group_size}"),
+    }
+}
+
+fn hidden_cell(reason: Option<SuppressionReason>, min: u64) -> Cell {
+    Cell {
+        text: "–".into(),
+        sub: withheld(reason, min),
+        class: "hs".into(),
+    }
+}
+
+fn group_name(name: Option<&str>) -> String {
+    name.map_or_else(|| "Whole company".to_string(), str::to_string)
+}
+
+fn depth_of(definition_org: &crate::reports::org::Org, name: Option<&str>) -> usize {
+    name.and_then(|n| definition_org.by_name(n))
+        .map_or(0, |d| d.depth + 1)
+}
+
+/// Departments × questions: the favourable share of each likert and rating question,
+/// eNPS and NPS as scores, with n; withheld cells say why.
+pub fn question_heatmap(
+    report: &ScopedReport,
+    definition: &Definition,
+    org: &crate::reports::org::Org,
+) -> Heatmap {
+    let questions: Vec<(&str, String, bool)> = definition
+        .questions()
+        .filter_map(|(_, q)| match q.kind {
+            QuestionKind::Likert { .. } | QuestionKind::Rating { .. } => {
+                Some((q.id.value.as_str(), q.text.default.clone(), false))
+            }
+            QuestionKind::Enps | QuestionKind::Nps => {
+                Some((q.id.value.as_str(), q.text.default.clone(), true))
+            }
+            _ => None,
+        })
+        .collect();
+    let columns = questions
+        .iter()
+        .enumerate()
+        .map(|(i, (id, text, _))| Column {
+            key: id.to_string(),
+            label: format!("Q{}", i + 1),
+            short: shorten(text, 28),
+            full: text.clone(),
+        })
+        .collect();
+    let min = report.min_group_size;
+    let rows = report
+        .groups
+        .iter()
+        .map(|g| {
+            let name = group_name(g.department());
+            let depth = depth_of(org, g.department());
+            match g.content() {
+                None => HeatRow {
+                    name,
+                    depth,
+                    note: Some(match g.suppression() {
+                        Some(SuppressionReason::Differencing) => {
+                            "hidden: would reveal a smaller group".to_string()
+                        }
+                        reason => format!("{} responses", withheld(reason, min)),
+                    }),
+                    cells: questions
+                        .iter()
+                        .map(|_| hidden_cell(g.suppression(), min))
+                        .collect(),
+                },
+                Some(figures) => HeatRow {
+                    name,
+                    depth,
+                    note: g.respondents().map(|n| format!("{n} responses")),
+                    cells: questions
+                        .iter()
+                        .map(|(id, _, _)| match figures.questions.get(*id) {
+                            None => hidden_cell(None, min),
+                            Some(gated) => match gated.shown() {
+                                None => hidden_cell(gated.suppression(), min),
+                                Some(QuestionSummary::Scale(s)) => match s.favorable {
+                                    Some(f) => Cell {
+                                        text: Unit::Share.format(f),
+                                        sub: format!("n={}", s.n),
+                                        class: charts::heat_class(f),
+                                    },
+                                    None => Cell {
+                                        text: "–".into(),
+                                        sub: "no answers".into(),
+                                        class: "hn".into(),
+                                    },
+                                },
+                                Some(QuestionSummary::Nps(s)) => match s.enps {
+                                    Some(e) => Cell {
+                                        text: Unit::Points.format(e),
+                                        sub: format!("n={}", s.n),
+                                        class: charts::heat_class((e + 100.0) / 200.0),
+                                    },
+                                    None => Cell {
+                                        text: "–".into(),
+                                        sub: "no answers".into(),
+                                        class: "hn".into(),
+                                    },
+                                },
+                                Some(_) => hidden_cell(None, min),
+                            },
+                        })
+                        .collect(),
+                },
+            }
+        })
+        .collect();
+    Heatmap {
+        caption: "Favourable answers (agree or better) by department; eNPS and NPS as scores from −100 to +100".into(),
+        columns,
+        rows,
+    }
+}
+
+/// Departments × services: how each department rates each service it may be shown.
+pub fn service_heatmap(report: &ScopedReport, org: &crate::reports::org::Org) -> Option<Heatmap> {
+    let first = report.service_ratings.first()?;
+    let columns = report
+        .service_ratings
+        .iter()
+        .map(|s| Column {
+            key: s.service.clone(),
+            label: s.service.clone(),
+            short: String::new(),
+            full: format!("How each department rates {}", s.service),
+        })
+        .collect();
+    let min = report.min_group_size;
+    let rows = first
+        .by_department
+        .iter()
+        .enumerate()
+        .map(|(i, rating)| HeatRow {
+            name: group_name(rating.department.as_deref()),
+            depth: depth_of(org, rating.department.as_deref()),
+            note: None,
+            cells: report
+                .service_ratings
+                .iter()
+                .map(
+                    |s| match s.by_department.get(i).and_then(|r| r.figures.as_ref()) {
+                        Some(f) => match (f.favorable, f.satisfaction) {
+                            (Some(fav), satisfaction) => Cell {
+                                text: Unit::Share.format(fav),
+                                sub: match satisfaction {
+                                    Some(sat) => format!("index {sat:.0} · n={}", f.n),
+                                    None => format!("n={}", f.n),
+                                },
+                                class: charts::heat_class(fav),
+                            },
+                            (None, _) => Cell {
+                                text: "–".into(),
+                                sub: format!("n={}", f.n),
+                                class: "hn".into(),
+                            },
+                        },
+                        None => hidden_cell(None, min),
+                    },
+                )
+                .collect(),
+        })
+        .collect();
+    Some(Heatmap {
+        caption: "How each department rates each service: favourable share, satisfaction index (0–100) and n".into(),
+        columns,
+        rows,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnpsRow {
+    pub name: String,
+    pub value: Option<String>,
+    pub interval: Option<String>,
+    pub n: Option<u64>,
+    pub withheld: Option<String>,
+}
+
+/// eNPS of every shown group with its 95 % interval, as rows and as an interval plot.
+pub fn enps(report: &ScopedReport, definition: &Definition) -> Option<(Vec<EnpsRow>, String)> {
+    let (_, question) = definition
+        .questions()
+        .find(|(_, q)| matches!(q.kind, QuestionKind::Enps))?;
+    let id = question.id.value.as_str();
+    let min = report.min_group_size;
+    let mut rows = Vec::new();
+    let mut plot = Vec::new();
+    for g in &report.groups {
+        let name = group_name(g.department());
+        let gated = g.content().and_then(|f| f.questions.get(id));
+        match gated.and_then(|q| q.shown()) {
+            Some(QuestionSummary::Nps(s)) if s.enps.is_some() => {
+                let value = s.enps.unwrap_or_default();
+                let interval = s.enps_ci.map(|i| (i.lo.max(-100.0), i.hi.min(100.0)));
+                plot.push(IntervalRow {
+                    label: name.clone(),
+                    value,
+                    interval,
+                });
+                rows.push(EnpsRow {
+                    name,
+                    value: Some(Unit::Points.format(value)),
+                    interval: interval.map(|(a, b)| {
+                        format!("{} to {}", Unit::Points.format(a), Unit::Points.format(b))
+                    }),
+                    n: Some(s.n),
+                    withheld: None,
+                });
+            }
+            _ => rows.push(EnpsRow {
+                name,
+                value: None,
+                interval: None,
+                n: None,
+                withheld: Some(withheld(
+                    gated.and_then(|q| q.suppression()).or(g.suppression()),
+                    min,
+                )),
+            }),
+        }
+    }
+    let svg = charts::interval_svg(
+        "eNPS by group, with 95% intervals",
+        Unit::Points,
+        &plot,
+        "enps-chart",
+    );
+    Some((rows, svg))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriverRow {
+    pub question: String,
+    pub r: String,
+    pub favorable: String,
+}
+
+/// Key drivers of the first group shown in the view (the company, or the department).
+pub fn drivers(
+    report: &ScopedReport,
+    definition: &Definition,
+    group: Option<&str>,
+) -> Option<Vec<DriverRow>> {
+    let g = report.groups.iter().find(|g| g.department() == group)?;
+    let drivers = g.content()?.drivers.as_ref()?.shown()?;
+    Some(
+        drivers
+            .iter()
+            .map(|d| DriverRow {
+                question: definition
+                    .question(&d.question)
+                    .map_or(d.question.clone(), |q| q.text.default.clone()),
+                r: format!("{:.2}", d.r),
+                favorable: Unit::Share.format(d.favorable),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendView {
+    pub id: String,
+    pub title: String,
+    pub svg: String,
+    pub rows: Vec<TrendRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendRow {
+    pub wave: String,
+    pub value: String,
+    pub interval: String,
+    pub change: String,
+}
+
+/// The value a trend chart draws for one wave: favourable share or score.
+fn point_value(p: &crate::reports::trend::TrendPoint) -> Option<f64> {
+    match p.figures.as_ref().and_then(|f| f.shown()) {
+        Some(QuestionSummary::Scale(s)) => s.favorable,
+        Some(QuestionSummary::Nps(s)) => s.enps,
+        _ => None,
+    }
+}
+
+/// One chart per likert, rating, eNPS or NPS question, with its data table; with
+/// `company`, the whole company's line to compare with.
+pub fn trends(report: &TrendReport, company: Option<&TrendReport>) -> Vec<TrendView> {
+    let min = report.min_group_size;
+    report
+        .questions
+        .iter()
+        .filter(|q| matches!(q.kind, "likert" | "rating" | "enps" | "nps"))
+        .enumerate()
+        .map(|(i, q)| {
+            let unit = if matches!(q.kind, "enps" | "nps") {
+                Unit::Points
+            } else {
+                Unit::Share
+            };
+            let mut points = Vec::new();
+            let mut rows = Vec::new();
+            for p in &q.waves {
+                let shown = p.figures.as_ref().and_then(|f| f.shown());
+                let (value, interval) = match shown {
+                    Some(QuestionSummary::Scale(s)) => {
+                        (s.favorable, s.favorable_ci.map(|c| (c.lo, c.hi)))
+                    }
+                    Some(QuestionSummary::Nps(s)) => (
+                        s.enps,
+                        s.enps_ci.map(|c| (c.lo.max(-100.0), c.hi.min(100.0))),
+                    ),
+                    _ => (None, None),
+                };
+                let change = match &p.change {
+                    Some(TrendChange::Scale(c)) => Some(c.favorable),
+                    Some(TrendChange::Net { enps }) => Some(*enps),
+                    None => None,
+                };
+                let significant = change.is_some_and(|c| c.significant);
+                points.push(TrendPoint {
+                    label: p.wave.clone(),
+                    value,
+                    interval,
+                    significant,
+                });
+                rows.push(TrendRow {
+                    wave: p.wave.clone(),
+                    value: match (value, &p.figures) {
+                        (Some(v), _) => unit.format(v),
+                        (None, None) => "not asked".into(),
+                        (None, Some(f)) if f.is_shown() => "no answers".into(),
+                        (None, Some(f)) => withheld(f.suppression(), min),
+                    },
+                    interval: interval
+                        .map(|(a, b)| format!("{} to {}", unit.format(a), unit.format(b)))
+                        .unwrap_or_default(),
+                    change: match change.and_then(|c| c.delta) {
+                        Some(d) => {
+                            let text = match unit {
+                                Unit::Share => format!("{:+.0} points", d * 100.0),
+                                Unit::Points => format!("{d:+.0}"),
+                            };
+                            if significant {
+                                format!("{text}, significant")
+                            } else {
+                                text
+                            }
+                        }
+                        None => String::new(),
+                    },
+                });
+            }
+            let comparison: Vec<Option<f64>> = company
+                .and_then(|c| c.questions.iter().find(|cq| cq.id == q.id))
+                .map(|cq| {
+                    q.waves
+                        .iter()
+                        .map(|p| {
+                            cq.waves
+                                .iter()
+                                .find(|cp| cp.wave == p.wave)
+                                .and_then(point_value)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let series = TrendSeries {
+                comparison,
+                comparison_label: "Whole company".into(),
+                title: format!(
+                    "{} — {}",
+                    q.text,
+                    match unit {
+                        Unit::Share => "favourable share",
+                        Unit::Points => "score",
+                    }
+                ),
+                unit,
+                points,
+            };
+            let id = format!("trend-{i}");
+            TrendView {
+                svg: charts::trend_svg(&series, &id),
+                id,
+                title: q.text.clone(),
+                rows,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,99 @@
+//! HR's dashboard: undelivered mail with the server's reply, and "resend".
+
+use diesel::prelude::*;
+
+use crate::access::{fixture, WAVE};
+use crate::common::{csrf_field, TestDb};
+
+fn failed_mail_is_listed_and_resent(db: TestDb) {
+    let f = fixture(&db);
+    use icsat::db::schema::{mail_outbox, waves};
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let now = icsat::db::now();
+    let wave_id: i64 = icsat::with_conn!(conn, c => waves::table
+        .filter(waves::label.eq(WAVE))
+        .select(waves::id)
+        .first(c)
+        .unwrap());
+    for (key, recipient, message, reason) in [
+        (
+            "a",
+            "gone@x.io",
+            "Subject: x\r\n\r\nbody",
+            "550 5.1.1 <gone@x.io>: mailbox unavailable",
+        ),
+        (
+            "b",
+            "not an address",
+            "",
+            "\"not an address\" is not an email address: correct it in the roster",
+        ),
+    ] {
+        icsat::with_conn!(conn, c => diesel::insert_into(mail_outbox::table)
+            .values((
+                mail_outbox::dedupe_key.eq(key),
+                mail_outbox::kind.eq("invitation"),
+                mail_outbox::wave_id.eq(Some(wave_id)),
+                mail_outbox::recipient.eq(recipient),
+                mail_outbox::subject.eq("x"),
+                mail_outbox::message.eq(message),
+                mail_outbox::status.eq("failed"),
+                mail_outbox::attempts.eq(5),
+                mail_outbox::next_attempt_at.eq(now),
+                mail_outbox::last_error.eq(Some(reason)),
+                mail_outbox::created_at.eq(now),
+            ))
+            .execute(c)
+            .unwrap());
+    }
+    let id: i64 = icsat::with_conn!(conn, c => mail_outbox::table
+        .filter(mail_outbox::dedupe_key.eq("a"))
+        .select(mail_outbox::id)
+        .first(c)
+        .unwrap());
+    let path = format!("/admin/surveys/pulse/waves/{WAVE}");
+    let page = f.server.get_with(&path, &f.admin);
+    assert!(page
+        .body
+        .contains("550 5.1.1 &lt;gone@x.io&gt;: mailbox unavailable"));
+    assert!(
+        page.body.contains("fix the roster"),
+        "no resend for an address that is none"
+    );
+    let dashboard = f.server.get_with("/admin", &f.admin);
+    assert!(
+        dashboard.body.contains("<strong class=\"bad\">2</strong>"),
+        "two failed"
+    );
+    let resend = format!("/admin/mail/{id}/resend");
+    // A head, or an admin without the form's token, cannot resend.
+    assert_eq!(
+        f.server
+            .post_form_with(&resend, &f.head_a, &[("csrf", "x")])
+            .status,
+        403
+    );
+    assert_eq!(f.server.post_form_with(&resend, &f.admin, &[]).status, 403);
+    let csrf = csrf_field(&page.body[page.body.find("/resend").unwrap() - 40..]);
+    let done = f
+        .server
+        .post_form_with(&resend, &f.admin, &[("csrf", &csrf)]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), Some(format!("{path}#mail")));
+    let status: String = icsat::with_conn!(conn, c => mail_outbox::table
+        .find(id)
+        .select(mail_outbox::status)
+        .first(c)
+        .unwrap());
+    assert_ne!(status, "failed", "queued again (or already sent)");
+    let page = f.server.get_with(&path, &f.admin);
+    assert!(!page.body.contains("gone@x.io"));
+    // A message that does not exist.
+    let missing =
+        f.server
+            .post_form_with("/admin/mail/999999/resend", &f.admin, &[("csrf", &csrf)]);
+    assert_eq!(missing.status, 404);
+}
+
+crate::on_both_backends!(failed_mail_is_listed_and_resent);

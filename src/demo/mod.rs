@@ -523,11 +523,19 @@ fn db_description(db: &Db) -> String {
 }
 
 /// Prints how to sign in as the demo's HR admin and department head.
-// TODO(issue #6): once `crate::auth::sign_in::issue_link(conn, base_url, email)` exists,
-// print a one-time sign-in link for each account here instead of the addresses.
-pub fn sign_in_links(_conn: &mut Conn, base_url: &str, summary: &DemoSummary) -> String {
+/// One-time sign-in links (15 minutes, single use) for the demo's HR admin and head;
+/// where one cannot be made, the address to ask for a link at `/login` instead.
+pub fn sign_in_links(conn: &mut Conn, base_url: &str, summary: &DemoSummary) -> String {
+    let mut link = |email: &str| {
+        crate::auth::sign_in::issue_link(conn, base_url, email)
+            .unwrap_or_else(|_| format!("{base_url}/login (as {email})"))
+    };
+    let admin = link(&summary.admin_email);
+    let head = link(&summary.head_email);
     format!(
-        "sign in at {base_url}/ as\n  HR admin:        {}\n  department head: {} (head of {})\n",
-        summary.admin_email, summary.head_email, summary.head_department
+        "sign in (each link works once, for 15 minutes; for a new one, ask at {base_url}/login \
+         and open the mail in the outbox folder)\n  HR admin ({}):\n    {admin}\n  \
+         head of {} ({}):\n    {head}\n",
+        summary.admin_email, summary.head_department, summary.head_email
     )
 }

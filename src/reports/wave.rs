@@ -72,24 +72,34 @@ pub struct GroupCounts {
 
 impl GroupCounts {
     pub fn of(counts: &WaveCounts, members: &[i64]) -> GroupCounts {
+        /// The entry of `key`, allocating the key only the first time.
+        fn slot<'m, T: Default>(map: &'m mut BTreeMap<String, T>, key: &str) -> &'m mut T {
+            if !map.contains_key(key) {
+                map.insert(key.to_string(), T::default());
+            }
+            match map.get_mut(key) {
+                Some(value) => value,
+                None => unreachable!("inserted above"),
+            }
+        }
         let mut group = GroupCounts::default();
         for &d in members {
             group.respondents += counts.respondents.get(&d).copied().unwrap_or(0);
             let range = (d, String::new())..(d + 1, String::new());
             for ((_, q), values) in counts.values.range(range.clone()) {
-                let entry = group.values.entry(q.clone()).or_default();
+                let entry = slot(&mut group.values, q);
                 for (v, n) in values {
                     *entry.entry(*v).or_default() += n;
                 }
             }
             for ((_, q), n) in counts.answered.range(range.clone()) {
-                *group.answered.entry(q.clone()).or_default() += n;
+                *slot(&mut group.answered, q) += n;
             }
             for ((_, s), n) in counts.service_respondents.range(range.clone()) {
-                *group.services.entry(s.clone()).or_default() += n;
+                *slot(&mut group.services, s) += n;
             }
             for ((_, q), sums) in counts.pairs.range(range) {
-                group.pairs.entry(q.clone()).or_default().merge(sums);
+                slot(&mut group.pairs, q).merge(sums);
             }
         }
         group

@@ -668,7 +668,8 @@ pub fn load_many(conn: &mut Conn, wave_ids: &[i64]) -> Result<BTreeMap<i64, Wave
             wave_pair_sums::sxy,
         ))
         .load(c))?;
-    let mut by_wave: BTreeMap<i64, Vec<((i64, String), PairSums)>> = BTreeMap::new();
+    type Pairs = Vec<((i64, String), PairSums)>;
+    let mut by_wave: BTreeMap<i64, Pairs> = BTreeMap::new();
     for (wave_id, department, question, n, sx, sy, sxx, syy, sxy) in pairs {
         by_wave.entry(wave_id).or_default().push((
             (department, question),

@@ -38,6 +38,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -361,6 +362,26 @@ fn bulk_load_settings(conn: &mut Conn, on: bool) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Statements sent to the database so far by connections [`count_queries`] was called on.
+static QUERIES: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts the statements this connection sends (each one a round trip on PostgreSQL).
+fn count_queries(conn: &mut Conn) {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    icsat::with_conn!(*conn, c => c.set_instrumentation(|event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            QUERIES.fetch_add(1, Ordering::Relaxed);
+        }
+    }));
+}
+
+/// How many statements `work` sends.
+fn queries_of<T>(work: impl FnOnce() -> Result<T, BoxError>) -> Result<usize, BoxError> {
+    let before = QUERIES.load(Ordering::Relaxed);
+    work()?;
+    Ok(QUERIES.load(Ordering::Relaxed) - before)
+}
+
 /// Median, fastest and slowest of `RUNS` runs after `WARM_UP` runs; the value of the
 /// last run.
 struct Timing {
@@ -444,6 +465,8 @@ struct SizeResult {
     suppressed_groups: usize,
     json_bytes: usize,
     trend_json_bytes: usize,
+    /// Statements sent by one wave report and one trend.
+    queries: (usize, usize),
     rows: Vec<(&'static str, Timing)>,
 }
 
@@ -559,6 +582,11 @@ fn run_size(
         department: None,
         filters: &[],
     };
+    count_queries(&mut conn);
+    let queries = (
+        queries_of(|| Ok(reports::wave_report(&mut conn, &query)?))?,
+        queries_of(|| Ok(reports::trend_report(&mut conn, &slug, None)?))?,
+    );
     let mut rows = Vec::new();
     let (timing, (report, _order)) = time(|| Ok(reports::wave_report(&mut conn, &query)?))?;
     rows.push(("full wave report (reports::wave_report)", timing));
@@ -572,8 +600,17 @@ fn run_size(
     rows.push(("  definition read and parsed", timing));
     let (timing, _) = time(|| Ok(Org::load(&mut conn)?))?;
     rows.push(("  department tree (Org::load)", timing));
-    let (timing, loaded_counts) = time(|| Ok(counts::current(&mut conn, latest_id, &definition)?))?;
-    rows.push(("  stored counts (counts::current)", timing));
+    let latest_wave = icsat::waves::of_survey(&mut conn, survey_id)?
+        .into_iter()
+        .find(|w| w.id == latest_id)
+        .ok_or("the latest wave is gone")?;
+    let (timing, loaded_counts) = time(|| {
+        let (counts, _freshness) = counts::for_report(&mut conn, &[&latest_wave], &[&definition])?
+            .pop()
+            .ok_or("no counts")?;
+        Ok(counts)
+    })?;
+    rows.push(("  stored counts (counts::for_report)", timing));
     let (timing, _) = time(|| {
         Ok(wave::build(
             &definition,
@@ -608,6 +645,7 @@ fn run_size(
         suppressed_groups,
         json_bytes,
         trend_json_bytes: trend_json.len(),
+        queries,
         rows,
     })
 }
@@ -707,6 +745,9 @@ fn main() -> Result<(), BoxError> {
             r.json_bytes.div_ceil(1024),
             r.trend_json_bytes.div_ceil(1024)
         )
+    });
+    print("statements sent: wave report / trend", &|r| {
+        format!("{} / {}", r.queries.0, r.queries.1)
     });
     for (i, (label, _)) in results[0].rows.iter().enumerate() {
         print(label, &|r| {

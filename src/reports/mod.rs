@@ -52,7 +52,11 @@ pub fn wave_definition(
         .select(survey_versions::source)
         .first(c))
     .map_err(DbError::from)?;
-    crate::definitions::parse_definition(&source).map_err(|diagnostics| {
+    parse_stored(&source)
+}
+
+fn parse_stored(source: &str) -> Result<crate::definitions::Definition, ReportError> {
+    crate::definitions::parse_definition(source).map_err(|diagnostics| {
         ReportError::Survey(SurveyError::Invalid(
             diagnostics
                 .iter()
@@ -63,6 +67,7 @@ pub fn wave_definition(
 }
 
 use counts::AttributeFilter;
+pub use counts::Freshness;
 use org::Org;
 
 /// What a wave report was asked for.
@@ -77,20 +82,58 @@ pub struct WaveQuery<'a> {
 }
 
 fn survey_waves(conn: &mut Conn, slug: &str) -> Result<Vec<crate::waves::Wave>, ReportError> {
-    let survey_id = match crate::waves::survey_id(conn, slug)? {
-        Some(id) => id,
-        // Let the catalogue say which surveys exist.
-        None => {
-            return Err(crate::surveys::current(conn, slug)
-                .err()
-                .map_or(ReportError::NoWaves(slug.to_string()), ReportError::from))
-        }
-    };
-    let waves = crate::waves::of_survey(conn, survey_id)?;
-    if waves.is_empty() {
-        return Err(ReportError::NoWaves(slug.to_string()));
+    use crate::db::schema::{surveys, waves};
+    use diesel::prelude::*;
+    // One query in the usual case; the error cases ask again to say what is missing.
+    let waves: Vec<crate::waves::Wave> = crate::with_conn!(*conn, c => waves::table
+        .inner_join(surveys::table)
+        .filter(surveys::slug.eq(slug))
+        .order((waves::opens_at, waves::label))
+        .select(crate::waves::Wave::as_select())
+        .load(c))
+    .map_err(DbError::from)?;
+    if !waves.is_empty() {
+        return Ok(waves);
     }
-    Ok(waves)
+    if crate::waves::survey_id(conn, slug)?.is_none() {
+        // Let the catalogue say which surveys exist.
+        return Err(crate::surveys::current(conn, slug)
+            .err()
+            .map_or(ReportError::NoWaves(slug.to_string()), ReportError::from));
+    }
+    Err(ReportError::NoWaves(slug.to_string()))
+}
+
+/// The parsed definitions of several versions, read with one query; in the order asked.
+fn definitions(
+    conn: &mut Conn,
+    version_ids: &[i64],
+) -> Result<Vec<crate::definitions::Definition>, ReportError> {
+    use crate::db::schema::survey_versions;
+    use diesel::prelude::*;
+    let mut distinct = version_ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let sources: Vec<(i64, String)> = crate::with_conn!(*conn, c => survey_versions::table
+        .filter(survey_versions::id.eq_any(&distinct))
+        .select((survey_versions::id, survey_versions::source))
+        .load(c))
+    .map_err(DbError::from)?;
+    let mut parsed = std::collections::BTreeMap::new();
+    for (id, source) in sources {
+        parsed.insert(id, parse_stored(&source)?);
+    }
+    version_ids
+        .iter()
+        .map(|id| {
+            parsed
+                .get(id)
+                .cloned()
+                .ok_or(ReportError::Db(DbError::Query(
+                    diesel::result::Error::NotFound,
+                )))
+        })
+        .collect()
 }
 
 fn scope(org: &Org, department: Option<&str>) -> Result<Option<i64>, ReportError> {
@@ -111,6 +154,18 @@ pub fn wave_report(
     conn: &mut Conn,
     query: &WaveQuery,
 ) -> Result<(wave::WaveReport, Vec<String>), ReportError> {
+    let (report, order, _) = wave_report_and_freshness(conn, query)?;
+    Ok((report, order))
+}
+
+/// [`wave_report`], and how fresh its counts are. The stored counts are used as they are
+/// (answers since their `counts_at` wait for the background recount), except that a wave
+/// never counted, or closed with answers not counted yet, is counted first. A filtered
+/// view is counted from the answers as they stand.
+pub fn wave_report_and_freshness(
+    conn: &mut Conn,
+    query: &WaveQuery,
+) -> Result<(wave::WaveReport, Vec<String>, Freshness), ReportError> {
     let waves = survey_waves(conn, query.survey)?;
     let chosen = match query.wave {
         None => waves.last(),
@@ -130,7 +185,6 @@ pub fn wave_report(
     let definition = wave_definition(conn, wave.version_id)?;
     let org = Org::load(conn)?;
     let scope = scope(&org, query.department)?;
-    let all = counts::current(conn, wave.id, &definition)?;
     let filters: Vec<AttributeFilter> = query
         .filters
         .iter()
@@ -143,12 +197,29 @@ pub fn wave_report(
             counts::MAX_FILTERS
         )));
     }
-    let counts = if filters.is_empty() {
-        all
+    let (counts, freshness) = if filters.is_empty() {
+        let (counts, freshness) = counts::for_report(conn, &[wave], &[&definition])?
+            .pop()
+            .ok_or(ReportError::Db(DbError::Query(
+                diesel::result::Error::NotFound,
+            )))?;
+        (counts, freshness)
     } else {
+        // Counted now, and so are the groups' totals the filter is checked against:
+        // stored totals that miss recent answers would misjudge what the view reveals.
+        let started = crate::db::now();
         let filtered = counts::count(conn, wave.id, &definition, &filters)?;
+        let all = counts::WaveCounts {
+            respondents: counts::respondents(conn, wave.id, &[])?,
+            ..counts::WaveCounts::default()
+        };
         check_filters(&definition, &org, scope, &all, &filtered, query.filters)?;
-        filtered
+        let freshness = Freshness {
+            counts_at: Some(started),
+            stale: false,
+            complete: wave.status == "closed",
+        };
+        (filtered, freshness)
     };
     let report = wave::build(
         &definition,
@@ -162,7 +233,7 @@ pub fn wave_report(
         .questions()
         .map(|(_, q)| q.id.value.clone())
         .collect();
-    Ok((report, order))
+    Ok((report, order, freshness))
 }
 
 /// Refuses a filtered view in which some shown group's filtered-out respondents number
@@ -225,22 +296,42 @@ pub fn trend_report(
     survey: &str,
     department: Option<&str>,
 ) -> Result<trend::TrendReport, ReportError> {
+    Ok(trend_report_and_freshness(conn, survey, department)?.0)
+}
+
+/// [`trend_report`], and how fresh the counts of each wave are (labels as in the
+/// report), with the same rule as [`wave_report_and_freshness`]. Reads the counts of all
+/// waves with one query per table.
+pub fn trend_report_and_freshness(
+    conn: &mut Conn,
+    survey: &str,
+    department: Option<&str>,
+) -> Result<(trend::TrendReport, Vec<(String, Freshness)>), ReportError> {
     let waves = survey_waves(conn, survey)?;
     let org = Org::load(conn)?;
     let scope = scope(&org, department)?;
-    let mut loaded = Vec::with_capacity(waves.len());
-    for wave in &waves {
-        let definition = wave_definition(conn, wave.version_id)?;
-        let counts = counts::current(conn, wave.id, &definition)?;
-        loaded.push((wave.label.clone(), definition, counts));
-    }
-    let inputs: Vec<trend::TrendWave> = loaded
+    let version_ids: Vec<i64> = waves.iter().map(|w| w.version_id).collect();
+    let definitions = definitions(conn, &version_ids)?;
+    let loaded = counts::for_report(
+        conn,
+        &waves.iter().collect::<Vec<_>>(),
+        &definitions.iter().collect::<Vec<_>>(),
+    )?;
+    let inputs: Vec<trend::TrendWave> = waves
         .iter()
-        .map(|(label, definition, counts)| trend::TrendWave {
-            label: label.clone(),
+        .zip(&definitions)
+        .zip(&loaded)
+        .map(|((wave, definition), (counts, _))| trend::TrendWave {
+            label: wave.label.clone(),
             definition,
             counts,
         })
         .collect();
-    Ok(trend::build(&inputs, &org, scope)?)
+    let report = trend::build(&inputs, &org, scope)?;
+    let freshness = waves
+        .iter()
+        .zip(&loaded)
+        .map(|(wave, (_, freshness))| (wave.label.clone(), *freshness))
+        .collect();
+    Ok((report, freshness))
 }

@@ -1,7 +1,7 @@
 //! The report of one wave: every group's figures, built from a wave's counts and passed
 //! through the one suppression plan. HTML, JSON, CSV and text are views of this.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -60,6 +60,17 @@ pub fn scale_of(question: &Question) -> Result<Option<stats::Scale>, StatsError>
     }
 }
 
+/// The entry of `key`, allocating the key only the first time.
+fn slot<'m, T: Default>(map: &'m mut BTreeMap<String, T>, key: &str) -> &'m mut T {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), T::default());
+    }
+    match map.get_mut(key) {
+        Some(value) => value,
+        None => unreachable!("inserted above"),
+    }
+}
+
 /// Counts of one group: its departments' direct counts added up.
 #[derive(Debug, Default)]
 pub struct GroupCounts {
@@ -77,22 +88,63 @@ impl GroupCounts {
             group.respondents += counts.respondents.get(&d).copied().unwrap_or(0);
             let range = (d, String::new())..(d + 1, String::new());
             for ((_, q), values) in counts.values.range(range.clone()) {
-                let entry = group.values.entry(q.clone()).or_default();
+                let entry = slot(&mut group.values, q);
                 for (v, n) in values {
                     *entry.entry(*v).or_default() += n;
                 }
             }
             for ((_, q), n) in counts.answered.range(range.clone()) {
-                *group.answered.entry(q.clone()).or_default() += n;
+                *slot(&mut group.answered, q) += n;
             }
             for ((_, s), n) in counts.service_respondents.range(range.clone()) {
-                *group.services.entry(s.clone()).or_default() += n;
+                *slot(&mut group.services, s) += n;
             }
             for ((_, q), sums) in counts.pairs.range(range) {
-                group.pairs.entry(q.clone()).or_default().merge(sums);
+                slot(&mut group.pairs, q).merge(sums);
             }
         }
         group
+    }
+
+    /// Adds another group's counts (a child department's subtree) to these.
+    fn add(&mut self, other: &GroupCounts) {
+        self.respondents += other.respondents;
+        for (q, values) in &other.values {
+            let entry = slot(&mut self.values, q);
+            for (v, n) in values {
+                *entry.entry(*v).or_default() += n;
+            }
+        }
+        for (q, n) in &other.answered {
+            *slot(&mut self.answered, q) += n;
+        }
+        for (s, n) in &other.services {
+            *slot(&mut self.services, s) += n;
+        }
+        for (q, sums) in &other.pairs {
+            slot(&mut self.pairs, q).merge(sums);
+        }
+    }
+
+    /// The counts of every department's subtree, and of the whole audience: the same as
+    /// [`GroupCounts::of`] each subtree, added up once from the leaves to the top.
+    pub fn of_every_subtree(
+        counts: &WaveCounts,
+        org: &Org,
+    ) -> (GroupCounts, HashMap<i64, GroupCounts>) {
+        let mut audience = GroupCounts::default();
+        let mut subtrees: HashMap<i64, GroupCounts> = HashMap::with_capacity(org.departments.len());
+        // Tree order lists parents before children: backwards, children come first.
+        for d in org.departments.iter().rev() {
+            let mut subtree = subtrees.remove(&d.id).unwrap_or_default();
+            subtree.add(&GroupCounts::of(counts, &[d.id]));
+            match d.parent_id {
+                Some(parent) => subtrees.entry(parent).or_default().add(&subtree),
+                None => audience.add(&subtree),
+            }
+            subtrees.insert(d.id, subtree);
+        }
+        (audience, subtrees)
     }
 
     /// The answers of a numeric question as value counts over its range.
@@ -198,26 +250,24 @@ pub fn build(
 ) -> Result<WaveReport, StatsError> {
     let disclosure = stats::plan(&org_units(org, counts), threshold(definition)?)?;
     let confidence = Confidence::default();
-    let mut groups: Vec<(Group<i64>, Option<String>, Vec<i64>)> = Vec::new();
+    let mut groups: Vec<(Group<i64>, Option<String>)> = Vec::new();
     if scope.is_none() {
-        groups.push((
-            Group::Audience,
-            None,
-            org.departments.iter().map(|d| d.id).collect(),
-        ));
+        groups.push((Group::Audience, None));
     }
     for d in org.in_scope(scope) {
-        groups.push((
-            Group::Department(d.id),
-            Some(d.name.clone()),
-            org.subtree(d.id),
-        ));
+        groups.push((Group::Department(d.id), Some(d.name.clone())));
     }
+    let (audience, mut subtrees) = GroupCounts::of_every_subtree(counts, org);
+    let mut audience = Some(audience);
     let mut reports = Vec::with_capacity(groups.len());
-    for (group, name, members) in groups {
+    for (group, name) in groups {
         let mut failure = None;
         let report = disclosure.group_report(&group, name, || {
-            let counts = GroupCounts::of(counts, &members);
+            let counts = match &group {
+                Group::Audience => audience.take(),
+                Group::Department(id) => subtrees.remove(id),
+            }
+            .unwrap_or_default();
             match group_figures(definition, &disclosure, &group, &counts, confidence) {
                 Ok(figures) => figures,
                 Err(e) => {
@@ -337,4 +387,67 @@ pub fn unlinkable_order(comments: &mut [Comment]) {
     comments.sort_by_cached_key(|c| {
         Sha256::digest(format!("{}\u{0}{}", c.question, c.text).as_bytes()).to_vec()
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtrees_added_up_once_equal_each_subtree_counted() {
+        let org = Org::from_rows(vec![
+            (1, "Company".into(), None),
+            (2, "Sales".into(), Some(1)),
+            (3, "IT".into(), Some(1)),
+            (4, "Sales North".into(), Some(2)),
+            (5, "Archive".into(), None),
+            (6, "Orphan".into(), Some(99)),
+        ]);
+        let mut counts = WaveCounts::default();
+        for (d, n) in [(1, 3), (2, 5), (3, 7), (4, 11), (6, 2)] {
+            counts.respondents.insert(d, n);
+            for (q, v) in [("q1", 1), ("q2", 4)] {
+                let tally = counts.values.entry((d, q.to_string())).or_default();
+                tally.insert(v, n);
+                tally.insert(v + d as i32 % 2, 1);
+                counts.answered.insert((d, q.to_string()), n);
+            }
+            if d != 3 {
+                counts.service_respondents.insert((d, "IT".into()), n - 1);
+                counts.pairs.insert(
+                    (d, "q1".into()),
+                    PairSums {
+                        n,
+                        sx: n * 2,
+                        sy: n * 3,
+                        sxx: n * 4,
+                        syy: n * 9,
+                        sxy: n * 6,
+                    },
+                );
+            }
+        }
+        let (audience, subtrees) = GroupCounts::of_every_subtree(&counts, &org);
+        let same = |a: &GroupCounts, b: &GroupCounts| {
+            a.respondents == b.respondents
+                && a.values == b.values
+                && a.answered == b.answered
+                && a.services == b.services
+                && a.pairs == b.pairs
+        };
+        let all: Vec<i64> = org.departments.iter().map(|d| d.id).collect();
+        assert!(same(&audience, &GroupCounts::of(&counts, &all)));
+        assert_eq!(audience.respondents, 28);
+        for d in &org.departments {
+            assert!(
+                same(
+                    &subtrees[&d.id],
+                    &GroupCounts::of(&counts, &org.subtree(d.id))
+                ),
+                "{}",
+                d.name
+            );
+        }
+        assert_eq!(subtrees[&2].respondents, 16);
+    }
 }

@@ -58,9 +58,14 @@ pub struct TickReport {
     pub closed: Vec<String>,
     /// Responses sealed (see `responses::store::seal`).
     pub sealed: usize,
+    /// Waves whose stored counts were brought up to date (at most one per tick).
+    pub counted: Vec<String>,
 }
 
-/// Opens due waves, sends due reminders and closes ended waves, as of `now`.
+/// Opens due waves, sends due reminders and closes ended waves, as of `now`; then
+/// recounts one wave whose stored counts miss answers (see
+/// `reports::counts::recount_due`: reports read the stored counts, so requests never
+/// wait for a count). Counting goes by the real clock, not `now`.
 pub fn tick(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<TickReport, WaveError> {
     use crate::db::schema::{surveys, waves};
     use diesel::prelude::*;
@@ -121,6 +126,10 @@ pub fn tick(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<Tick
         {
             report.reminded.push(wave.label.clone());
         }
+    }
+    use crate::reports::counts::{recount_due, RECOUNT_OPEN_EVERY};
+    if let Some(wave) = recount_due(conn, RECOUNT_OPEN_EVERY)? {
+        report.counted.push(wave.label);
     }
     Ok(report)
 }

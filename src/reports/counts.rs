@@ -407,6 +407,15 @@ fn claim(conn: &mut Conn, wave_id: i64) -> Result<Option<Claim>, DbError> {
             return Ok(None);
         };
         if was_stale {
+            // A submission marks the wave stale only when it is not marked yet (every
+            // submission writing the one wave row would line them all up behind each
+            // other's commits). So on PostgreSQL the flag is cleared only once no
+            // submission is midway: SHARE waits for those inserting responses to commit
+            // (they are in the count that follows) and holds new ones until this commits
+            // (they see the flag cleared and set it again). SQLite has one writer anyway.
+            if let Conn::Postgres(c) = conn {
+                diesel::sql_query("LOCK TABLE responses IN SHARE MODE").execute(&mut **c)?;
+            }
             crate::with_conn!(*conn, c => diesel::update(waves::table.find(wave_id))
                 .set(waves::counts_stale.eq(false))
                 .execute(c))?;

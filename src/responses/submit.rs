@@ -55,26 +55,17 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
 }
 
 /// Marks the wave's stored counts as out of date; call inside the storing transaction.
-/// On SQLite that transaction holds the database's write lock, so reading the flag and
-/// writing it only when it is not set yet ends in the same state as always writing it,
-/// and spares almost every submission an UPDATE (diesel prepares an UPDATE afresh on
-/// each run). PostgreSQL keeps the plain UPDATE: its row lock orders a submission after
-/// a concurrent recount that is clearing the flag.
+/// Only when not marked yet: a plain UPDATE of the one wave row would make every
+/// submission wait for the previous one's commit (its row lock). How this stays exact
+/// while a recount clears the flag: `reports::counts::claim`.
 fn mark_counts_stale(conn: &mut Conn, wave_id: i64) -> Result<(), DbError> {
-    let stale = || waves::table.find(wave_id).select(waves::counts_stale);
-    let set = || diesel::update(waves::table.find(wave_id)).set(waves::counts_stale.eq(true));
-    match conn {
-        Conn::Sqlite(c) => {
-            let c: &mut diesel::SqliteConnection = c;
-            if !stale().get_result::<bool>(c)? {
-                set().execute(c)?;
-            }
-        }
-        Conn::Postgres(c) => {
-            let c: &mut diesel::PgConnection = c;
-            set().execute(c)?;
-        }
-    }
+    crate::with_conn!(*conn, c => diesel::update(
+        waves::table
+            .filter(waves::id.eq(wave_id))
+            .filter(waves::counts_stale.eq(false)),
+    )
+    .set(waves::counts_stale.eq(true))
+    .execute(c))?;
     Ok(())
 }
 

@@ -444,6 +444,7 @@ impl Drop for PgSchema {
 struct Server {
     child: Child,
     base_url: String,
+    binary: PathBuf,
 }
 
 impl Server {
@@ -496,7 +497,11 @@ impl Server {
         };
         // Keep reading, so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Ok(Server { child, base_url })
+        Ok(Server {
+            child,
+            base_url,
+            binary,
+        })
     }
 }
 
@@ -735,12 +740,13 @@ fn main() -> Result<(), BoxError> {
         format!("/results/{SLUG}/waves/{latest}/summary.csv"),
     )?;
     let load_after = load_average();
+    let binary = server.binary.display().to_string();
     drop(server);
 
     println!();
     println!(
         "dashboard benchmark: {kind}, {respondents} respondents per wave, {WAVES} waves, \
-         60 departments, 30 questions; release `icsat serve` over HTTP/1.1 (keep-alive)"
+         60 departments, 30 questions; `{binary} serve` over HTTP/1.1 (keep-alive)"
     );
     println!("load average (1, 5, 15 min): {load_before} before, {load_after} after");
     println!("times in ms of {RUNS} requests after {WARM_UP} warm-up requests");

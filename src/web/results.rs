@@ -51,6 +51,8 @@ pub struct PageData {
     pub trend: Option<TrendReport>,
     /// The whole company's trend, to compare a department's with.
     pub company_trend: Option<TrendReport>,
+    /// Whether the page shows the company's trend beside the department's.
+    company_wanted: bool,
     pub failures: Vec<MailFailure>,
     pub wave_labels: Vec<String>,
     pub departments: Vec<String>,
@@ -72,85 +74,96 @@ pub async fn load(
     request: PageRequest,
 ) -> Result<PageData, Denied> {
     let cache = state.definitions.clone();
-    state
-        .db
-        .run(move |conn| -> Result<PageData, ViewError> {
-            let view = data::wave_view(
-                conn,
-                &cache,
-                rights,
-                &request.survey,
-                request.wave.as_deref(),
-                request.department.as_deref(),
-            )?;
-            let comments = data::comments(conn, &view)?;
-            let rates = data::rates(conn, &view, rights)?;
-            let department_name = view
-                .department
-                .and_then(|d| view.org.name(d))
-                .map(str::to_string);
-            let trend = if request.with_trend {
-                match crate::reports::trend_report(
-                    conn,
-                    &request.survey,
-                    department_name.as_deref(),
-                ) {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no trend");
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            let company_trend = match (&trend, &department_name) {
-                (Some(_), Some(_)) => {
-                    crate::reports::trend_report(conn, &request.survey, None).ok()
-                }
-                _ => None,
-            };
-            let failures = if request.with_failures && rights.is_admin() {
-                data::mail_failures(conn, view.wave.id)?
-            } else {
-                Vec::new()
-            };
-            let survey_id = view.wave.survey_id;
-            let wave_labels = crate::waves::of_survey(conn, survey_id)?
-                .into_iter()
-                .map(|w| w.label)
-                .rev()
-                .collect();
-            let departments = view
-                .org
-                .departments
-                .iter()
-                .filter(|d| rights.may_see(&view.org, d.id))
-                .map(|d| d.name.clone())
-                .collect();
-            let user_department = user_department
-                .and_then(|d| view.org.name(d))
-                .map(str::to_string);
-            let survey_title = view
-                .definition
-                .title
-                .get(&view.definition.language)
-                .to_string();
-            Ok(PageData {
-                view,
-                survey_title,
-                comments,
-                rates,
-                trend,
-                company_trend,
-                failures,
-                wave_labels,
-                departments,
-                user_department,
+    // The company's trend, beside a department's, is a second trend as costly as the
+    // first: built at the same time on another blocking thread, so the page waits for
+    // the slower of the two instead of their sum.
+    let company_wanted = request.with_trend && (request.department.is_some() || !rights.is_admin());
+    let company_survey = request.survey.clone();
+    let company = async move {
+        if !company_wanted {
+            return None;
+        }
+        state
+            .db
+            .run(move |conn| -> Result<_, ViewError> {
+                Ok(crate::reports::trend_report(conn, &company_survey, None)?)
             })
+            .await
+            .ok()
+    };
+    let page = state.db.run(move |conn| -> Result<PageData, ViewError> {
+        let view = data::wave_view(
+            conn,
+            &cache,
+            rights,
+            &request.survey,
+            request.wave.as_deref(),
+            request.department.as_deref(),
+        )?;
+        let comments = data::comments(conn, &view)?;
+        let rates = data::rates(conn, &view, rights)?;
+        let department_name = view
+            .department
+            .and_then(|d| view.org.name(d))
+            .map(str::to_string);
+        let trend = if request.with_trend {
+            match crate::reports::trend_report(conn, &request.survey, department_name.as_deref()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no trend");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let company_wanted = trend.is_some() && department_name.is_some();
+        let failures = if request.with_failures && rights.is_admin() {
+            data::mail_failures(conn, view.wave.id)?
+        } else {
+            Vec::new()
+        };
+        let survey_id = view.wave.survey_id;
+        let wave_labels = crate::waves::of_survey(conn, survey_id)?
+            .into_iter()
+            .map(|w| w.label)
+            .rev()
+            .collect();
+        let departments = view
+            .org
+            .departments
+            .iter()
+            .filter(|d| rights.may_see(&view.org, d.id))
+            .map(|d| d.name.clone())
+            .collect();
+        let user_department = user_department
+            .and_then(|d| view.org.name(d))
+            .map(str::to_string);
+        let survey_title = view
+            .definition
+            .title
+            .get(&view.definition.language)
+            .to_string();
+        Ok(PageData {
+            view,
+            survey_title,
+            comments,
+            rates,
+            trend,
+            company_trend: None,
+            company_wanted,
+            failures,
+            wave_labels,
+            departments,
+            user_department,
         })
-        .await
-        .map_err(Denied::from)
+    });
+    let (page, company) = tokio::join!(page, company);
+    let mut page = page.map_err(Denied::from)?;
+    if page.company_wanted {
+        page.company_trend = company;
+    }
+    Ok(page)
 }
 
 /// The navigation bar's view of the account.

@@ -23,32 +23,12 @@ pub const SCRIPT_COMMENT: &str = "<script>alert('x')</script> laptops are slow";
 pub const NORTH_SECRET: &str = "SECRET-NORTH-ONLY";
 
 fn wave_csv(seed: u64, shift: i64) -> String {
-    let mut state = seed;
-    let mut next = |m: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % m
-    };
-    let mut csv = String::from("department,it-fast,it-nps,enps,channel,comment\n");
-    for (department, n) in SIZES {
-        for i in 0..n {
-            let fast = (1 + next(5) as i64 + shift).clamp(1, 5);
-            let nps = (next(11) as i64 + shift).clamp(0, 10);
-            let enps = ((fast * 2) + next(3) as i64).clamp(0, 10);
-            let channel = ["Email", "Chat", ""][next(3) as usize];
-            let comment = match (department, i) {
-                ("IT", 0) => format!("\"{}\"", SCRIPT_COMMENT.replace('"', "\"\"")),
-                ("Sales North", 0) => NORTH_SECRET.to_string(),
-                (_, i) if i % 4 == 1 => format!("note {department} {i}"),
-                _ => String::new(),
-            };
-            csv.push_str(&format!(
-                "{department},{fast},{nps},{enps},{channel},{comment}\n"
-            ));
-        }
-    }
-    csv
+    crate::common::pulse_answers_csv(&SIZES, seed, shift, |department, i| match (department, i) {
+        ("IT", 0) => format!("\"{}\"", SCRIPT_COMMENT.replace('"', "\"\"")),
+        ("Sales North", 0) => NORTH_SECRET.to_string(),
+        (_, i) if i % 4 == 1 => format!("note {department} {i}"),
+        _ => String::new(),
+    })
 }
 
 pub struct Fixture {

@@ -389,3 +389,35 @@ pub fn link_for(db: &TestDb, server: &Server, email: &str) -> String {
     let mut conn = handle.get().expect("connection");
     icsat::auth::sign_in::issue_link(&mut conn, &server.base_url, email).expect("issue link")
 }
+
+/// A responses-import CSV of the pulse fixtures (`it-fast`, `it-nps`, `enps`, `channel`,
+/// `comment`): `sizes` respondents per department, answers drawn from `seed` and moved
+/// by `shift`; `comment(department, i)` is respondent i's comment cell, quoted as needed.
+pub fn pulse_answers_csv(
+    sizes: &[(&str, usize)],
+    seed: u64,
+    shift: i64,
+    comment: impl Fn(&str, usize) -> String,
+) -> String {
+    let mut state = seed;
+    let mut next = |m: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    let mut csv = String::from("department,it-fast,it-nps,enps,channel,comment\n");
+    for &(department, n) in sizes {
+        for i in 0..n {
+            let fast = (1 + next(5) as i64 + shift).clamp(1, 5);
+            let nps = (next(11) as i64 + shift).clamp(0, 10);
+            let enps = ((fast * 2) + next(3) as i64).clamp(0, 10);
+            let channel = ["Email", "Chat", ""][next(3) as usize];
+            let comment = comment(department, i);
+            csv.push_str(&format!(
+                "{department},{fast},{nps},{enps},{channel},{comment}\n"
+            ));
+        }
+    }
+    csv
+}

@@ -19,31 +19,13 @@ const SIZES: [(&str, usize); 5] = [
 ];
 
 fn wave_csv(seed: u64, shift: i64) -> String {
-    let mut state = seed;
-    let mut next = |m: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % m
-    };
-    let mut csv = String::from("department,it-fast,it-nps,enps,channel,comment\n");
-    for (department, n) in SIZES {
-        for i in 0..n {
-            let fast = (1 + next(5) as i64 + shift).clamp(1, 5);
-            let nps = (next(11) as i64 + shift).clamp(0, 10);
-            let enps = ((fast * 2) + next(3) as i64).clamp(0, 10);
-            let channel = ["Email", "Chat", ""][next(3) as usize];
-            let comment = if i % 4 == 0 {
-                format!("note {department} {i}")
-            } else {
-                String::new()
-            };
-            csv.push_str(&format!(
-                "{department},{fast},{nps},{enps},{channel},{comment}\n"
-            ));
+    crate::common::pulse_answers_csv(&SIZES, seed, shift, |department, i| {
+        if i % 4 == 0 {
+            format!("note {department} {i}")
+        } else {
+            String::new()
         }
-    }
-    csv
+    })
 }
 
 /// A database with the tree, the pulse survey and two imported waves.

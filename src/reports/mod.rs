@@ -1,6 +1,7 @@
 //! Reports: a wave's results and trends across waves, built from sufficient statistics
 //! and passed through the one anonymity plan; text, JSON and CSV are views of them.
 
+pub mod comments;
 pub mod counts;
 pub mod html;
 pub mod org;

@@ -10,13 +10,12 @@ use serde::Serialize;
 use super::cache::DefinitionCache;
 use crate::auth::rights::{scope_report, DepartmentViewError, Refused, ScopedReport};
 use crate::auth::Rights;
-use crate::db::schema::{answers, invitations, mail_outbox, responses, surveys};
+use crate::db::schema::{invitations, mail_outbox, surveys};
 use crate::db::{Conn, DbError};
-use crate::definitions::{Definition, QuestionKind};
+use crate::definitions::Definition;
 use crate::reports::org::Org;
 use crate::reports::wave::Comment;
 use crate::reports::{self, ReportError, WaveQuery};
-use crate::stats::Group;
 use crate::waves::Wave;
 
 #[derive(Debug, thiserror::Error)]
@@ -282,61 +281,22 @@ pub fn trend(
 /// them could be differenced against another group's).
 pub fn comments(conn: &mut Conn, view: &WaveView) -> Result<Option<Vec<Comment>>, ViewError> {
     let definition = &view.definition;
-    let text_questions: Vec<(String, String)> = definition
-        .questions()
-        .filter(|(_, q)| matches!(q.kind, QuestionKind::Text { .. }))
-        .map(|(_, q)| (q.id.value.clone(), q.text.default.clone()))
-        .collect();
-    if text_questions.is_empty() {
-        return Ok(Some(Vec::new()));
-    }
-    let counts = crate::reports::counts::current(conn, view.wave.id, definition)?;
-    let plan = crate::stats::plan(
-        &crate::reports::wave::org_units(&view.org, &counts),
-        crate::reports::wave::threshold(definition).map_err(ReportError::from)?,
-    )
-    .map_err(ReportError::from)?;
-    let group = view.department.map_or(Group::Audience, Group::Department);
-    if !plan.comments(&group, ()).is_shown() {
-        return Ok(None);
-    }
-    let members: Vec<i64> = match view.department {
-        Some(d) => view.org.subtree(d),
-        None => view.org.departments.iter().map(|d| d.id).collect(),
-    };
-    let ids: Vec<String> = text_questions.iter().map(|(id, _)| id.clone()).collect();
-    let rows: Vec<(String, Option<String>, Option<i64>)> = crate::with_conn!(*conn, c => answers::table
-        .inner_join(responses::table)
-        .filter(responses::wave_id.eq(view.wave.id))
-        .filter(responses::department_id.eq_any(&members))
-        .filter(answers::question_id.eq_any(&ids))
-        .filter(answers::text.is_not_null())
-        .select((answers::question_id, answers::text, responses::department_id))
-        .load(c))?;
-    let mut comments: Vec<Comment> = rows
-        .into_iter()
-        .filter_map(|(question, text, department)| {
-            let text = text?.trim().to_string();
-            if text.is_empty() {
-                return None;
-            }
-            let question = text_questions
-                .iter()
-                .find(|(id, _)| *id == question)
-                .map_or(question.clone(), |(_, t)| t.clone());
-            let department = department
-                .filter(|d| plan.comment_department_shown(d))
-                .and_then(|d| view.org.name(d))
-                .map(str::to_string);
-            Some(Comment {
-                question,
-                text,
-                department,
+    let shown =
+        reports::comments::shown(conn, view.wave.id, definition, &view.org, view.department)?;
+    // Pages show each comment under its question's wording rather than its id.
+    Ok(shown.map(|comments| {
+        comments
+            .into_iter()
+            .map(|c| Comment {
+                question: definition
+                    .questions()
+                    .find(|(_, q)| q.id.value == c.question)
+                    .map_or(c.question.clone(), |(_, q)| q.text.default.clone()),
+                text: c.text.trim().to_string(),
+                department: c.department,
             })
-        })
-        .collect();
-    crate::reports::wave::unlinkable_order(&mut comments);
-    Ok(Some(comments))
+            .collect()
+    }))
 }
 
 /// Invitations and answers of one group of departments.

@@ -4,6 +4,7 @@
 //! body the concrete connection, so every diesel feature both backends have works
 //! (upserts, RETURNING, batch inserts) without the limits of `MultiConnection`.
 
+pub mod cached;
 mod group_commit;
 pub mod schema;
 pub mod settings;

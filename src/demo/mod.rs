@@ -412,6 +412,7 @@ fn open_current_wave(
             department_id: *department_id,
             responded_on: None,
             name: String::new(),
+            attributes: submit::attributes_of(conn, *employee_id)?,
             wave: wave.clone(),
         };
         let respondent = answers::Respondent {

@@ -18,7 +18,31 @@ pub struct Invitation {
     pub department_id: i64,
     pub responded_on: Option<NaiveDate>,
     pub name: String,
+    /// The reporting attributes to store with the response (a JSON object, location
+    /// included), read with the invitation so the shared writer need not.
+    pub attributes: String,
     pub wave: Wave,
+}
+
+/// The reporting attributes a response carries: the employee's as they are now, with
+/// their location, for filters.
+fn reporting_attributes(attributes: &str, location: Option<String>) -> String {
+    let mut attributes: BTreeMap<String, String> =
+        serde_json::from_str(attributes).unwrap_or_default();
+    if let Some(location) = location {
+        attributes.insert("location".into(), location);
+    }
+    serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into())
+}
+
+/// [`Invitation::attributes`] of an employee, for callers that did not find the
+/// invitation by its token.
+pub fn attributes_of(conn: &mut Conn, employee_id: i64) -> Result<String, DbError> {
+    let (attributes, location): (String, Option<String>) = crate::with_conn!(*conn, c => employees::table
+        .find(employee_id)
+        .select((employees::attributes, employees::location))
+        .get_result(c))?;
+    Ok(reporting_attributes(&attributes, location))
 }
 
 /// The invitation a link's token belongs to; `None` for an unknown token.
@@ -27,7 +51,17 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
         return Ok(None);
     }
     let hash = tokens::hash(token);
-    let row: Option<(i64, i64, i64, Option<NaiveDate>, String, Wave)> = crate::with_conn!(*conn, c => invitation_tokens::table
+    type Row = (
+        i64,
+        i64,
+        i64,
+        Option<NaiveDate>,
+        String,
+        String,
+        Option<String>,
+        Wave,
+    );
+    let row: Option<Row> = crate::with_conn!(*conn, c => invitation_tokens::table
         .inner_join(invitations::table.inner_join(waves::table).inner_join(employees::table))
         .filter(invitation_tokens::token_hash.eq(&hash))
         .select((
@@ -36,6 +70,8 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
             invitations::department_id,
             invitations::responded_on,
             employees::name,
+            employees::attributes,
+            employees::location,
             Wave::as_select(),
         ))
         // At most one row (token_hash is the key): no LIMIT, which SQLite (3.50) would
@@ -43,13 +79,16 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
         .get_result(c)
         .optional())?;
     Ok(row.map(
-        |(id, employee_id, department_id, responded_on, name, wave)| Invitation {
-            id,
-            employee_id,
-            department_id,
-            responded_on,
-            name,
-            wave,
+        |(id, employee_id, department_id, responded_on, name, attributes, location, wave)| {
+            Invitation {
+                id,
+                employee_id,
+                department_id,
+                responded_on,
+                name,
+                attributes: reporting_attributes(&attributes, location),
+                wave,
+            }
         },
     ))
 }
@@ -59,14 +98,25 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
 /// submission wait for the previous one's commit (its row lock). How this stays exact
 /// while a recount clears the flag: `reports::counts::claim`.
 fn mark_counts_stale(conn: &mut Conn, wave_id: i64) -> Result<(), DbError> {
-    crate::with_conn!(*conn, c => diesel::update(
-        waves::table
-            .filter(waves::id.eq(wave_id))
-            .filter(waves::counts_stale.eq(false)),
-    )
-    .set(waves::counts_stale.eq(true))
-    .execute(c))?;
+    crate::with_conn!(*conn, c => MarkStale { wave_id }.execute(c))?;
     Ok(())
+}
+
+crate::cached_statement! {
+    /// [`mark_counts_stale`]'s statement, kept prepared (see `db::cached`).
+    pub struct MarkStale { wave_id: i64 => BigInt }
+    "UPDATE waves SET counts_stale = TRUE WHERE id = ", wave_id: BigInt, " AND counts_stale = FALSE"
+}
+
+crate::cached_statement! {
+    /// Marks an unanswered invitation of a wave open at `now` answered on `day`; changes
+    /// nothing (0 rows) when it was answered before or its wave is not open. Kept
+    /// prepared (see `db::cached`): every submission runs it.
+    pub struct MarkAnswered { day: NaiveDate => Date, invitation_id: i64 => BigInt, now: NaiveDateTime => Timestamp }
+    "UPDATE invitations SET responded_on = ", day: Date, " WHERE id = ", invitation_id: BigInt,
+    " AND responded_on IS NULL AND EXISTS (SELECT 1 FROM waves \
+     WHERE waves.id = invitations.wave_id AND waves.status = 'open' \
+     AND (waves.closes_at IS NULL OR waves.closes_at > ", now: Timestamp, ") AND waves.opens_at <= ", now: Timestamp, ")"
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,18 +163,11 @@ fn store_answers(
     answers: Vec<AnswerValue>,
     now: NaiveDateTime,
 ) -> Result<Outcome, DbError> {
-    let open_waves = waves::table
-        .filter(waves::status.eq("open"))
-        .filter(waves::closes_at.gt(now).or(waves::closes_at.is_null()))
-        .filter(waves::opens_at.le(now))
-        .select(waves::id);
-    let marked = crate::with_conn!(*conn, c => diesel::update(
-        invitations::table
-            .filter(invitations::id.eq(invitation.id))
-            .filter(invitations::responded_on.is_null())
-            .filter(invitations::wave_id.eq_any(open_waves)),
-    )
-    .set(invitations::responded_on.eq(Some(now.date())))
+    let marked = crate::with_conn!(*conn, c => MarkAnswered {
+        day: now.date(),
+        invitation_id: invitation.id,
+        now,
+    }
     .execute(c))?;
     if marked == 0 {
         let answered: Option<NaiveDate> = crate::with_conn!(*conn, c => invitations::table
@@ -137,19 +180,9 @@ fn store_answers(
             Outcome::Closed
         });
     }
-    let (attributes, location): (String, Option<String>) = crate::with_conn!(*conn, c => employees::table
-        .find(invitation.employee_id)
-        .select((employees::attributes, employees::location))
-        .get_result(c))?;
-    // Reporting attributes as they are today, location included, for filters.
-    let mut attributes: BTreeMap<String, String> =
-        serde_json::from_str(&attributes).unwrap_or_default();
-    if let Some(location) = location {
-        attributes.insert("location".into(), location);
-    }
     let response = NewResponse {
         department_id: Some(invitation.department_id),
-        attributes: serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into()),
+        attributes: invitation.attributes.clone(),
         employee_id: (!anonymous).then_some(invitation.employee_id),
         answers,
     };

@@ -37,7 +37,7 @@ struct AnswerRow<'a> {
 
 /// Stores responses of one wave; call inside [`Conn::transaction`] with the rest of the
 /// work (marking the invitation, creating the wave) so it is all or nothing. `sealed`:
-/// false for a single submission (see [`seal`]), true for bulk imports.
+/// [`sealed_on_arrival`] for a single submission (see [`seal`]), true for bulk imports.
 pub fn insert(
     conn: &mut Conn,
     wave_id: i64,
@@ -108,6 +108,16 @@ fn write_rows(
     Ok(())
 }
 
+/// Whether a response stored now needs no [`seal`] later. On SQLite it needs none:
+/// responses and answers are WITHOUT ROWID tables kept in the order of their random ids,
+/// and SQLite keeps nothing per row about the transaction that wrote it; rewriting them
+/// would only cost the one writer the work of storing them twice. On PostgreSQL, rows
+/// keep the id of the transaction that wrote them (`xmin`), shared with the invitation
+/// marked answered in it, and sit in the heap in arrival order, until sealed.
+pub fn sealed_on_arrival(conn: &Conn) -> bool {
+    matches!(conn, Conn::Sqlite(_))
+}
+
 type StoredResponse = (String, i64, Option<i64>, String, Option<i64>);
 type StoredAnswer = (String, String, i32, Option<i32>, Option<String>);
 
@@ -118,7 +128,8 @@ type StoredAnswer = (String, String, i32, Option<i32>, Option<String>);
 pub fn seal(conn: &mut Conn) -> Result<usize, DbError> {
     conn.transaction(|conn| {
         let mut rows: Vec<StoredResponse> = crate::with_conn!(*conn, c => responses::table
-            .filter(responses::sealed.eq(false))
+            // Written as the partial index's condition, so both databases use it.
+            .filter(diesel::dsl::not(responses::sealed))
             .select((responses::id, responses::wave_id, responses::department_id, responses::attributes, responses::employee_id))
             .load(c))?;
         if rows.is_empty() {

@@ -133,12 +133,15 @@ struct SqlitePragmas;
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // WAL lets readers and the one writer work at once; busy_timeout makes a second
-        // writer wait instead of failing; foreign keys are off in SQLite unless asked;
+        // writer wait instead of failing; synchronous = FULL syncs the WAL at every
+        // commit, so what a commit stored survives a power cut, not only a crash of this
+        // process (group commit shares that sync among the submissions arriving
+        // together); foreign keys are off in SQLite unless asked;
         // LIKE compares case as PostgreSQL's does, so filters match the same rows;
         // savepoints and sorts keep their temporary pages in memory, not in files.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
              PRAGMA case_sensitive_like = ON; PRAGMA temp_store = MEMORY;",
         )
         .map_err(diesel::r2d2::Error::QueryError)

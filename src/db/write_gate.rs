@@ -98,18 +98,25 @@ impl Drop for WritePass {
 
 #[derive(diesel::QueryableByName)]
 struct CheckpointOutcome {
+    /// 1 when the checkpoint could not finish (for RESTART: readers still used old
+    /// frames of the WAL).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     log: i64,
 }
+
+/// How long the checkpointer holds writers back for the WAL to start over, at most.
+const RESTART_PATIENCE: Duration = Duration::from_millis(50);
 
 /// Keeps the WAL of one database file short while its [`WriteGate`] exists (while any
 /// connection of this process that wrote through it is open): every
 /// [`CHECKPOINT_PERIOD`] a PASSIVE checkpoint, which copies pages while readers and
 /// writers go on, and when the WAL has grown past [`CHECKPOINT_RESTART_FRAMES`] a
-/// RESTART checkpoint with this process's writers held at the gate. Durability is
-/// unchanged: with synchronous = NORMAL a commit is in the WAL, not yet synced, either
-/// way, and a checkpoint syncs the WAL before copying from it.
-fn run_checkpointer(mut conn: SqliteConnection, gate: Weak<WriteGate>) {
+/// RESTART checkpoint with this process's writers held at the gate. Durability does not
+/// depend on it: every commit was synced to the WAL (synchronous = FULL), and a
+/// checkpoint syncs the database file before the WAL may start over.
+fn run_checkpointer(mut conn: SqliteConnection, file: std::fs::File, gate: Weak<WriteGate>) {
     let mut checkpoint = |mode: &str| {
         diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})"))
             .get_result::<CheckpointOutcome>(&mut conn)
@@ -122,10 +129,28 @@ fn run_checkpointer(mut conn: SqliteConnection, gate: Weak<WriteGate>) {
         };
         let outcome = checkpoint("PASSIVE");
         if outcome.is_some_and(|o| o.log >= CHECKPOINT_RESTART_FRAMES) {
+            // While writers go on: write out the pages the copy left in the OS's cache
+            // (the RESTART syncs the database file, and syncing tens of megabytes inside
+            // the gate held every writer for 25-40 ms), and copy what came meanwhile,
+            // so that little is left to do while writers wait.
+            let _ = file.sync_data();
+            checkpoint("PASSIVE");
             if let Some(_pass) = gate.enter(SQLITE_BUSY_TIMEOUT) {
-                checkpoint("RESTART");
+                restart(&mut checkpoint);
             }
         }
+    }
+}
+
+/// With writers held: copies the frames committed since the last checkpoint and starts
+/// the WAL over as soon as no reader still uses its old frames. This connection has no
+/// busy handler, so a RESTART that meets such a reader returns at once and is tried again
+/// 100 µs later: SQLite's busy handler would sleep 1, 2, 5, 10 ms... between tries, and
+/// every writer waits for those sleeps (readers here finish within a millisecond).
+fn restart(checkpoint: &mut impl FnMut(&str) -> Option<CheckpointOutcome>) {
+    let deadline = Instant::now() + RESTART_PATIENCE;
+    while checkpoint("RESTART").is_some_and(|o| o.busy != 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(100));
     }
 }
 
@@ -167,18 +192,19 @@ pub(super) fn write_gate(
     let gate = match gates.get(&file).and_then(Weak::upgrade) {
         Some(gate) => gate,
         None => {
-            // The checkpointer's own connection. Only its RESTART waits (for readers
-            // still on old WAL frames), and only briefly. Should it not open, or its
-            // thread not start, there is no gate and connections checkpoint themselves.
+            // The checkpointer's own connection, without a busy handler (see
+            // `restart`). Should it not open, or its thread not start, there is no gate
+            // and connections checkpoint themselves.
             let mut checkpointer = SqliteConnection::establish(&file).ok()?;
             checkpointer
-                .batch_execute("PRAGMA busy_timeout = 100;")
+                .batch_execute("PRAGMA busy_timeout = 0;")
                 .ok()?;
+            let handle = std::fs::File::open(&file).ok()?;
             let gate = Arc::new(WriteGate::new());
             let weak = Arc::downgrade(&gate);
             std::thread::Builder::new()
                 .name("icsat-checkpoint".into())
-                .spawn(move || run_checkpointer(checkpointer, weak))
+                .spawn(move || run_checkpointer(checkpointer, handle, weak))
                 .ok()?;
             gates.retain(|_, gate| gate.strong_count() > 0);
             gates.insert(file, Arc::downgrade(&gate));

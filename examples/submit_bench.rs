@@ -551,11 +551,18 @@ fn prepare(
     out.flush()?;
     let open: i64 = icsat::with_conn!(conn, c => waves::table.count().get_result(c))?;
     assert_eq!(open, 1, "one wave");
-    // Fresh planner statistics on PostgreSQL (autovacuum keeps them so in service). No
-    // ANALYZE on SQLite: icsat never runs it, and with STAT4 statistics SQLite re-prepares
-    // every statement whose plan may depend on a bound value.
+    // Fresh planner statistics on PostgreSQL for the tables just filled (autovacuum keeps
+    // them so in service). Not for the empty responses and answers: statistics saying
+    // "empty" make PostgreSQL plan the foreign-key check of every stored answer as a scan
+    // of all responses, and keep that plan for the whole run (autovacuum wakes once a
+    // minute); in service those tables hold earlier waves, or were never analyzed, and the
+    // check uses the primary key. No ANALYZE on SQLite: icsat never runs it, and with STAT4
+    // statistics SQLite re-prepares every statement whose plan may depend on a bound value.
     if let icsat::db::Conn::Postgres(c) = &mut conn {
-        c.batch_execute("ANALYZE")?;
+        c.batch_execute(
+            "ANALYZE departments; ANALYZE employees; ANALYZE surveys; ANALYZE survey_versions; \
+             ANALYZE waves; ANALYZE invitations; ANALYZE invitation_tokens; ANALYZE mail_outbox;",
+        )?;
     }
     drop(conn);
     drop(db);

@@ -50,7 +50,11 @@ const CHECKPOINT_PERIOD: Duration = Duration::from_millis(200);
 /// WAL frames (pages, 4 KiB each by default) beyond which the checkpointer holds writers
 /// back for one checkpoint, so that the WAL can start over from its beginning: writers
 /// that never pause would otherwise outrun every checkpoint and the WAL would only grow.
+#[cfg(not(test))]
 const CHECKPOINT_RESTART_FRAMES: i64 = 32_768;
+/// Small in unit tests, so a test sees many restarts in a few megabytes of writes.
+#[cfg(test)]
+const CHECKPOINT_RESTART_FRAMES: i64 = 256;
 
 /// Passage through a [`WriteGate`]: the next writer may enter when it is dropped.
 pub(super) struct WritePass(Arc<WriteGate>);
@@ -216,4 +220,68 @@ pub(super) fn write_gate(
     conn.batch_execute("PRAGMA wal_autocheckpoint = 0;").ok()?;
     PooledConnection::extensions_mut(conn).insert(gate.clone());
     Some(gate)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use diesel::connection::SimpleConnection;
+
+    use crate::db::{DatabaseUrl, Db, DbError};
+
+    /// Writers that never pause, with short readers (like token lookups) always on the
+    /// WAL: the checkpointer still
+    /// gets the WAL to start over, so its file stays a small part of all that was written
+    /// (without restarts it would hold every frame written).
+    #[test]
+    fn the_wal_starts_over_under_endless_writes_and_reads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("w.db");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", path.display())).expect("url");
+        let db = Db::connect(&url).expect("db");
+        let mut conn = db.get().expect("connection");
+        crate::with_conn!(conn, c => c.batch_execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)"))
+            .expect("table");
+        let writing = Arc::new(AtomicBool::new(true));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (db, writing) = (db.clone(), writing.clone());
+                std::thread::spawn(move || {
+                    let mut reader = db.get().expect("reader");
+                    while writing.load(Ordering::Relaxed) {
+                        crate::with_conn!(reader, c => c.batch_execute("SELECT length(v) FROM t WHERE k = (SELECT max(k) FROM t)"))
+                            .expect("read");
+                    }
+                })
+            })
+            .collect();
+        // 40 rows of 4000 bytes a transaction: about 40 pages of WAL each.
+        let started = Instant::now();
+        let mut transactions = 0u64;
+        while started.elapsed() < Duration::from_secs(3) || transactions < 200 {
+            conn.transaction(|conn| {
+                crate::with_conn!(*conn, c => c.batch_execute(
+                    "INSERT INTO t (v) SELECT randomblob(4000) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) a, \
+                     (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 \
+                      UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10) b"
+                ))?;
+                Ok::<(), DbError>(())
+            })
+            .expect("write");
+            transactions += 1;
+        }
+        writing.store(false, Ordering::Relaxed);
+        for reader in readers {
+            reader.join().expect("reader thread");
+        }
+        let written = transactions * 40 * 4096;
+        let wal = std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+        assert!(
+            wal * 4 < written,
+            "the WAL holds {wal} bytes of the {written} written in {transactions} transactions"
+        );
+    }
 }

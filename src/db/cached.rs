@@ -9,7 +9,9 @@
 
 /// Defines a struct holding the bound values of one fixed statement, run with
 /// `diesel::RunQueryDsl::execute`. The SQL is given as literal pieces with a bound field
-/// and its SQL type (as declared with the field) after each piece but the last:
+/// and its SQL type (as declared with the field; types of `diesel::sql_types` in scope)
+/// after each piece but the last. The statement exists for the backends whose types
+/// it uses (an `Array` makes it PostgreSQL's only):
 ///
 /// ```ignore
 /// cached_statement! {
@@ -22,8 +24,8 @@
 macro_rules! cached_statement {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident { $($field:ident : $ty:ty => $sql_ty:ident),* $(,)? }
-        $first:literal $(, $bind:ident : $bind_ty:ident, $piece:literal)*
+        pub struct $name:ident { $($field:ident : $ty:ty => $sql_ty:ty),* $(,)? }
+        $first:literal $(, $bind:ident : $bind_ty:ty, $piece:literal)*
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
@@ -37,8 +39,8 @@ macro_rules! cached_statement {
         impl<DB> ::diesel::query_builder::QueryFragment<DB> for $name
         where
             DB: ::diesel::backend::Backend,
-            $($ty: ::diesel::serialize::ToSql<::diesel::sql_types::$sql_ty, DB>,)*
-            DB: $(::diesel::sql_types::HasSqlType<::diesel::sql_types::$sql_ty> +)* Sized,
+            $($ty: ::diesel::serialize::ToSql<$sql_ty, DB>,)*
+            DB: $(::diesel::sql_types::HasSqlType<$sql_ty> +)* Sized,
         {
             fn walk_ast<'b>(
                 &'b self,
@@ -46,7 +48,7 @@ macro_rules! cached_statement {
             ) -> ::diesel::QueryResult<()> {
                 out.push_sql($first);
                 $(
-                    out.push_bind_param::<::diesel::sql_types::$bind_ty, _>(&self.$bind)?;
+                    out.push_bind_param::<$bind_ty, _>(&self.$bind)?;
                     out.push_sql($piece);
                 )*
                 Ok(())
@@ -61,6 +63,8 @@ macro_rules! cached_statement {
 mod tests {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
+
+    use diesel::sql_types::{BigInt, Text};
 
     crate::cached_statement! {
         /// A test statement.

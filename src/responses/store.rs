@@ -1,6 +1,7 @@
 //! Writing responses. Ids are random (UUID v4): no sequence tells their order.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
 
 use super::NewResponse;
 use crate::db::schema::{answers, responses};
@@ -71,9 +72,10 @@ pub fn insert(
     write_rows(conn, &rows, &answer_rows)
 }
 
-/// Inserts responses, then answers: on PostgreSQL in multi-row statements (one round
-/// trip per `BATCH` rows); on SQLite, where a statement costs no round trip, row by row
-/// with one prepared statement per table, the cheapest way SQLite inserts.
+/// Inserts responses, then answers: on PostgreSQL as arrays (one round trip per `BATCH`
+/// rows, one statement kept prepared for any count); on SQLite, where a statement costs
+/// no round trip, row by row with one prepared statement per table, the cheapest way
+/// SQLite inserts.
 fn write_rows(
     conn: &mut Conn,
     rows: &[ResponseRow],
@@ -94,18 +96,64 @@ fn write_rows(
         Conn::Postgres(c) => {
             let c: &mut diesel::PgConnection = c;
             for chunk in rows.chunks(BATCH) {
-                diesel::insert_into(responses::table)
-                    .values(chunk)
-                    .execute(c)?;
+                PgInsertResponses {
+                    ids: chunk.iter().map(|r| r.id.clone()).collect(),
+                    wave_ids: chunk.iter().map(|r| r.wave_id).collect(),
+                    department_ids: chunk.iter().map(|r| r.department_id).collect(),
+                    attributes: chunk.iter().map(|r| r.attributes.to_string()).collect(),
+                    employee_ids: chunk.iter().map(|r| r.employee_id).collect(),
+                    sealed: chunk.iter().map(|r| r.sealed).collect(),
+                }
+                .execute(c)?;
             }
             for chunk in answer_rows.chunks(BATCH) {
-                diesel::insert_into(answers::table)
-                    .values(chunk)
-                    .execute(c)?;
+                PgInsertAnswers {
+                    response_ids: chunk.iter().map(|a| a.response_id.to_string()).collect(),
+                    question_ids: chunk.iter().map(|a| a.question_id.to_string()).collect(),
+                    ordinals: chunk.iter().map(|a| a.ordinal).collect(),
+                    values: chunk.iter().map(|a| a.value).collect(),
+                    texts: chunk.iter().map(|a| a.text.map(str::to_string)).collect(),
+                }
+                .execute(c)?;
             }
         }
     }
     Ok(())
+}
+
+// PostgreSQL: rows go in as one array per column, so the statement is the same for any
+// number of rows and stays prepared (diesel parses and plans a multi-row VALUES afresh
+// every time, as its SQL changes with the count). unnest yields the rows in array order,
+// which sealing relies on (see [`seal`]).
+crate::cached_statement! {
+    /// Inserts responses, one array element per row.
+    pub struct PgInsertResponses {
+        ids: Vec<String> => Array<Text>,
+        wave_ids: Vec<i64> => Array<BigInt>,
+        department_ids: Vec<Option<i64>> => Array<Nullable<BigInt>>,
+        attributes: Vec<String> => Array<Text>,
+        employee_ids: Vec<Option<i64>> => Array<Nullable<BigInt>>,
+        sealed: Vec<bool> => Array<Bool>,
+    }
+    "INSERT INTO responses (id, wave_id, department_id, attributes, employee_id, sealed) \
+     SELECT * FROM unnest(", ids: Array<Text>, ", ", wave_ids: Array<BigInt>, ", ",
+    department_ids: Array<Nullable<BigInt>>, ", ", attributes: Array<Text>, ", ",
+    employee_ids: Array<Nullable<BigInt>>, ", ", sealed: Array<Bool>, ")"
+}
+
+crate::cached_statement! {
+    /// Inserts answers, one array element per row.
+    pub struct PgInsertAnswers {
+        response_ids: Vec<String> => Array<Text>,
+        question_ids: Vec<String> => Array<Text>,
+        ordinals: Vec<i32> => Array<Integer>,
+        values: Vec<Option<i32>> => Array<Nullable<Integer>>,
+        texts: Vec<Option<String>> => Array<Nullable<Text>>,
+    }
+    "INSERT INTO answers (response_id, question_id, ordinal, value, text) \
+     SELECT * FROM unnest(", response_ids: Array<Text>, ", ", question_ids: Array<Text>, ", ",
+    ordinals: Array<Integer>, ", ", values: Array<Nullable<Integer>>, ", ",
+    texts: Array<Nullable<Text>>, ")"
 }
 
 /// Whether a response stored now needs no [`seal`] later. On SQLite it needs none:

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Timestamp};
 
 use super::{AnswerValue, NewResponse};
 use crate::db::schema::{employees, invitation_tokens, invitations, waves};

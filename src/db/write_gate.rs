@@ -233,9 +233,8 @@ mod tests {
     use crate::db::{DatabaseUrl, Db, DbError};
 
     /// Writers that never pause, with short readers (like token lookups) always on the
-    /// WAL: the checkpointer still
-    /// gets the WAL to start over, so its file stays a small part of all that was written
-    /// (without restarts it would hold every frame written).
+    /// WAL: the checkpointer still gets the WAL to start over, so its file stays a small
+    /// part of all that was written (without restarts it would hold every frame written).
     #[test]
     fn the_wal_starts_over_under_endless_writes_and_reads() {
         let dir = tempfile::tempdir().expect("temp dir");

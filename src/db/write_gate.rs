@@ -120,7 +120,7 @@ const RESTART_PATIENCE: Duration = Duration::from_millis(50);
 /// RESTART checkpoint with this process's writers held at the gate. Durability does not
 /// depend on it: every commit was synced to the WAL (synchronous = FULL), and a
 /// checkpoint syncs the database file before the WAL may start over.
-fn run_checkpointer(mut conn: SqliteConnection, file: std::fs::File, gate: Weak<WriteGate>) {
+fn run_checkpointer(mut conn: SqliteConnection, file: Arc<std::fs::File>, gate: Weak<WriteGate>) {
     let mut checkpoint = |mode: &str| {
         diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})"))
             .get_result::<CheckpointOutcome>(&mut conn)
@@ -203,7 +203,7 @@ pub(super) fn write_gate(
             checkpointer
                 .batch_execute("PRAGMA busy_timeout = 0;")
                 .ok()?;
-            let handle = std::fs::File::open(&file).ok()?;
+            let handle = sync_handle(&file)?;
             let gate = Arc::new(WriteGate::new());
             let weak = Arc::downgrade(&gate);
             std::thread::Builder::new()
@@ -220,6 +220,26 @@ pub(super) fn write_gate(
     conn.batch_execute("PRAGMA wal_autocheckpoint = 0;").ok()?;
     PooledConnection::extensions_mut(conn).insert(gate.clone());
     Some(gate)
+}
+
+/// A handle on the database file for syncing it outside the gate (see
+/// `run_checkpointer`), opened once per file and never closed: POSIX file locks belong to
+/// the process, so closing any handle on the file would drop the locks every SQLite
+/// connection of this process holds on it, and another process could then delete a WAL
+/// still in use (SQLite's own handles avoid that; this one is not SQLite's). One handle
+/// per database file the process ever wrote to.
+fn sync_handle(file: &str) -> Option<Arc<std::fs::File>> {
+    static HANDLES: OnceLock<Mutex<HashMap<String, Arc<std::fs::File>>>> = OnceLock::new();
+    let mut handles = HANDLES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(handle) = handles.get(file) {
+        return Some(handle.clone());
+    }
+    let handle = Arc::new(std::fs::File::open(file).ok()?);
+    handles.insert(file.to_string(), handle.clone());
+    Some(handle)
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use super::NewResponse;
 use crate::db::schema::{answers, responses};
 use crate::db::{Conn, DbError};
 
-/// Rows per INSERT, below both backends' limits on bound parameters.
+/// Rows per INSERT on PostgreSQL, and ids per `IN (...)` list when sealing (below both
+/// backends' limits on bound parameters).
 const BATCH: usize = 2000;
 
 // `treat_none_as_default_value = false`: None is written as NULL, which is also these
@@ -38,7 +39,7 @@ struct AnswerRow<'a> {
 
 /// Stores responses of one wave; call inside [`Conn::transaction`] with the rest of the
 /// work (marking the invitation, creating the wave) so it is all or nothing. `sealed`:
-/// [`sealed_on_arrival`] for a single submission (see [`seal`]), true for bulk imports.
+/// false for a single submission (see [`seal`]), true for bulk imports.
 pub fn insert(
     conn: &mut Conn,
     wave_id: i64,
@@ -154,16 +155,6 @@ crate::cached_statement! {
      SELECT * FROM unnest(", response_ids: Array<Text>, ", ", question_ids: Array<Text>, ", ",
     ordinals: Array<Integer>, ", ", values: Array<Nullable<Integer>>, ", ",
     texts: Array<Nullable<Text>>, ")"
-}
-
-/// Whether a response stored now needs no [`seal`] later. On SQLite it needs none:
-/// responses and answers are WITHOUT ROWID tables kept in the order of their random ids,
-/// and SQLite keeps nothing per row about the transaction that wrote it; rewriting them
-/// would only cost the one writer the work of storing them twice. On PostgreSQL, rows
-/// keep the id of the transaction that wrote them (`xmin`), shared with the invitation
-/// marked answered in it, and sit in the heap in arrival order, until sealed.
-pub fn sealed_on_arrival(conn: &Conn) -> bool {
-    matches!(conn, Conn::Sqlite(_))
 }
 
 type StoredResponse = (String, i64, Option<i64>, String, Option<i64>);

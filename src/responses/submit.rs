@@ -187,12 +187,11 @@ fn store_answers(
         employee_id: (!anonymous).then_some(invitation.employee_id),
         answers,
     };
-    let sealed = super::store::sealed_on_arrival(conn);
     super::store::insert(
         conn,
         invitation.wave.id,
         std::slice::from_ref(&response),
-        sealed,
+        false,
     )?;
     mark_counts_stale(conn, invitation.wave.id)?;
     Ok(Outcome::Stored)

@@ -384,8 +384,8 @@ fn racing_submissions_store_exactly_one(db: TestDb) {
 }
 
 /// After submissions, nothing in the database joins a response to its invitation or
-/// employee: no employee column, no time, no shared sequence, no row order (on SQLite
-/// from the start), and on PostgreSQL no shared transaction id (xmin) once sealed.
+/// employee: no employee column, no time, no shared sequence, no row order, and on
+/// PostgreSQL no shared transaction id (xmin) once sealed.
 fn an_anonymous_wave_cannot_be_joined_to_people(db: TestDb) {
     let (server, tokens) = open_wave(&db);
     // Employees answer in invitation order, each with a distinct eNPS value.
@@ -406,13 +406,7 @@ fn an_anonymous_wave_cannot_be_joined_to_people(db: TestDb) {
     }
     let handle = db.db();
     let mut conn = handle.get().unwrap();
-    let sealed_now = icsat::responses::store::seal(&mut conn).unwrap();
-    // SQLite stores them as they stay (nothing per row tells the writing transaction);
-    // PostgreSQL rewrites them (here or in the server's scheduler tick), as their rows
-    // shared transaction ids with their invitations.
-    if let icsat::db::Conn::Sqlite(_) = conn {
-        assert_eq!(sealed_now, 0, "SQLite stores responses sealed");
-    }
+    icsat::responses::store::seal(&mut conn).unwrap();
     // The table as a plain scan returns it.
     let stored: Vec<(String, Option<i64>, bool)> = icsat::with_conn!(conn, c => responses::table
         .select((responses::id, responses::employee_id, responses::sealed))

@@ -16,7 +16,7 @@
 /// ```ignore
 /// cached_statement! {
 ///     /// Doc.
-///     pub struct Touch { id: i64 => BigInt }
+///     struct Touch { id: i64 => BigInt }
 ///     "UPDATE t SET seen = 1 WHERE id = ", id: BigInt, ""
 /// }
 /// ```
@@ -24,12 +24,12 @@
 macro_rules! cached_statement {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident { $($field:ident : $ty:ty => $sql_ty:ty),* $(,)? }
+        $vis:vis struct $name:ident { $($field:ident : $ty:ty => $sql_ty:ty),* $(,)? }
         $first:literal $(, $bind:ident : $bind_ty:ty, $piece:literal)*
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
-        pub struct $name { $(pub $field: $ty),* }
+        $vis struct $name { $(pub $field: $ty),* }
 
         impl ::diesel::query_builder::QueryId for $name {
             type QueryId = Self;
@@ -68,7 +68,7 @@ mod tests {
 
     crate::cached_statement! {
         /// A test statement.
-        pub struct Bump { by: i64 => BigInt, key: String => Text }
+        struct Bump { by: i64 => BigInt, key: String => Text }
         "UPDATE t SET n = n + ", by: BigInt, " WHERE k = ", key: Text, ""
     }
 

@@ -128,7 +128,7 @@ fn write_rows(
 // which sealing relies on (see [`seal`]).
 crate::cached_statement! {
     /// Inserts responses, one array element per row.
-    pub struct PgInsertResponses {
+    struct PgInsertResponses {
         ids: Vec<String> => Array<Text>,
         wave_ids: Vec<i64> => Array<BigInt>,
         department_ids: Vec<Option<i64>> => Array<Nullable<BigInt>>,
@@ -144,7 +144,7 @@ crate::cached_statement! {
 
 crate::cached_statement! {
     /// Inserts answers, one array element per row.
-    pub struct PgInsertAnswers {
+    struct PgInsertAnswers {
         response_ids: Vec<String> => Array<Text>,
         question_ids: Vec<String> => Array<Text>,
         ordinals: Vec<i32> => Array<Integer>,

@@ -105,7 +105,7 @@ fn mark_counts_stale(conn: &mut Conn, wave_id: i64) -> Result<(), DbError> {
 
 crate::cached_statement! {
     /// [`mark_counts_stale`]'s statement, kept prepared (see `db::cached`).
-    pub struct MarkStale { wave_id: i64 => BigInt }
+    struct MarkStale { wave_id: i64 => BigInt }
     "UPDATE waves SET counts_stale = TRUE WHERE id = ", wave_id: BigInt, " AND counts_stale = FALSE"
 }
 
@@ -113,7 +113,7 @@ crate::cached_statement! {
     /// Marks an unanswered invitation of a wave open at `now` answered on `day`; changes
     /// nothing (0 rows) when it was answered before or its wave is not open. Kept
     /// prepared (see `db::cached`): every submission runs it.
-    pub struct MarkAnswered { day: NaiveDate => Date, invitation_id: i64 => BigInt, now: NaiveDateTime => Timestamp }
+    struct MarkAnswered { day: NaiveDate => Date, invitation_id: i64 => BigInt, now: NaiveDateTime => Timestamp }
     "UPDATE invitations SET responded_on = ", day: Date, " WHERE id = ", invitation_id: BigInt,
     " AND responded_on IS NULL AND EXISTS (SELECT 1 FROM waves \
      WHERE waves.id = invitations.wave_id AND waves.status = 'open' \

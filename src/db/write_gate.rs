@@ -283,9 +283,8 @@ mod tests {
         while started.elapsed() < Duration::from_secs(3) || transactions < 200 {
             conn.transaction(|conn| {
                 crate::with_conn!(*conn, c => c.batch_execute(
-                    "INSERT INTO t (v) SELECT randomblob(4000) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) a, \
-                     (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 \
-                      UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10) b"
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) \
+                     INSERT INTO t (v) SELECT randomblob(4000) FROM n"
                 ))?;
                 Ok::<(), DbError>(())
             })

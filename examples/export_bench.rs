@@ -266,7 +266,7 @@ fn store(db: &Db, dir: &Path, responses: usize) -> Result<Duration, BoxError> {
                 }
             })
             .collect();
-        conn.transaction(|conn| icsat::responses::store::insert(conn, wave_id, &chunk, true))?;
+        conn.transaction(|conn| icsat::responses::store::insert(conn, wave_id, &chunk))?;
         done += n;
         eprint!("\rstoring responses: {done}/{responses}");
         let _ = std::io::stderr().flush();

@@ -245,7 +245,7 @@ pub fn store_wave(
     let w = wave_index as f64;
     let mut batch: Vec<NewResponse> = Vec::with_capacity(CHUNK);
     let flush = |conn: &mut Conn, batch: &mut Vec<NewResponse>| -> Result<(), DbError> {
-        icsat::responses::store::insert(conn, wave_id, batch, true)?;
+        icsat::responses::store::insert(conn, wave_id, batch)?;
         batch.clear();
         Ok(())
     };

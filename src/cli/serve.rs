@@ -15,10 +15,18 @@ use crate::web::{AppState, Application};
 /// How often the scheduler looks for waves to open, remind or close.
 const TICK: Duration = Duration::from_secs(20);
 
-/// Ticks the scheduler until the process ends. Every action it takes is idempotent
-/// across processes, so several `serve` processes may all run it.
+/// Seals the responses waiting in the inbox, then ticks the scheduler, until the process
+/// ends. Every action either takes is idempotent across processes, so several `serve`
+/// processes may all run it.
 async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
     loop {
+        // Through the shared writer, ahead of the tick, so that on SQLite the tick's own
+        // seal (on a connection of its own) finds next to nothing.
+        match crate::responses::inbox::seal_grouped(&db).await {
+            Ok(0) => {}
+            Ok(sealed) => tracing::debug!(sealed, "responses sealed"),
+            Err(e) => tracing::error!(error = %e, "sealing failed; retrying"),
+        }
         let (db, mailer) = (db.clone(), mailer.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::waves::WaveError> {
             let mut conn = db.get()?;

@@ -19,7 +19,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Any number that fits in a Postgres advisory lock key; names the migration lock.
@@ -138,11 +138,15 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // process (group commit shares that sync among the submissions arriving
         // together); foreign keys are off in SQLite unless asked;
         // LIKE compares case as PostgreSQL's does, so filters match the same rows;
-        // savepoints and sorts keep their temporary pages in memory, not in files.
+        // savepoints and sorts keep their temporary pages in memory, not in files;
+        // secure_delete overwrites what a delete frees with zeros, freed pages included,
+        // so the rows sealing moves out of the response inbox (which lie in the order of
+        // answering) leave no copy behind in the file.
         conn.batch_execute(
             "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA case_sensitive_like = ON; PRAGMA temp_store = MEMORY;",
+             PRAGMA case_sensitive_like = ON; PRAGMA temp_store = MEMORY; \
+             PRAGMA secure_delete = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -124,7 +124,17 @@ diesel::table! {
         department_id -> Nullable<BigInt>,
         attributes -> Text,
         employee_id -> Nullable<BigInt>,
-        sealed -> Bool,
+    }
+}
+
+diesel::table! {
+    response_inbox (id) {
+        id -> BigInt,
+        wave_id -> BigInt,
+        department_id -> Nullable<BigInt>,
+        attributes -> Text,
+        employee_id -> Nullable<BigInt>,
+        answers -> Text,
     }
 }
 

@@ -26,7 +26,7 @@ use crate::db::schema::{employees, invitations, waves};
 use crate::db::{Conn, Db, DbError};
 use crate::definitions::{Anonymity, Definition, Schedule};
 use crate::responses::submit::{self, Invitation};
-use crate::responses::{store, NewResponse};
+use crate::responses::{inbox, store, NewResponse};
 use crate::waves::lifecycle::{self, Mailer, Opened};
 use crate::waves::{audience, tokens, NewWave, Origin, WaveError};
 
@@ -349,7 +349,7 @@ fn store_wave(
                 .collect();
             crate::with_conn!(*conn, c => diesel::insert_into(invitations::table).values(&values).execute(c))?;
         }
-        store::insert(conn, wave_id, &responses, true)?;
+        store::insert(conn, wave_id, &responses)?;
         Ok(wave_id)
     })?;
     crate::reports::counts::refresh(conn, wave_id, definition)?;
@@ -425,7 +425,7 @@ fn open_current_wave(
             answered += 1;
         }
     }
-    store::seal(conn)?;
+    inbox::seal(conn)?;
     let definition = crate::reports::wave_definition(conn, wave.version_id)?;
     crate::reports::counts::refresh(conn, wave_id, &definition)?;
     Ok((format!("{OPEN_SURVEY}/{label}"), invited.len(), answered))

@@ -2,7 +2,8 @@
 //! the answers once, stored, and read back by every report. Filtered views (roster
 //! attributes) are counted the same way on the fly.
 //!
-//! When counting happens: a submission marks its wave `counts_stale`; the scheduler tick
+//! When counting happens: sealing, which moves submitted responses from the inbox into
+//! the response tables (`responses::inbox`), marks their wave `counts_stale`; the scheduler tick
 //! of `icsat serve` recounts stale waves in the background ([`recount_due`]), and reports
 //! read the last stored counts, saying how fresh they are ([`Freshness`]). A report
 //! counts first only where stored counts would mislead: a wave never counted (no empty
@@ -11,7 +12,7 @@
 //!
 //! One process counts a wave at a time: it takes the `leases` row `counts:<wave id>`
 //! (a free one, or one whose holder ran out of time, presumably dead) and clears
-//! `counts_stale` in the same transaction, so answers arriving while it counts mark the
+//! `counts_stale` in the same transaction, so responses sealed while it counts mark the
 //! wave stale again; it stores the result only if it still holds the lease, and hands the
 //! lease back. A count that fails marks the wave stale again; one whose process dies leaves
 //! an expired lease, which the next tick takes over.
@@ -370,7 +371,7 @@ struct Claim {
 
 /// Takes the counting of a wave: a free lease, or one whose holder ran out of time.
 /// `None` while another process (or thread) counts it. Clears `counts_stale` in the same
-/// transaction, so answers submitted while counting mark the wave stale again.
+/// transaction, so responses sealed while counting mark the wave stale again.
 fn claim(conn: &mut Conn, wave_id: i64) -> Result<Option<Claim>, DbError> {
     let now = crate::db::now();
     let (name, until) = (lease_name(wave_id), now + LEASE);
@@ -407,12 +408,12 @@ fn claim(conn: &mut Conn, wave_id: i64) -> Result<Option<Claim>, DbError> {
             return Ok(None);
         };
         if was_stale {
-            // A submission marks the wave stale only when it is not marked yet (every
-            // submission writing the one wave row would line them all up behind each
-            // other's commits). So on PostgreSQL the flag is cleared only once no
-            // submission is midway: SHARE waits for those inserting responses to commit
-            // (they are in the count that follows) and holds new ones until this commits
-            // (they see the flag cleared and set it again). SQLite has one writer anyway.
+            // Sealing marks the wave stale only when it is not marked yet (every writer
+            // of responses writing the one wave row would line them all up behind each
+            // other's commits). So on PostgreSQL the flag is cleared only once no seal
+            // is midway: SHARE waits for those inserting responses to commit (they are
+            // in the count that follows) and holds new ones until this commits (they
+            // see the flag cleared and set it again). SQLite has one writer anyway.
             if let Conn::Postgres(c) = conn {
                 diesel::sql_query("LOCK TABLE responses IN SHARE MODE").execute(&mut **c)?;
             }

@@ -335,7 +335,7 @@ pub fn import_file(
         let Some(wave_id) = wave_id else {
             return Err(wave_exists(conn)?);
         };
-        super::store::insert(conn, wave_id, &responses, true)?;
+        super::store::insert(conn, wave_id, &responses)?;
         Ok(wave_id)
     })?;
     // Counted now so the first report is instant; if this fails the wave stays marked

@@ -3,6 +3,7 @@
 //! leads back to a person or a moment.
 
 pub mod import;
+pub mod inbox;
 pub mod store;
 pub mod submit;
 

@@ -1,14 +1,14 @@
-//! Writing responses. Ids are random (UUID v4): no sequence tells their order.
+//! Writing responses and answers: imports write them at once, submissions through the
+//! inbox (`super::inbox`). Ids are random (UUID v4): no sequence tells their order.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
 
 use super::NewResponse;
 use crate::db::schema::{answers, responses};
 use crate::db::{Conn, DbError};
 
-/// Rows per INSERT on PostgreSQL, and ids per `IN (...)` list when sealing (below both
-/// backends' limits on bound parameters).
+/// Rows per INSERT on PostgreSQL (below its limit on bound parameters).
 const BATCH: usize = 2000;
 
 // `treat_none_as_default_value = false`: None is written as NULL, which is also these
@@ -18,34 +18,29 @@ const BATCH: usize = 2000;
 // inside a savepoint).
 #[derive(Insertable)]
 #[diesel(table_name = responses, treat_none_as_default_value = false)]
-struct ResponseRow<'a> {
-    id: String,
-    wave_id: i64,
-    department_id: Option<i64>,
-    attributes: &'a str,
-    employee_id: Option<i64>,
-    sealed: bool,
+pub(super) struct ResponseRow<'a> {
+    pub id: String,
+    pub wave_id: i64,
+    pub department_id: Option<i64>,
+    pub attributes: &'a str,
+    pub employee_id: Option<i64>,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = answers, treat_none_as_default_value = false)]
-struct AnswerRow<'a> {
-    response_id: &'a str,
-    question_id: &'a str,
-    ordinal: i32,
-    value: Option<i32>,
-    text: Option<&'a str>,
+pub(super) struct AnswerRow<'a> {
+    pub response_id: &'a str,
+    pub question_id: &'a str,
+    pub ordinal: i32,
+    pub value: Option<i32>,
+    pub text: Option<&'a str>,
 }
 
-/// Stores responses of one wave; call inside [`Conn::transaction`] with the rest of the
-/// work (marking the invitation, creating the wave) so it is all or nothing. `sealed`:
-/// false for a single submission (see [`seal`]), true for bulk imports.
-pub fn insert(
-    conn: &mut Conn,
-    wave_id: i64,
-    new: &[NewResponse],
-    sealed: bool,
-) -> Result<(), DbError> {
+/// Stores responses of one wave, in the order given; call inside [`Conn::transaction`]
+/// with the rest of the work (creating the wave, say) so it is all or nothing. For bulk
+/// imports; a single submission goes through the inbox (`super::inbox`), so that the
+/// order of rows does not follow the order of answering.
+pub fn insert(conn: &mut Conn, wave_id: i64, new: &[NewResponse]) -> Result<(), DbError> {
     let rows: Vec<ResponseRow> = new
         .iter()
         .map(|r| ResponseRow {
@@ -54,7 +49,6 @@ pub fn insert(
             department_id: r.department_id,
             attributes: &r.attributes,
             employee_id: r.employee_id,
-            sealed,
         })
         .collect();
     let answer_rows: Vec<AnswerRow> = rows
@@ -77,7 +71,7 @@ pub fn insert(
 /// rows, one statement kept prepared for any count); on SQLite, where a statement costs
 /// no round trip, row by row with one prepared statement per table, the cheapest way
 /// SQLite inserts.
-fn write_rows(
+pub(super) fn write_rows(
     conn: &mut Conn,
     rows: &[ResponseRow],
     answer_rows: &[AnswerRow],
@@ -103,7 +97,6 @@ fn write_rows(
                     department_ids: chunk.iter().map(|r| r.department_id).collect(),
                     attributes: chunk.iter().map(|r| r.attributes.to_string()).collect(),
                     employee_ids: chunk.iter().map(|r| r.employee_id).collect(),
-                    sealed: chunk.iter().map(|r| r.sealed).collect(),
                 }
                 .execute(c)?;
             }
@@ -125,7 +118,7 @@ fn write_rows(
 // PostgreSQL: rows go in as one array per column, so the statement is the same for any
 // number of rows and stays prepared (diesel parses and plans a multi-row VALUES afresh
 // every time, as its SQL changes with the count). unnest yields the rows in array order,
-// which sealing relies on (see [`seal`]).
+// which sealing relies on (`super::inbox`).
 crate::cached_statement! {
     /// Inserts responses, one array element per row.
     struct PgInsertResponses {
@@ -134,12 +127,11 @@ crate::cached_statement! {
         department_ids: Vec<Option<i64>> => Array<Nullable<BigInt>>,
         attributes: Vec<String> => Array<Text>,
         employee_ids: Vec<Option<i64>> => Array<Nullable<BigInt>>,
-        sealed: Vec<bool> => Array<Bool>,
     }
-    "INSERT INTO responses (id, wave_id, department_id, attributes, employee_id, sealed) \
+    "INSERT INTO responses (id, wave_id, department_id, attributes, employee_id) \
      SELECT * FROM unnest(", ids: Array<Text>, ", ", wave_ids: Array<BigInt>, ", ",
     department_ids: Array<Nullable<BigInt>>, ", ", attributes: Array<Text>, ", ",
-    employee_ids: Array<Nullable<BigInt>>, ", ", sealed: Array<Bool>, ")"
+    employee_ids: Array<Nullable<BigInt>>, ")"
 }
 
 crate::cached_statement! {
@@ -155,64 +147,4 @@ crate::cached_statement! {
      SELECT * FROM unnest(", response_ids: Array<Text>, ", ", question_ids: Array<Text>, ", ",
     ordinals: Array<Integer>, ", ", values: Array<Nullable<Integer>>, ", ",
     texts: Array<Nullable<Text>>, ")"
-}
-
-type StoredResponse = (String, i64, Option<i64>, String, Option<i64>);
-type StoredAnswer = (String, String, i32, Option<i32>, Option<String>);
-
-/// Rewrites every unsealed response, with its answers, in one transaction and in
-/// random-id order: afterwards nothing the database keeps per row (physical order,
-/// PostgreSQL's xmin) tells which invitation, marked answered at the same moment, a
-/// response came with. Returns how many were sealed.
-pub fn seal(conn: &mut Conn) -> Result<usize, DbError> {
-    conn.transaction(|conn| {
-        let mut rows: Vec<StoredResponse> = crate::with_conn!(*conn, c => responses::table
-            // Written as the partial index's condition, so both databases use it.
-            .filter(diesel::dsl::not(responses::sealed))
-            .select((responses::id, responses::wave_id, responses::department_id, responses::attributes, responses::employee_id))
-            .load(c))?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        let mut answer_rows: Vec<StoredAnswer> = Vec::new();
-        for chunk in ids.chunks(BATCH) {
-            let part: Vec<StoredAnswer> = crate::with_conn!(*conn, c => answers::table
-                .filter(answers::response_id.eq_any(chunk))
-                .select((answers::response_id, answers::question_id, answers::ordinal, answers::value, answers::text))
-                .load(c))?;
-            answer_rows.extend(part);
-        }
-        answer_rows.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
-        for chunk in ids.chunks(BATCH) {
-            crate::with_conn!(*conn, c => {
-                diesel::delete(answers::table.filter(answers::response_id.eq_any(chunk))).execute(c)?;
-                diesel::delete(responses::table.filter(responses::id.eq_any(chunk))).execute(c)
-            })?;
-        }
-        let fresh: Vec<ResponseRow> = rows
-            .iter()
-            .map(|(id, wave_id, department_id, attributes, employee_id)| ResponseRow {
-                id: id.clone(),
-                wave_id: *wave_id,
-                department_id: *department_id,
-                attributes,
-                employee_id: *employee_id,
-                sealed: true,
-            })
-            .collect();
-        let fresh_answers: Vec<AnswerRow> = answer_rows
-            .iter()
-            .map(|(response_id, question_id, ordinal, value, text)| AnswerRow {
-                response_id,
-                question_id,
-                ordinal: *ordinal,
-                value: *value,
-                text: text.as_deref(),
-            })
-            .collect();
-        write_rows(conn, &fresh, &fresh_answers)?;
-        Ok(rows.len())
-    })
 }

@@ -94,21 +94,6 @@ pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>,
     ))
 }
 
-/// Marks the wave's stored counts as out of date; call inside the storing transaction.
-/// Only when not marked yet: a plain UPDATE of the one wave row would make every
-/// submission wait for the previous one's commit (its row lock). How this stays exact
-/// while a recount clears the flag: `reports::counts::claim`.
-fn mark_counts_stale(conn: &mut Conn, wave_id: i64) -> Result<(), DbError> {
-    crate::with_conn!(*conn, c => MarkStale { wave_id }.execute(c))?;
-    Ok(())
-}
-
-crate::cached_statement! {
-    /// [`mark_counts_stale`]'s statement, kept prepared (see `db::cached`).
-    struct MarkStale { wave_id: i64 => BigInt }
-    "UPDATE waves SET counts_stale = TRUE WHERE id = ", wave_id: BigInt, " AND counts_stale = FALSE"
-}
-
 crate::cached_statement! {
     /// Marks an unanswered invitation of a wave open at `now` answered on `day`; changes
     /// nothing (0 rows) when it was answered before or its wave is not open. Kept
@@ -129,10 +114,10 @@ pub enum Outcome {
     Closed,
 }
 
-/// Stores the answers and marks the invitation answered, in one transaction. The mark
-/// is a conditional update, so of racing submissions exactly one stores anything.
-/// In an anonymous survey the response carries no employee and no time; the invitation
-/// keeps only the day.
+/// Stores the answers (in the inbox, until sealed: `super::inbox`) and marks the
+/// invitation answered, in one transaction. The mark is a conditional update, so of
+/// racing submissions exactly one stores anything. In an anonymous survey the response
+/// carries no employee and no time; the invitation keeps only the day.
 pub fn submit(
     conn: &mut Conn,
     invitation: &Invitation,
@@ -187,12 +172,6 @@ fn store_answers(
         employee_id: (!anonymous).then_some(invitation.employee_id),
         answers,
     };
-    super::store::insert(
-        conn,
-        invitation.wave.id,
-        std::slice::from_ref(&response),
-        false,
-    )?;
-    mark_counts_stale(conn, invitation.wave.id)?;
+    super::inbox::deposit(conn, invitation.wave.id, &response)?;
     Ok(Outcome::Stored)
 }

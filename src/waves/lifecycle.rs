@@ -372,7 +372,7 @@ pub fn close(conn: &mut Conn, wave: &Wave) -> Result<bool, WaveError> {
     .execute(c))
     .map_err(DbError::from)?;
     if closed == 1 {
-        crate::responses::store::seal(conn)?;
+        crate::responses::inbox::seal(conn)?;
         let definition = crate::reports::wave_definition(conn, wave.version_id)?;
         if let Err(e) = crate::reports::counts::refresh(conn, wave.id, &definition) {
             tracing::warn!(error = %e, wave = %wave.label, "closed, but counting failed; reports will retry");

@@ -56,7 +56,7 @@ pub struct TickReport {
     pub opened: Vec<String>,
     pub reminded: Vec<String>,
     pub closed: Vec<String>,
-    /// Responses sealed (see `responses::store::seal`).
+    /// Responses sealed (see `responses::inbox`).
     pub sealed: usize,
     /// Waves whose stored counts were brought up to date (at most one per tick).
     pub counted: Vec<String>,
@@ -71,7 +71,7 @@ pub fn tick(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<Tick
     use diesel::prelude::*;
 
     let mut report = TickReport {
-        sealed: crate::responses::store::seal(conn)?,
+        sealed: crate::responses::inbox::seal(conn)?,
         ..TickReport::default()
     };
     let slugs: Vec<String> = crate::with_conn!(*conn, c => surveys::table.select(surveys::slug).order(surveys::slug).load(c))

@@ -124,9 +124,12 @@ pub fn csrf_of(page: &str) -> String {
     page[at..at + 64].to_string()
 }
 
+/// Rows of `table` ("responses", "answers", or answered invitations), once every
+/// submitted response is sealed (see `responses::inbox`).
 fn count(db: &TestDb, table: &str) -> i64 {
     let handle = db.db();
     let mut conn = handle.get().unwrap();
+    icsat::responses::inbox::seal(&mut conn).unwrap();
     icsat::with_conn!(conn, c => match table {
         "responses" => responses::table.count().get_result::<i64>(c),
         "answers" => answers::table.count().get_result::<i64>(c),
@@ -406,21 +409,26 @@ fn an_anonymous_wave_cannot_be_joined_to_people(db: TestDb) {
     }
     let handle = db.db();
     let mut conn = handle.get().unwrap();
-    icsat::responses::store::seal(&mut conn).unwrap();
+    // Until sealed, the responses wait in the inbox, in the order they came.
+    assert_eq!(icsat::responses::inbox::waiting(&mut conn).unwrap(), 10);
+    assert_eq!(
+        icsat::with_conn!(conn, c => responses::table.count().get_result::<i64>(c)).unwrap(),
+        0
+    );
+    assert_eq!(icsat::responses::inbox::seal(&mut conn).unwrap(), 10);
+    assert_eq!(icsat::responses::inbox::waiting(&mut conn).unwrap(), 0);
     // The table as a plain scan returns it.
-    let stored: Vec<(String, Option<i64>, bool)> = icsat::with_conn!(conn, c => responses::table
-        .select((responses::id, responses::employee_id, responses::sealed))
+    let stored: Vec<(String, Option<i64>)> = icsat::with_conn!(conn, c => responses::table
+        .select((responses::id, responses::employee_id))
         .load(c))
     .unwrap();
     assert_eq!(stored.len(), 10);
-    assert!(stored
-        .iter()
-        .all(|(_, employee, sealed)| employee.is_none() && *sealed));
+    assert!(stored.iter().all(|(_, employee)| employee.is_none()));
     // Ids are random UUIDs, not a sequence, and rows sit in id order.
     assert!(stored
         .iter()
-        .all(|(id, _, _)| uuid::Uuid::parse_str(id).is_ok()));
-    let ids: Vec<&String> = stored.iter().map(|(id, _, _)| id).collect();
+        .all(|(id, _)| uuid::Uuid::parse_str(id).is_ok()));
+    let ids: Vec<&String> = stored.iter().map(|(id, _)| id).collect();
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(ids, sorted, "rows sit in random-id order");
@@ -455,7 +463,6 @@ fn an_anonymous_wave_cannot_be_joined_to_people(db: TestDb) {
                 "department_id",
                 "attributes",
                 "employee_id",
-                "sealed",
                 "response_id",
                 "question_id",
                 "ordinal",
@@ -467,6 +474,10 @@ fn an_anonymous_wave_cannot_be_joined_to_people(db: TestDb) {
         );
     }
     drop(server);
+    if let icsat::db::Conn::Sqlite(_) = &conn {
+        let file = sqlite_file_after_checkpoint(&mut conn, &db);
+        sqlite_pages_keep_no_arrival_order(&file, &ids, &value_of, &answered);
+    }
     if let icsat::db::Conn::Postgres(pg) = &mut conn {
         #[derive(QueryableByName)]
         struct Shared {
@@ -483,6 +494,81 @@ fn an_anonymous_wave_cannot_be_joined_to_people(db: TestDb) {
             "no response shares a transaction id with an invitation"
         );
     }
+}
+
+/// The SQLite file's bytes once the write-ahead log is copied in and emptied.
+fn sqlite_file_after_checkpoint(conn: &mut icsat::db::Conn, db: &TestDb) -> Vec<u8> {
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let icsat::db::Conn::Sqlite(c) = conn else {
+        unreachable!("SQLite only")
+    };
+    let done: Checkpoint = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .get_result(&mut **c)
+        .unwrap();
+    assert_eq!(done.busy, 0, "the checkpoint ran to the end");
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    assert_eq!(
+        std::fs::metadata(format!("{path}-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0),
+        0
+    );
+    std::fs::read(path).unwrap()
+}
+
+/// What a reader of the file's bytes finds (the attack a reviewer made on the first
+/// design): within a page SQLite writes each new cell below the previous one, so the
+/// order of the ids' positions is the order they were written in. It must be an order
+/// of the ids themselves (ascending or descending), never the order of answering; and
+/// the inbox rows, which were in the order of answering, are gone without a trace.
+fn sqlite_pages_keep_no_arrival_order(
+    file: &[u8],
+    ids: &[&String],
+    value_of: &std::collections::HashMap<String, i32>,
+    answered: &[i32],
+) {
+    let page_size = u16::from_be_bytes([file[16], file[17]]) as usize;
+    let page_size = if page_size == 1 { 65536 } else { page_size };
+    let mut pages_holding_all = 0;
+    for page in file.chunks(page_size) {
+        let mut at: Vec<(usize, &String)> = Vec::new();
+        for id in ids {
+            match page.windows(id.len()).position(|w| w == id.as_bytes()) {
+                Some(offset) => at.push((offset, id)),
+                None => break,
+            }
+        }
+        if at.len() < ids.len() {
+            continue;
+        }
+        pages_holding_all += 1;
+        at.sort();
+        let by_position: Vec<&String> = at.iter().map(|(_, id)| *id).collect();
+        let mut ascending = by_position.clone();
+        ascending.sort();
+        let mut descending = ascending.clone();
+        descending.reverse();
+        assert!(
+            by_position == ascending || by_position == descending,
+            "cells lie in an order of their own ids"
+        );
+        let values: Vec<i32> = by_position.iter().map(|id| value_of[id.as_str()]).collect();
+        let mut reversed = answered.to_vec();
+        reversed.reverse();
+        assert!(values != answered && values != reversed);
+    }
+    assert!(pages_holding_all >= 1, "the responses' page was found");
+    // The inbox held each response's answers as JSON, like [["enps",0,3,null]].
+    assert!(
+        !file
+            .windows(8)
+            .any(|w| w == b"[[\"enps\"" || w == b"[\"enps\","),
+        "no copy of an inbox row is left in the file"
+    );
 }
 
 fn response_columns(conn: &mut icsat::db::Conn) -> Vec<String> {
@@ -578,6 +664,7 @@ fn arbitrary_bodies_never_break_the_form(db: TestDb) {
     }
     let handle = db.db();
     let mut conn = handle.get().unwrap();
+    icsat::responses::inbox::seal(&mut conn).unwrap();
     let stored: Vec<String> =
         icsat::with_conn!(conn, c => responses::table.select(responses::id).load(c)).unwrap();
     assert!(stored.len() <= 1);
@@ -594,7 +681,83 @@ fn arbitrary_bodies_never_break_the_form(db: TestDb) {
     }
 }
 
+/// Several processes seal at once (every `icsat serve` runs the scheduler): each waiting
+/// response is moved exactly once, with all its answers, and its wave's counts are
+/// marked out of date.
+fn concurrent_seals_move_each_response_once(db: TestDb) {
+    let (server, _) = open_wave(&db);
+    drop(server);
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let wave_id: i64 =
+        icsat::with_conn!(conn, c => waves::table.select(waves::id).first(c)).unwrap();
+    icsat::with_conn!(conn, c => diesel::update(waves::table).set(waves::counts_stale.eq(false)).execute(c))
+        .unwrap();
+    conn.transaction(|conn| {
+        for i in 0..1000 {
+            let response = icsat::responses::NewResponse {
+                department_id: None,
+                attributes: "{}".into(),
+                employee_id: None,
+                answers: vec![
+                    icsat::responses::AnswerValue {
+                        question_id: "enps".into(),
+                        ordinal: 0,
+                        value: Some(i % 11),
+                        text: None,
+                    },
+                    icsat::responses::AnswerValue {
+                        question_id: "comment".into(),
+                        ordinal: 0,
+                        value: None,
+                        text: Some(format!("comment {i}")),
+                    },
+                ],
+            };
+            icsat::responses::inbox::deposit(conn, wave_id, &response)?;
+        }
+        Ok::<_, icsat::db::DbError>(())
+    })
+    .unwrap();
+    let sealers: Vec<_> = (0..3)
+        .map(|_| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let mut conn = handle.get().unwrap();
+                icsat::responses::inbox::seal(&mut conn).unwrap()
+            })
+        })
+        .collect();
+    let sealed: usize = sealers.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(sealed, 1000);
+    assert_eq!(icsat::responses::inbox::waiting(&mut conn).unwrap(), 0);
+    assert_eq!(count(&db, "responses"), 1000);
+    let mut comments: Vec<String> = icsat::with_conn!(conn, c => answers::table
+        .filter(answers::question_id.eq("comment"))
+        .select(answers::text.assume_not_null())
+        .load(c))
+    .unwrap();
+    comments.sort();
+    let mut expected: Vec<String> = (0..1000).map(|i| format!("comment {i}")).collect();
+    expected.sort();
+    assert_eq!(comments, expected);
+    let values: Vec<Option<i32>> = icsat::with_conn!(conn, c => answers::table
+        .filter(answers::question_id.eq("enps"))
+        .select(answers::value)
+        .load(c))
+    .unwrap();
+    assert_eq!(values.len(), 1000);
+    assert_eq!(
+        values.iter().flatten().sum::<i32>(),
+        (0..1000).map(|i| i % 11).sum::<i32>()
+    );
+    let stale: bool = icsat::with_conn!(conn, c => waves::table.find(wave_id).select(waves::counts_stale).first(c))
+        .unwrap();
+    assert!(stale, "sealing marks the wave's counts out of date");
+}
+
 crate::on_both_backends!(
+    concurrent_seals_move_each_response_once,
     arbitrary_bodies_never_break_the_form,
     the_form_is_accessible_and_safe,
     answering_stores_once_and_says_so,

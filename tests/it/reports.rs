@@ -258,7 +258,7 @@ fn one_more_answer(conn: &mut icsat::db::Conn, label: &str) -> icsat::waves::Wav
             text: None,
         }],
     };
-    icsat::responses::store::insert(conn, wave.id, &[response], false).unwrap();
+    icsat::responses::store::insert(conn, wave.id, &[response]).unwrap();
     icsat::with_conn!(*conn, c => diesel::update(waves::table.find(wave.id))
         .set(waves::counts_stale.eq(true))
         .execute(c))

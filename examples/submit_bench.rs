@@ -354,15 +354,18 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
 
     let db = Db::connect(&DatabaseUrl::parse(url)?)?;
     let mut conn = db.get()?;
-    let (stored, answer_rows, answered): (i64, i64, i64) = icsat::with_conn!(conn, c => {
-        let stored = responses::table.count().get_result::<i64>(c)?;
+    // Stored: sealed into the response tables during the run, or waiting in the inbox.
+    let waiting = icsat::responses::inbox::waiting(&mut conn)?;
+    let (sealed, answer_rows, answered): (i64, i64, i64) = icsat::with_conn!(conn, c => {
+        let sealed = responses::table.count().get_result::<i64>(c)?;
         let answer_rows = answers::table.count().get_result::<i64>(c)?;
         let answered = invitations::table
             .filter(invitations::responded_on.is_not_null())
             .count()
             .get_result::<i64>(c)?;
-        Ok::<_, diesel::result::Error>((stored, answer_rows, answered))
+        Ok::<_, diesel::result::Error>((sealed, answer_rows, answered))
     })?;
+    let stored = sealed + waiting;
 
     let ok = submit.status.get(&200).copied().unwrap_or(0);
     println!();
@@ -418,7 +421,7 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
         submit.seconds
     );
     println!(
-        "stored in the database: {stored} responses, {answer_rows} answers, {answered} invitations marked answered"
+        "stored in the database: {stored} responses ({sealed} sealed with {answer_rows} answers, {waiting} waiting in the inbox), {answered} invitations marked answered"
     );
     let in_flight = stored - ok as i64;
     println!(

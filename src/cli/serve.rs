@@ -19,18 +19,30 @@ const TICK: Duration = Duration::from_secs(20);
 /// ends. Every action either takes is idempotent across processes, so several `serve`
 /// processes may all run it.
 async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
+    // Every TICK from one start to the next, not TICK after the last one ended: a seal
+    // under load takes seconds, and sealing must keep pace with answering.
+    let mut every = tokio::time::interval(TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        // Through the shared writer, ahead of the tick, so that on SQLite the tick's own
-        // seal (on a connection of its own) finds next to nothing.
-        match crate::responses::inbox::seal_grouped(&db).await {
-            Ok(0) => {}
-            Ok(sealed) => tracing::debug!(sealed, "responses sealed"),
-            Err(e) => tracing::error!(error = %e, "sealing failed; retrying"),
+        every.tick().await;
+        // Through the shared writer, so that on SQLite sealing neither waits for the
+        // write lock nor holds submissions waiting for it.
+        let started = std::time::Instant::now();
+        let sealed = match crate::responses::inbox::seal_grouped(&db).await {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                tracing::error!(error = %e, "sealing failed; retrying");
+                0
+            }
+        };
+        if sealed > 0 {
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::info!(sealed, ms, "responses sealed");
         }
         let (db, mailer) = (db.clone(), mailer.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::waves::WaveError> {
             let mut conn = db.get()?;
-            scheduler::tick(&mut conn, &mailer, Utc::now())
+            scheduler::due(&mut conn, &mailer, Utc::now())
         })
         .await;
         match outcome {
@@ -41,7 +53,6 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
             Ok(Err(e)) => tracing::error!(error = %e, "scheduler tick failed; retrying"),
             Err(e) => tracing::error!(error = %e, "scheduler task stopped; retrying"),
         }
-        tokio::time::sleep(TICK).await;
     }
 }
 

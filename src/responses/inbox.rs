@@ -27,7 +27,7 @@ use crate::db::{Conn, Db, DbError};
 /// Responses moved per transaction. A chunk holds SQLite's writer (and, in `serve`, the
 /// group of submissions committing with it) for a few milliseconds; see the README's
 /// benchmark section for how this was chosen.
-pub const CHUNK: usize = 200;
+pub const CHUNK: usize = 100;
 
 /// PostgreSQL advisory lock taken by every chunk's transaction, so that two processes
 /// sealing at once move each row exactly once (the second waits, then finds the rows

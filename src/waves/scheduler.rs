@@ -62,18 +62,26 @@ pub struct TickReport {
     pub counted: Vec<String>,
 }
 
+/// Seals the responses waiting in the inbox (`responses::inbox`), then does the
+/// [`due`] work.
+pub fn tick(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<TickReport, WaveError> {
+    let sealed = crate::responses::inbox::seal(conn)?;
+    Ok(TickReport {
+        sealed,
+        ..due(conn, mailer, now)?
+    })
+}
+
 /// Opens due waves, sends due reminders and closes ended waves, as of `now`; then
 /// recounts one wave whose stored counts miss answers (see
 /// `reports::counts::recount_due`: reports read the stored counts, so requests never
-/// wait for a count). Counting goes by the real clock, not `now`.
-pub fn tick(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<TickReport, WaveError> {
+/// wait for a count). Counting goes by the real clock, not `now`. `icsat serve` seals
+/// through its shared writer first, then calls this.
+pub fn due(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<TickReport, WaveError> {
     use crate::db::schema::{surveys, waves};
     use diesel::prelude::*;
 
-    let mut report = TickReport {
-        sealed: crate::responses::inbox::seal(conn)?,
-        ..TickReport::default()
-    };
+    let mut report = TickReport::default();
     let slugs: Vec<String> = crate::with_conn!(*conn, c => surveys::table.select(surveys::slug).order(surveys::slug).load(c))
         .map_err(crate::db::DbError::from)?;
     for slug in slugs {

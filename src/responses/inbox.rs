@@ -24,10 +24,15 @@ use super::NewResponse;
 use crate::db::schema::response_inbox;
 use crate::db::{Conn, Db, DbError};
 
-/// Responses moved per transaction. A chunk holds SQLite's writer (and, in `serve`, the
-/// group of submissions committing with it) for a few milliseconds; see the README's
-/// benchmark section for how this was chosen.
-pub const CHUNK: usize = 100;
+/// Responses moved per transaction on SQLite: a chunk holds the one writer (and, in
+/// `serve`, the group of submissions committing with it) for a few milliseconds; see the
+/// README's benchmark section for how this was chosen.
+pub const SQLITE_CHUNK: usize = 100;
+
+/// Responses moved per transaction on PostgreSQL, where a chunk holds no lock that a
+/// submission waits for, and each costs round trips: larger chunks keep sealing ahead
+/// of answering.
+pub const POSTGRES_CHUNK: usize = 2000;
 
 /// PostgreSQL advisory lock taken by every chunk's transaction, so that two processes
 /// sealing at once move each row exactly once (the second waits, then finds the rows
@@ -90,7 +95,11 @@ fn plan(conn: &mut Conn) -> Result<Vec<Chunk>, DbError> {
         .map(|id| (uuid::Uuid::new_v4().to_string(), id))
         .collect();
     drawn.sort_unstable();
-    Ok(drawn.chunks(CHUNK).map(<[_]>::to_vec).collect())
+    let size = match conn {
+        Conn::Sqlite(_) => SQLITE_CHUNK,
+        Conn::Postgres(_) => POSTGRES_CHUNK,
+    };
+    Ok(drawn.chunks(size).map(<[_]>::to_vec).collect())
 }
 
 /// Moves one chunk into the response tables; call inside a transaction. Rows another

@@ -52,7 +52,17 @@ struct InboxRow<'a> {
 /// An answer as the inbox holds it: `[question_id, ordinal, value, text]`.
 type HeldAnswer = (String, i32, Option<i32>, Option<String>);
 
-type Waiting = (i64, i64, Option<i64>, String, Option<i64>, String);
+/// A row waiting in the inbox.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = response_inbox)]
+struct Waiting {
+    id: i64,
+    wave_id: i64,
+    department_id: Option<i64>,
+    attributes: String,
+    employee_id: Option<i64>,
+    answers: String,
+}
 
 /// Puts a submitted response in the inbox; call inside the transaction that marks its
 /// invitation answered.
@@ -115,25 +125,16 @@ fn move_chunk(conn: &mut Conn, chunk: &[(String, i64)]) -> Result<usize, DbError
     let ids: Vec<i64> = chunk.iter().map(|(_, id)| *id).collect();
     let rows: Vec<Waiting> = crate::with_conn!(*conn, c => response_inbox::table
         .filter(response_inbox::id.eq_any(&ids))
-        .select((
-            response_inbox::id,
-            response_inbox::wave_id,
-            response_inbox::department_id,
-            response_inbox::attributes,
-            response_inbox::employee_id,
-            response_inbox::answers,
-        ))
+        .select(Waiting::as_select())
         .load(c))?;
-    let mut waiting: HashMap<i64, Waiting> = rows.into_iter().map(|r| (r.0, r)).collect();
-    let mut responses = Vec::with_capacity(waiting.len());
-    let mut held = Vec::with_capacity(waiting.len());
+    let mut waiting: HashMap<i64, Waiting> = rows.into_iter().map(|r| (r.id, r)).collect();
+    // Each row to move, with its new id and its answers, in the order of the new ids.
+    let mut moving: Vec<(&str, Waiting, Vec<HeldAnswer>)> = Vec::with_capacity(waiting.len());
     for (response_id, inbox_id) in chunk {
-        let Some((_, wave_id, department_id, attributes, employee_id, answers)) =
-            waiting.remove(inbox_id)
-        else {
+        let Some(row) = waiting.remove(inbox_id) else {
             continue;
         };
-        let mut answers: Vec<HeldAnswer> = match serde_json::from_str(&answers) {
+        let mut answers: Vec<HeldAnswer> = match serde_json::from_str(&row.answers) {
             Ok(answers) => answers,
             Err(e) => {
                 tracing::warn!(inbox_id, error = %e, "a waiting response's answers cannot be read; it stays in the inbox");
@@ -141,38 +142,27 @@ fn move_chunk(conn: &mut Conn, chunk: &[(String, i64)]) -> Result<usize, DbError
             }
         };
         answers.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        responses.push((
-            response_id,
-            *inbox_id,
-            wave_id,
-            department_id,
-            attributes,
-            employee_id,
-        ));
-        held.push(answers);
+        moving.push((response_id, row, answers));
     }
-    let moved: Vec<i64> = responses.iter().map(|r| r.1).collect();
+    let moved: Vec<i64> = moving.iter().map(|(_, row, _)| row.id).collect();
     crate::with_conn!(*conn, c => diesel::delete(response_inbox::table.filter(response_inbox::id.eq_any(&moved))).execute(c))?;
-    let rows: Vec<ResponseRow> = responses
+    let rows: Vec<ResponseRow> = moving
         .iter()
-        .map(
-            |(id, _, wave_id, department_id, attributes, employee_id)| ResponseRow {
-                id: id.to_string(),
-                wave_id: *wave_id,
-                department_id: *department_id,
-                attributes,
-                employee_id: *employee_id,
-            },
-        )
+        .map(|(id, row, _)| ResponseRow {
+            id: id.to_string(),
+            wave_id: row.wave_id,
+            department_id: row.department_id,
+            attributes: &row.attributes,
+            employee_id: row.employee_id,
+        })
         .collect();
-    let answer_rows: Vec<AnswerRow> = responses
+    let answer_rows: Vec<AnswerRow> = moving
         .iter()
-        .zip(&held)
-        .flat_map(|(response, answers)| {
+        .flat_map(|(id, _, answers)| {
             answers
                 .iter()
                 .map(|(question_id, ordinal, value, text)| AnswerRow {
-                    response_id: response.0,
+                    response_id: id,
                     question_id,
                     ordinal: *ordinal,
                     value: *value,
@@ -181,11 +171,11 @@ fn move_chunk(conn: &mut Conn, chunk: &[(String, i64)]) -> Result<usize, DbError
         })
         .collect();
     store::write_rows(conn, &rows, &answer_rows)?;
-    let waves: BTreeSet<i64> = responses.iter().map(|r| r.2).collect();
+    let waves: BTreeSet<i64> = moving.iter().map(|(_, row, _)| row.wave_id).collect();
     for wave_id in waves {
         crate::with_conn!(*conn, c => MarkStale { wave_id }.execute(c))?;
     }
-    Ok(responses.len())
+    Ok(moving.len())
 }
 
 crate::cached_statement! {

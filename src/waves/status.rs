@@ -1,5 +1,7 @@
 //! `icsat wave list`: each wave with its status, response rate and mail.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -24,6 +26,39 @@ pub struct WaveStatus {
     pub mail_failed: u64,
 }
 
+/// A wave's invitations and how many of them were answered, per department.
+///
+/// The answered mark is in no index (marking it would rewrite index pages on every
+/// submission; migration 000011), so this reads the rows. A wave's invitations are written
+/// together and lie in one run of ids: the query reads that run in id order (`wave_id + 0`
+/// keeps the planner off the wave index, whose order would jump about the table).
+pub fn answered_by_department(
+    conn: &mut Conn,
+    wave_id: i64,
+) -> Result<HashMap<i64, (u64, u64)>, DbError> {
+    let (first, last): (Option<i64>, Option<i64>) = crate::with_conn!(*conn, c => invitations::table
+        .filter(invitations::wave_id.eq(wave_id))
+        .select((diesel::dsl::min(invitations::id), diesel::dsl::max(invitations::id)))
+        .get_result(c))?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(HashMap::new());
+    };
+    let rows: Vec<(i64, i64, i64)> = crate::with_conn!(*conn, c => invitations::table
+        .filter(invitations::id.between(first, last))
+        .filter((invitations::wave_id + 0).eq(wave_id))
+        .group_by(invitations::department_id)
+        .select((
+            invitations::department_id,
+            diesel::dsl::count_star(),
+            diesel::dsl::count(invitations::responded_on),
+        ))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(department, invited, responded)| (department, (invited as u64, responded as u64)))
+        .collect())
+}
+
 pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
     let rows: Vec<(Wave, String)> = crate::with_conn!(*conn, c => waves::table
         .inner_join(surveys::table)
@@ -31,28 +66,19 @@ pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
         .select((Wave::as_select(), surveys::slug))
         .load(c))
     .map_err(DbError::from)?;
-    let invited: Vec<(i64, i64)> = crate::with_conn!(*conn, c => invitations::table
-        .group_by(invitations::wave_id)
-        .select((invitations::wave_id, diesel::dsl::count_star()))
-        .load(c))
-    .map_err(DbError::from)?;
-    let responded: Vec<(i64, i64)> = crate::with_conn!(*conn, c => invitations::table
-        .filter(invitations::responded_on.is_not_null())
-        .group_by(invitations::wave_id)
-        .select((invitations::wave_id, diesel::dsl::count_star()))
-        .load(c))
-    .map_err(DbError::from)?;
     let mail = crate::mail::counts_by_wave(conn)?;
-    let lookup = |list: &[(i64, i64)], id: i64| {
-        list.iter()
-            .find(|(w, _)| *w == id)
-            .map_or(0, |(_, n)| *n as u64)
-    };
+    let mut totals = std::collections::HashMap::new();
+    for (wave, _) in &rows {
+        let by_department = answered_by_department(conn, wave.id)?;
+        let total = by_department
+            .values()
+            .fold((0, 0), |(i, r), (di, dr)| (i + di, r + dr));
+        totals.insert(wave.id, total);
+    }
     Ok(rows
         .into_iter()
         .map(|(wave, survey)| {
-            let invited = lookup(&invited, wave.id);
-            let responded = lookup(&responded, wave.id);
+            let (invited, responded) = totals.get(&wave.id).copied().unwrap_or_default();
             let counts = mail.get(&wave.id);
             WaveStatus {
                 id: wave.id,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::cache::DefinitionCache;
 use crate::auth::rights::{scope_report, DepartmentViewError, Refused, ScopedReport};
 use crate::auth::Rights;
-use crate::db::schema::{invitations, mail_outbox, surveys};
+use crate::db::schema::{mail_outbox, surveys};
 use crate::db::{Conn, DbError};
 use crate::definitions::Definition;
 use crate::reports::org::Org;
@@ -318,18 +318,7 @@ pub fn percent(rate: Option<f64>) -> String {
 /// Response rates: for an admin, the company and each department with its subtree; for
 /// a head, the company and their own subtree's departments.
 pub fn rates(conn: &mut Conn, view: &WaveView, rights: Rights) -> Result<Vec<RateRow>, ViewError> {
-    let rows: Vec<(i64, Option<chrono::NaiveDate>)> = crate::with_conn!(*conn, c => invitations::table
-        .filter(invitations::wave_id.eq(view.wave.id))
-        .select((invitations::department_id, invitations::responded_on))
-        .load(c))?;
-    let mut direct: std::collections::HashMap<i64, (u64, u64)> = Default::default();
-    for (department, responded) in rows {
-        let entry = direct.entry(department).or_default();
-        entry.0 += 1;
-        if responded.is_some() {
-            entry.1 += 1;
-        }
-    }
+    let direct = crate::waves::status::answered_by_department(conn, view.wave.id)?;
     let total = |members: &[i64]| -> (u64, u64) {
         members.iter().fold((0, 0), |(i, r), d| {
             let (di, dr) = direct.get(d).copied().unwrap_or_default();

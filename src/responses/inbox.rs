@@ -241,6 +241,14 @@ mod tests {
         sealed: i32,
     }
 
+    /// Whether the migration numbered `number` has been applied.
+    fn applied(c: &mut SqliteConnection, number: &str) -> bool {
+        c.applied_migrations()
+            .expect("applied")
+            .iter()
+            .any(|v| v.to_string().ends_with(number))
+    }
+
     /// Responses an earlier version stored unsealed move into the inbox on upgrade (and
     /// back, as unsealed responses, on a downgrade); sealed ones stay where they are.
     #[test]
@@ -248,12 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("old.db");
         let mut c = SqliteConnection::establish(&path.display().to_string()).expect("open");
-        while !c
-            .applied_migrations()
-            .expect("applied")
-            .iter()
-            .any(|v| v.to_string().ends_with("000009"))
-        {
+        while !applied(&mut c, "000009") {
             c.run_next_migration(crate::db::SQLITE_MIGRATIONS)
                 .expect("migrate");
         }
@@ -294,12 +297,8 @@ mod tests {
             ["b"]
         );
 
-        while c
-            .applied_migrations()
-            .expect("applied")
-            .iter()
-            .any(|v| v.to_string().ends_with("000010"))
-        {
+        // Back to before the inbox, past any later migration.
+        while applied(&mut c, "000010") {
             c.revert_last_migration(crate::db::SQLITE_MIGRATIONS)
                 .expect("downgrade");
         }

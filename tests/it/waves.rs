@@ -2,6 +2,7 @@
 //! several processes racing to open the same wave.
 
 use chrono::{DateTime, TimeZone, Utc};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::common::{CommandOutput, TestDb};
@@ -126,6 +127,26 @@ fn the_scheduler_opens_reminds_closes_and_rotates(db: TestDb) {
     .unwrap();
     assert_eq!(asked.len(), 10, "{asked:?}");
     assert!(asked.iter().all(|(_, n)| *n == 1), "{asked:?}");
+
+    // A late invitation to the first wave, answered, lies after the second wave's rows;
+    // each wave's rate counts its own invitations only.
+    icsat::with_conn!(conn, c => c.batch_execute(
+        "INSERT INTO invitations (wave_id, employee_id, department_id, token_hash, created_at, responded_on) \
+         SELECT (SELECT MIN(wave_id) FROM invitations), employee_id, department_id, 'late', created_at, '2027-01-09' \
+         FROM invitations WHERE wave_id = (SELECT MAX(wave_id) FROM invitations) ORDER BY id LIMIT 1"))
+    .unwrap();
+    let rates: Vec<(String, u64, u64)> = icsat::waves::status::list(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.label, w.invited, w.responded))
+        .collect();
+    assert_eq!(
+        rates,
+        [
+            ("2027-01-04".to_string(), 6, 3),
+            ("2027-02-04".to_string(), 5, 0)
+        ]
+    );
 }
 
 fn racing_processes_open_one_wave(db: TestDb) {

@@ -67,7 +67,7 @@ pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
         .load(c))
     .map_err(DbError::from)?;
     let mail = crate::mail::counts_by_wave(conn)?;
-    let mut totals = std::collections::HashMap::new();
+    let mut totals = HashMap::new();
     for (wave, _) in &rows {
         let by_department = answered_by_department(conn, wave.id)?;
         let total = by_department

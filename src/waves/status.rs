@@ -67,20 +67,13 @@ pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
         .load(c))
     .map_err(DbError::from)?;
     let mail = crate::mail::counts_by_wave(conn)?;
-    let mut totals = HashMap::new();
-    for (wave, _) in &rows {
-        let by_department = answered_by_department(conn, wave.id)?;
-        let total = by_department
-            .values()
-            .fold((0, 0), |(i, r), (di, dr)| (i + di, r + dr));
-        totals.insert(wave.id, total);
-    }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(wave, survey)| {
-            let (invited, responded) = totals.get(&wave.id).copied().unwrap_or_default();
+            let (invited, responded) = answered_by_department(conn, wave.id)?
+                .values()
+                .fold((0, 0), |(i, r), (di, dr)| (i + di, r + dr));
             let counts = mail.get(&wave.id);
-            WaveStatus {
+            Ok(WaveStatus {
                 id: wave.id,
                 survey,
                 label: wave.label,
@@ -96,7 +89,7 @@ pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
                 mail_queued: counts.map_or(0, |c| c.queued),
                 mail_sent: counts.map_or(0, |c| c.sent),
                 mail_failed: counts.map_or(0, |c| c.failed),
-            }
+            })
         })
-        .collect())
+        .collect()
 }

@@ -213,6 +213,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Frozen snapshots of a wave's figures: views read the latest, never the answers.
+    wave_releases (id) {
+        id -> BigInt,
+        wave_id -> BigInt,
+        seq -> Integer,
+        made_at -> Timestamp,
+        is_final -> Bool,
+        content -> Text,
+    }
+}
+
+diesel::table! {
+    /// The comments a release shows, per group (`group_id` 0: the whole audience).
+    release_comments (release_id, group_id, ordinal) {
+        release_id -> BigInt,
+        group_id -> BigInt,
+        ordinal -> Integer,
+        question_id -> Text,
+        text -> Text,
+        department_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Filtered views shown of a wave, each with the respondents it covered.
+    wave_views (id) {
+        id -> BigInt,
+        wave_id -> BigInt,
+        release_id -> BigInt,
+        description -> Text,
+        atoms -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A closed wave's invited and answered counts per department: the invitations'
+    /// answered marks, erased at close.
+    wave_participation (wave_id, department_id) {
+        wave_id -> BigInt,
+        department_id -> BigInt,
+        invited -> BigInt,
+        answered -> BigInt,
+    }
+}
+
 diesel::joinable!(employees -> departments (department_id));
 diesel::joinable!(survey_versions -> surveys (survey_id));
 diesel::joinable!(waves -> surveys (survey_id));
@@ -242,6 +289,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     wave_value_counts,
     wave_pair_sums,
     invitation_tokens,
+    wave_releases,
+    release_comments,
+    wave_views,
+    wave_participation,
 );
 
 // Report counts group answers by their respondent's department.

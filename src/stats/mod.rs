@@ -36,9 +36,11 @@ pub mod drivers;
 pub mod nps;
 mod probability;
 pub mod rates;
+pub mod release;
 pub mod service;
 pub mod suppression;
 pub mod trend;
+pub mod views;
 
 #[cfg(test)]
 mod tests;
@@ -52,6 +54,7 @@ pub use describe::{
 pub use drivers::{correlation, key_drivers, Correlation, DriverCandidate, KeyDriver};
 pub use nps::{nps_summary, NpsSummary};
 pub use rates::{response_rate, ResponseRate};
+pub use release::{release, ReleaseRequest, ReleaseState, Seq};
 pub use service::{service_summary, ScaleAnswers, ServiceSummary};
 pub use suppression::{
     check_filter, plan, Disclosure, FilterRefused, Gated, Group, GroupReport, OrgUnit,
@@ -101,6 +104,8 @@ pub enum StatsError {
     UnknownParent { department: String, parent: String },
     #[error("department {0} is part of a cycle of parents")]
     ParentCycle(String),
+    #[error("the final release of a wave is made once and never changes")]
+    ReleaseAfterFinal,
     #[error("department {department}: {answers} answers to {item} but {respondents} respondents")]
     AnswersExceedRespondents {
         department: String,

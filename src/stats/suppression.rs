@@ -265,6 +265,31 @@ pub fn plan<K: Ord + Clone + Debug>(
     })
 }
 
+impl<K: Ord + Clone + Debug> Disclosure<K> {
+    /// A disclosure whose decisions were taken by a release (`super::release`): per node of
+    /// `tree`, the respondents a shown group reports and why anything is hidden.
+    pub(super) fn decided(
+        tree: &Tree<K>,
+        threshold: Threshold,
+        respondents: Vec<u64>,
+        groups: Vec<Option<SuppressionReason>>,
+        comments: Vec<Option<SuppressionReason>>,
+        items: BTreeMap<String, Vec<Option<SuppressionReason>>>,
+    ) -> Disclosure<K> {
+        Disclosure {
+            threshold,
+            nodes: tree.nodes.clone(),
+            // Only comment_department_shown reads it; released comments carry their
+            // department as decided when they were released instead.
+            direct: vec![0; tree.len()],
+            respondents,
+            groups,
+            comments,
+            items,
+        }
+    }
+}
+
 impl<K: Ord + Clone> Disclosure<K> {
     pub fn threshold(&self) -> Threshold {
         self.threshold
@@ -469,17 +494,17 @@ pub fn check_filter(
 }
 
 /// The department tree under a virtual root (node 0, the whole audience).
-struct Tree<K> {
-    nodes: BTreeMap<K, usize>,
-    parent: Vec<Option<usize>>,
+pub(super) struct Tree<K> {
+    pub(super) nodes: BTreeMap<K, usize>,
+    pub(super) parent: Vec<Option<usize>>,
     /// Children of each node, in id order.
-    children: Vec<Vec<usize>>,
+    pub(super) children: Vec<Vec<usize>>,
     /// Every node, parents before children.
-    top_down: Vec<usize>,
+    pub(super) top_down: Vec<usize>,
 }
 
 impl<K: Ord + Clone + Debug> Tree<K> {
-    fn build(units: &[OrgUnit<K>]) -> Result<Tree<K>, StatsError> {
+    pub(super) fn build(units: &[OrgUnit<K>]) -> Result<Tree<K>, StatsError> {
         let mut by_id = BTreeMap::new();
         for unit in units {
             if by_id.insert(unit.id.clone(), unit).is_some() {
@@ -525,17 +550,17 @@ impl<K: Ord + Clone + Debug> Tree<K> {
         })
     }
 
-    fn node(&self, id: &K) -> usize {
+    pub(super) fn node(&self, id: &K) -> usize {
         self.nodes.get(id).copied().unwrap_or(0)
     }
 }
 
 impl<K> Tree<K> {
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.parent.len()
     }
 
-    fn subtree_totals(&self, direct: &[u64]) -> Vec<u64> {
+    pub(super) fn subtree_totals(&self, direct: &[u64]) -> Vec<u64> {
         let mut totals = direct.to_vec();
         for &node in self.top_down.iter().rev() {
             if let Some(up) = self.parent[node] {

@@ -3,3 +3,4 @@ mod properties;
 mod reference;
 mod report_json;
 mod suppression;
+mod views;

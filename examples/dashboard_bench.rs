@@ -9,7 +9,7 @@
 //! default 100000; the generation code is copied from there). Without a URL it uses a
 //! SQLite file in a temporary folder; a PostgreSQL URL (for example
 //! `postgres://postgres@127.0.0.1:5432/test`) gets a schema of its own, dropped at the end.
-//! Every wave is counted (`reports::counts::refresh`) before the server starts, so the
+//! Every wave is counted (its final release, `reports::release::make`) before the server starts, so the
 //! pages read stored counts as they do in production.
 //!
 //! Then it adds an admin and a head (of "Division 1", 11 teams), signs both in over HTTP
@@ -27,7 +27,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use icsat::db::{Conn, DatabaseUrl, Db};
-use icsat::reports::counts;
 use icsat::reports::org::Org;
 use icsat::users::Role;
 
@@ -77,7 +76,7 @@ fn generate(
     bulk_load_settings(conn, false)?;
     for (w, id) in wave_ids.iter().enumerate() {
         let started = Instant::now();
-        counts::refresh(conn, *id, &definition)?;
+        icsat::reports::release::make(conn, *id, &definition, true)?;
         eprintln!(
             "  wave {}: counted in {:.2} s",
             wave_label(w),

@@ -272,7 +272,7 @@ fn store(db: &Db, dir: &Path, responses: usize) -> Result<Duration, BoxError> {
         let _ = std::io::stderr().flush();
     }
     eprintln!();
-    icsat::reports::counts::refresh(&mut conn, wave_id, &definition)?;
+    icsat::reports::release::make(&mut conn, wave_id, &definition, true)?;
     Ok(started.elapsed())
 }
 

@@ -30,7 +30,7 @@
 //! `responses::store::insert`, one transaction per wave.
 //!
 //! Printed: the one-off costs (storing the answers, counting each wave with
-//! `reports::counts::refresh`), then for each size, in milliseconds, the median, fastest
+//! `reports::release::make`, the final release), then for each size, in milliseconds, the median, fastest
 //! and slowest of 20 runs (after 3 warm-up runs) of the full wave report, of its parts
 //! (definition, tree, stored counts, building), of the JSON, and of the trend, with the
 //! median CPU time of the benchmark's thread: on SQLite that is all the work, and unlike
@@ -42,7 +42,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use icsat::db::{Conn, DatabaseUrl, Db};
-use icsat::reports::counts::{self, WaveCounts};
 use icsat::reports::org::Org;
 use icsat::reports::{self, wave, WaveQuery};
 
@@ -153,6 +152,7 @@ struct SizeResult {
     /// `None` when an earlier run stored the waves.
     store: Option<Duration>,
     refresh: Vec<Duration>,
+    /// Bytes of the latest wave's release (its decisions and shown groups' counts).
     stored_rows: usize,
     groups: usize,
     suppressed_groups: usize,
@@ -163,12 +163,14 @@ struct SizeResult {
     rows: Vec<(&'static str, Timing)>,
 }
 
-fn stored_rows(counts: &WaveCounts) -> usize {
-    counts.respondents.len()
-        + counts.values.values().map(|v| v.len()).sum::<usize>()
-        + counts.answered.len()
-        + counts.service_respondents.len()
-        + counts.pairs.len()
+fn release_bytes(conn: &mut icsat::db::Conn, release_id: i64) -> Result<usize, BoxError> {
+    use diesel::prelude::*;
+    use icsat::db::schema::wave_releases;
+    let content: String = icsat::with_conn!(*conn, c => wave_releases::table
+        .find(release_id)
+        .select(wave_releases::content)
+        .first(c))?;
+    Ok(content.len())
 }
 
 /// Stores the waves of one size and counts them; returns the wave ids, the time storing
@@ -206,10 +208,10 @@ fn generate(
     let mut refresh = Vec::new();
     for (id, label) in wave_ids.iter().zip(labels) {
         let started = Instant::now();
-        counts::refresh(conn, *id, definition)?;
+        reports::release::make(conn, *id, definition, true)?;
         refresh.push(started.elapsed());
         eprintln!(
-            "  wave {label}: counted in {:.2} s",
+            "  wave {label}: released in {:.2} s",
             started.elapsed().as_secs_f64()
         );
     }
@@ -298,12 +300,10 @@ fn run_size(
         .find(|w| w.id == latest_id)
         .ok_or("the latest wave is gone")?;
     let (timing, loaded_counts) = time(|| {
-        let (counts, _freshness) = counts::for_report(&mut conn, &[&latest_wave], &[&definition])?
-            .pop()
-            .ok_or("no counts")?;
-        Ok(counts)
+        let released = reports::release::latest(&mut conn, latest_wave.id)?.ok_or("no release")?;
+        Ok(released)
     })?;
-    rows.push(("  stored counts (counts::for_report)", timing));
+    rows.push(("  latest release (release::latest)", timing));
     let (timing, _) = time(|| {
         Ok(wave::build(
             &definition,
@@ -314,7 +314,7 @@ fn run_size(
             &[],
         )?)
     })?;
-    rows.push(("  building from counts (wave::build)", timing));
+    rows.push(("  building from the release (wave::build)", timing));
     let (timing, json) = time(|| Ok(serde_json::to_vec_pretty(&report)?))?;
     rows.push(("JSON of the wave report (pretty)", timing));
     let json_bytes = json.len();
@@ -333,7 +333,7 @@ fn run_size(
         answers: respondents * questions.len(),
         store,
         refresh,
-        stored_rows: stored_rows(&loaded_counts),
+        stored_rows: release_bytes(&mut conn, loaded_counts.id)?,
         groups,
         suppressed_groups,
         json_bytes,
@@ -413,7 +413,7 @@ fn main() -> Result<(), BoxError> {
         Some(d) => format!("{:.1} s", d.as_secs_f64()),
         None => "(earlier run)".into(),
     });
-    print("one-off: counting a wave (counts::refresh)", &|r| {
+    print("one-off: final release of a wave (release::make)", &|r| {
         let mut sorted = r.refresh.clone();
         sorted.sort();
         match (sorted.first(), sorted.last()) {
@@ -426,8 +426,8 @@ fn main() -> Result<(), BoxError> {
             _ => "(earlier run)".into(),
         }
     });
-    print("stored counts of a wave", &|r| {
-        format!("{} rows", r.stored_rows)
+    print("release of a wave, stored", &|r| {
+        format!("{} bytes", r.stored_rows)
     });
     print("groups in the report (suppressed)", &|r| {
         format!("{} ({})", r.groups, r.suppressed_groups)

@@ -110,6 +110,8 @@ pub struct ScopedReport {
     pub survey: String,
     pub wave: String,
     pub min_group_size: u64,
+    /// The release the figures come from; `null` before the wave's first.
+    pub release: Option<crate::reports::release::ReleaseInfo>,
     /// The department viewed; `null`: the whole company.
     pub department: Option<String>,
     /// The whole audience first (for comparison), then the viewed subtree in tree order.
@@ -141,6 +143,7 @@ impl ScopedReport {
             survey: self.survey.clone(),
             wave: self.wave.clone(),
             min_group_size: self.min_group_size,
+            release: self.release,
             filters: Vec::new(),
             groups: self.groups.clone(),
         }
@@ -197,6 +200,7 @@ pub fn scope_report(
         survey: full.survey.clone(),
         wave: full.wave.clone(),
         min_group_size: full.min_group_size,
+        release: full.release,
         department: department.and_then(|d| org.name(d)).map(str::to_string),
         groups,
         service_ratings,

@@ -68,6 +68,11 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         {
             tracing::warn!("{problem}");
         }
+        // A dimension the roster lacks only stays empty: warned of, as departments are.
+        for problem in surveys::check_roster_columns(&loaded, &surveys::stored_columns(&mut conn)?)
+        {
+            tracing::warn!("{problem}");
+        }
     }
     surveys::sync(&mut conn, &loaded)?;
     drop(conn);

@@ -56,6 +56,10 @@ pub fn validate(
         errors.extend(surveys::check_roster(&loaded, &|name| {
             names.iter().any(|n| n == name)
         }));
+        let headers = csv_input::roster_columns(&roster.display().to_string(), &read(roster)?)
+            .map_err(crate::roster::RosterError::Invalid)?;
+        let columns = surveys::roster_column_slugs(headers.iter().map(String::as_str));
+        errors.extend(surveys::check_roster_columns(&loaded, &columns));
     } else if let Some(db) = existing_db(config)? {
         let mut conn = db.get()?;
         let stored = surveys::stored_departments(&mut conn)?;
@@ -63,6 +67,8 @@ pub fn validate(
             errors.extend(surveys::check_roster(&loaded, &|name| {
                 stored.iter().any(|n| n == name)
             }));
+            let columns = surveys::stored_columns(&mut conn)?;
+            errors.extend(surveys::check_roster_columns(&loaded, &columns));
         }
         errors.extend(surveys::check_history(&mut conn, &loaded)?);
     }

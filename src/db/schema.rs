@@ -78,31 +78,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    wave_value_counts (wave_id, department_id, item, value) {
-        wave_id -> BigInt,
-        department_id -> BigInt,
-        item -> Text,
-        value -> Integer,
-        count -> BigInt,
-    }
-}
-
-diesel::table! {
-    wave_pair_sums (wave_id, department_id, question_id, outcome_id) {
-        wave_id -> BigInt,
-        department_id -> BigInt,
-        question_id -> Text,
-        outcome_id -> Text,
-        n -> BigInt,
-        sx -> BigInt,
-        sy -> BigInt,
-        sxx -> BigInt,
-        syy -> BigInt,
-        sxy -> BigInt,
-    }
-}
-
-diesel::table! {
     invitations (id) {
         id -> BigInt,
         wave_id -> BigInt,
@@ -286,8 +261,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_tokens,
     sessions,
     leases,
-    wave_value_counts,
-    wave_pair_sums,
     invitation_tokens,
     wave_releases,
     release_comments,

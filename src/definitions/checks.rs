@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, Located};
 use super::model::{Definition, Question, QuestionKind};
+use super::reader::closest;
+use super::report_by::{refusal, TENURE};
 
 /// Reports every section `about` and audience department (`departments` other than
 /// `"*"`, and `exclude_departments`) that `known` says is not in the roster.
@@ -31,6 +33,46 @@ pub fn check_departments(def: &Definition, known: &dyn Fn(&str) -> bool) -> Vec<
     }
     for department in &def.audience.exclude_departments {
         check(department, "in audience.exclude_departments".to_owned());
+    }
+    out.sort();
+    out
+}
+
+/// Reports every `report_by` dimension a roster lacks: a column that is not among
+/// `columns` (the roster's column names as slugs, see `column_slug`), or `tenure`
+/// without a `hire_date` column.
+pub fn check_report_by(def: &Definition, columns: &[String]) -> Vec<Diagnostic> {
+    let has = |name: &str| columns.iter().any(|c| c == name);
+    let usable: Vec<&str> = columns
+        .iter()
+        .map(String::as_str)
+        .filter(|c| refusal(c).is_none())
+        .collect();
+    let mut out = Vec::new();
+    for dimension in &def.report_by.dimensions {
+        let name = dimension.value.as_str();
+        if name == TENURE {
+            if !has("hire_date") {
+                out.push(Diagnostic::new(
+                    dimension.pos,
+                    "\"tenure\" in report_by is worked out from the roster's hire_date column, which the roster does not have",
+                ));
+            }
+            continue;
+        }
+        if has(name) {
+            continue;
+        }
+        let mut message = format!("report_by column \"{name}\" is not in the roster; ");
+        if usable.is_empty() {
+            message.push_str("the roster has no column a report can keep besides the department");
+        } else {
+            message.push_str(&format!("its columns are: {}", usable.join(", ")));
+            if let Some(close) = closest(name, usable.iter().copied()) {
+                message.push_str(&format!(" (did you mean \"{close}\"?)"));
+            }
+        }
+        out.push(Diagnostic::new(dimension.pos, message));
     }
     out.sort();
     out

@@ -7,6 +7,7 @@
 //!
 //! - [`parse_definition`]: syntax and every rule that needs only the file.
 //! - [`check_departments`]: `about` and audience departments against a roster.
+//! - [`check_report_by`]: `report_by` dimensions against a roster's columns.
 //! - [`check_evolution`]: a new version against the versions that already ran waves.
 //! - [`Schedule`]: wave openings, closing and reminder times, wave labels.
 //!
@@ -24,6 +25,9 @@
 //!   likert question takes `scale` or inline `scale_labels` (+ `favorable`), not both.
 //! - `rating.max` is required; an `nps` question needs its section's `about`.
 //! - `min_comment_group_size` defaults to the larger of 10 and `min_group_size`.
+//! - `report_by` (an addition to the spec) names the roster columns a response keeps as
+//!   report dimensions, as slugs ([`column_slug`]); default none. Identifying columns and
+//!   `hire_date` are refused; `tenure` (from `hire_date`) needs `tenure_bands`.
 
 mod checks;
 mod diagnostic;
@@ -35,6 +39,7 @@ mod parse_schedule;
 mod parse_sections;
 mod period;
 mod reader;
+mod report_by;
 mod schedule;
 mod text;
 mod translations;
@@ -42,7 +47,7 @@ mod translations;
 #[cfg(test)]
 mod tests;
 
-pub use checks::{check_departments, check_evolution};
+pub use checks::{check_departments, check_evolution, check_report_by};
 pub use diagnostic::{render_all, Diagnostic, Located, Pos};
 pub use local_time::resolve_local;
 pub use model::{Anonymity, Audience, Definition, Question, QuestionKind, Scale, Section};
@@ -53,5 +58,6 @@ pub use parse::{
 pub use parse_scales::{MAX_SCALE_LABELS, MIN_SCALE_LABELS};
 pub use parse_sections::{DEFAULT_TEXT_MAX_LENGTH, MAX_CHOICE_OPTIONS, MIN_CHOICE_OPTIONS};
 pub use period::{Period, MAX_PERIOD_COUNT};
+pub use report_by::{column_slug, refusal, ReportBy, TenureBound, TENURE};
 pub use schedule::{wave_label, Schedule, ScheduleKind};
 pub use text::{Text, TextList};

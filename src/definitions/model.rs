@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use serde::Serialize;
 
 use super::diagnostic::Located;
+use super::report_by::ReportBy;
 use super::schedule::Schedule;
 use super::text::{Text, TextList};
 
@@ -26,6 +27,12 @@ pub struct Definition {
     pub min_group_size: u32,
     /// Threshold for showing comments (default 10, or `min_group_size` when larger).
     pub min_comment_group_size: u32,
+    /// The roster facts a response keeps as report dimensions (`report_by`,
+    /// `tenure_bands`); default none.
+    pub report_by: ReportBy,
+    /// How often an open wave's figures are released (`release_every`); `None`: only
+    /// when the wave closes (`"close"`, the default).
+    pub release_every: Option<super::period::Period>,
     /// Default language: the one answers and exports use.
     pub language: String,
     /// Every language texts are given in; always contains `language`, which comes first.

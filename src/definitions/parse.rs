@@ -18,6 +18,9 @@ const TOP_KEYS: &[&str] = &[
     "anonymity",
     "min_group_size",
     "min_comment_group_size",
+    "report_by",
+    "tenure_bands",
+    "release_every",
     "language",
     "languages",
     "schedule",
@@ -82,6 +85,8 @@ pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
         .and_then(|v| r.text(v, "\"intro\"", &langs));
     let anonymity = read_anonymity(&mut r, &top);
     let (min_group_size, min_comment_group_size) = read_thresholds(&mut r, &top);
+    let report_by = super::report_by::read_report_by(&mut r, &top);
+    let release_every = read_release_every(&mut r, &top);
     let schedule = top
         .get("schedule")
         .map(|v| super::parse_schedule::read_schedule(&mut r, v));
@@ -104,6 +109,8 @@ pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
             anonymity: anonymity?,
             min_group_size: min_group_size?,
             min_comment_group_size: min_comment_group_size?,
+            report_by: report_by?,
+            release_every: release_every?,
             language: langs.default,
             languages: langs.all,
             schedule: match schedule {
@@ -213,6 +220,31 @@ fn read_anonymity(r: &mut Reader<'_>, top: &Table<'_, '_>) -> Option<Located<Ano
         }
     };
     Some(Located::new(anonymity, r.pos(&v.span())))
+}
+
+/// `release_every`: `"close"` (the default: figures are released once, when a wave
+/// closes) or how often, at most, an open wave's figures are released (`"1d"`).
+fn read_release_every(
+    r: &mut Reader<'_>,
+    top: &Table<'_, '_>,
+) -> Option<Option<super::period::Period>> {
+    let Some(value) = top.get("release_every") else {
+        return Some(None);
+    };
+    let text = r.string(value, "\"release_every\"")?;
+    if text == "close" {
+        return Some(None);
+    }
+    match super::period::Period::parse(text) {
+        Ok(period) => Some(Some(period)),
+        Err(e) => {
+            r.error(
+                &value.span(),
+                format!("\"release_every\" is \"close\" or how often figures are released while a wave is open, e.g. \"1d\" or \"1w\": {e}"),
+            );
+            None
+        }
+    }
 }
 
 /// `min_group_size` (default 5, at least 3) and `min_comment_group_size` (default the

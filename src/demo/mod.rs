@@ -352,7 +352,7 @@ fn store_wave(
         store::insert(conn, wave_id, &responses)?;
         Ok(wave_id)
     })?;
-    crate::reports::counts::refresh(conn, wave_id, definition)?;
+    crate::reports::release::make(conn, wave_id, definition, true)?;
     Ok((invitation_count, response_count))
 }
 
@@ -427,7 +427,9 @@ fn open_current_wave(
     }
     inbox::seal(conn)?;
     let definition = crate::reports::wave_definition(conn, wave.version_id)?;
-    crate::reports::counts::refresh(conn, wave_id, &definition)?;
+    // The open pulse releases figures as it goes: one interim release, as the scheduler
+    // of `icsat serve` would have made by now.
+    crate::reports::release::make(conn, wave_id, &definition, false)?;
     Ok((format!("{OPEN_SURVEY}/{label}"), invited.len(), answered))
 }
 

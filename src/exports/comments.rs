@@ -15,7 +15,6 @@ pub fn wave_comments(
 ) -> Result<Option<Vec<Comment>>, ExportError> {
     let (waves, index) = find_wave(conn, query.survey, query.wave)?;
     let wave_row = &waves[index];
-    let definition = reports::wave_definition(conn, wave_row.version_id)?;
     let org = Org::load(conn)?;
     let scope = match query.department {
         None => None,
@@ -28,13 +27,7 @@ pub fn wave_comments(
                 .id,
         ),
     };
-    Ok(reports::comments::shown(
-        conn,
-        wave_row.id,
-        &definition,
-        &org,
-        scope,
-    )?)
+    Ok(reports::comments::shown(conn, wave_row.id, &org, scope)?)
 }
 
 /// Each question's wording in the wave's definition, and its comment threshold.

@@ -18,9 +18,9 @@ use super::{find_wave, spreadsheet_writer, ExportError, ExportQuery};
 use crate::db::schema::answers;
 use crate::db::Conn;
 use crate::definitions::{Question, QuestionKind};
+use crate::reports;
 use crate::reports::org::Org;
 use crate::reports::render::csv_text;
-use crate::reports::{self, counts, wave};
 use crate::stats::{self, Group};
 
 /// Responses read per query: small enough for flat memory, large enough to be quick.
@@ -203,11 +203,11 @@ pub fn raw(
                 .id,
         ),
     };
-    let wave_counts = counts::current(conn, wave_row.id, &definition)?;
-    let plan = stats::plan(
-        &wave::org_units(&org, &wave_counts),
-        wave::threshold(&definition)?,
-    )?;
+    // Rows are single answers: only a closed wave's final release, with no group
+    // keeping interim figures, says which departments they may be labelled with.
+    let released =
+        reports::release::exact_final(conn, wave_row.id, &wave_row.label, &org, "a raw export")?;
+    let plan = &released.disclosure;
     let top_group = scope.map_or(Group::Audience, Group::Department);
     if !plan.group(&top_group, ()).is_shown() {
         return Err(ExportError::TooFew {
@@ -224,15 +224,9 @@ pub fn raw(
         .enumerate()
         .map(|(i, q)| (q.id.value.as_str(), i))
         .collect();
-    let labels = RawLabels::build(&org, &plan, &questions, scope);
+    let labels = RawLabels::build(&org, plan, &questions, scope);
     let members: Option<Vec<i64>> = scope.map(|id| org.subtree(id));
-    let total: u64 = match &members {
-        None => wave_counts.respondents.values().sum(),
-        Some(members) => members
-            .iter()
-            .map(|d| wave_counts.respondents.get(d).copied().unwrap_or(0))
-            .sum(),
-    };
+    let total: u64 = plan.respondents(&top_group);
 
     let mut writer = spreadsheet_writer(std::io::BufWriter::new(out))?;
     let mut header = vec!["response".to_string(), "department".to_string()];

@@ -9,7 +9,7 @@ use crate::db::Conn;
 use crate::reports::org::Org;
 use crate::reports::render::csv_text;
 use crate::reports::trend::{self, TrendChange, TrendWave};
-use crate::reports::{self, counts, WaveQuery};
+use crate::reports::{self, WaveQuery};
 use crate::stats::{Change, Interval, QuestionSummary, SuppressionReason};
 
 pub const SUMMARY_COLUMNS: [&str; 29] = [
@@ -64,12 +64,12 @@ fn changes(
             TrendWave {
                 label: previous.label.clone(),
                 definition: previous.definition,
-                counts: previous.counts,
+                figures: previous.figures,
             },
             TrendWave {
                 label: current.label.clone(),
                 definition: current.definition,
-                counts: current.counts,
+                figures: current.figures,
             },
         ],
         org,
@@ -104,8 +104,9 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
     let previous = match index.checked_sub(1).map(|i| &waves[i]) {
         Some(before) => {
             let before_definition = reports::wave_definition(conn, before.version_id)?;
-            let before_counts = counts::current(conn, before.id, &before_definition)?;
-            let current_counts = counts::current(conn, wave.id, &definition)?;
+            let before_counts =
+                reports::release::figures(conn, before.id, &before_definition, &org)?;
+            let current_counts = reports::release::figures(conn, wave.id, &definition, &org)?;
             Some((
                 before.label.clone(),
                 before_definition,
@@ -127,12 +128,12 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                 &TrendWave {
                     label: label.clone(),
                     definition: before_definition,
-                    counts: before_counts,
+                    figures: before_counts.as_ref(),
                 },
                 &TrendWave {
                     label: wave.label.clone(),
                     definition: &definition,
-                    counts: current_counts,
+                    figures: current_counts.as_ref(),
                 },
                 &org,
                 scope,

@@ -5,6 +5,7 @@ pub mod comments;
 pub mod counts;
 pub mod html;
 pub mod org;
+pub mod release;
 pub mod render;
 pub mod trend;
 pub mod wave;
@@ -33,6 +34,8 @@ pub enum ReportError {
         group: String,
         reason: String,
     },
+    #[error("{0}")]
+    Corrupt(String),
     #[error("cannot compute the report: {0}")]
     Stats(#[from] StatsError),
     #[error(transparent)]
@@ -68,7 +71,6 @@ fn parse_stored(source: &str) -> Result<crate::definitions::Definition, ReportEr
 }
 
 use counts::AttributeFilter;
-pub use counts::Freshness;
 use org::Org;
 
 /// What a wave report was asked for.
@@ -150,23 +152,13 @@ fn scope(org: &Org, department: Option<&str>) -> Result<Option<i64>, ReportError
         .transpose()
 }
 
-/// The report of one wave, with the question ids in the definition's order.
+/// The report of one wave, with the question ids in the definition's order. It reads
+/// the wave's latest release (no figure at all before the first); a filtered view is
+/// only made of a closed wave, from its final release's respondents.
 pub fn wave_report(
     conn: &mut Conn,
     query: &WaveQuery,
 ) -> Result<(wave::WaveReport, Vec<String>), ReportError> {
-    let (report, order, _) = wave_report_and_freshness(conn, query)?;
-    Ok((report, order))
-}
-
-/// [`wave_report`], and how fresh its counts are. The stored counts are used as they are
-/// (answers since their `counts_at` wait for the background recount), except that a wave
-/// never counted, or closed with answers not counted yet, is counted first. A filtered
-/// view is counted from the answers as they stand.
-pub fn wave_report_and_freshness(
-    conn: &mut Conn,
-    query: &WaveQuery,
-) -> Result<(wave::WaveReport, Vec<String>, Freshness), ReportError> {
     let waves = survey_waves(conn, query.survey)?;
     let chosen = match query.wave {
         None => waves.last(),
@@ -198,43 +190,43 @@ pub fn wave_report_and_freshness(
             counts::MAX_FILTERS
         )));
     }
-    let (counts, freshness) = if filters.is_empty() {
-        let (counts, freshness) = counts::for_report(conn, &[wave], &[&definition])?
-            .pop()
-            .ok_or(ReportError::Db(DbError::Query(
-                diesel::result::Error::NotFound,
-            )))?;
-        (counts, freshness)
+    let released = release::latest(conn, wave.id)?;
+    let report = if filters.is_empty() {
+        match &released {
+            Some(released) => wave::build(&definition, &wave.label, &org, released, scope, &[])?,
+            None => {
+                let nothing =
+                    wave::Planned::new(&definition, &org, &counts::WaveCounts::default())?;
+                wave::build(&definition, &wave.label, &org, &nothing, scope, &[])?
+            }
+        }
     } else {
-        // Counted now, and so are the groups' totals the filter is checked against:
-        // stored totals that miss recent answers would misjudge what the view reveals.
-        let started = crate::db::now();
+        drop(released);
+        let released = release::exact_final(conn, wave.id, &wave.label, &org, "a filtered view")?;
         let filtered = counts::count(conn, wave.id, &definition, &filters)?;
-        let all = counts::WaveCounts {
-            respondents: counts::respondents(conn, wave.id, &[])?,
-            ..counts::WaveCounts::default()
-        };
-        check_filters(&definition, &org, scope, &all, &filtered, query.filters)?;
-        let freshness = Freshness {
-            counts_at: Some(started),
-            stale: false,
-            complete: wave.status == "closed",
-        };
-        (filtered, freshness)
+        check_filters(
+            &definition,
+            &org,
+            scope,
+            &released,
+            &filtered,
+            query.filters,
+        )?;
+        let planned = wave::Planned::new(&definition, &org, &filtered)?;
+        wave::build(
+            &definition,
+            &wave.label,
+            &org,
+            &planned,
+            scope,
+            query.filters,
+        )?
     };
-    let report = wave::build(
-        &definition,
-        &wave.label,
-        &org,
-        &counts,
-        scope,
-        query.filters,
-    )?;
     let order = definition
         .questions()
         .map(|(_, q)| q.id.value.clone())
         .collect();
-    Ok((report, order, freshness))
+    Ok((report, order))
 }
 
 /// Refuses a filtered view in which some shown group's filtered-out respondents number
@@ -244,7 +236,7 @@ fn check_filters(
     definition: &crate::definitions::Definition,
     org: &Org,
     scope: Option<i64>,
-    all: &counts::WaveCounts,
+    released: &release::Released,
     filtered: &counts::WaveCounts,
     filter_text: &[String],
 ) -> Result<(), ReportError> {
@@ -275,7 +267,10 @@ fn check_filters(
         ));
     }
     for (group, name, members) in groups {
-        let (group_total, kept) = (total(all, &members), total(filtered, &members));
+        let (group_total, kept) = (
+            released.disclosure.respondents(&group),
+            total(filtered, &members),
+        );
         let top = matches!(group, crate::stats::Group::Audience) || Some(members[0]) == scope;
         // The view's own group must hold enough; inside it, only shown groups matter.
         if top || (kept > 0 && plan.group(&group, ()).is_shown()) {
@@ -291,48 +286,39 @@ fn check_filters(
     Ok(())
 }
 
-/// Every wave of a survey for one group, oldest first.
+/// Every wave of a survey for one group, oldest first, each from its latest release.
 pub fn trend_report(
     conn: &mut Conn,
     survey: &str,
     department: Option<&str>,
 ) -> Result<trend::TrendReport, ReportError> {
-    Ok(trend_report_and_freshness(conn, survey, department)?.0)
-}
-
-/// [`trend_report`], and how fresh the counts of each wave are (labels as in the
-/// report), with the same rule as [`wave_report_and_freshness`]. Reads the counts of all
-/// waves with one query per table.
-pub fn trend_report_and_freshness(
-    conn: &mut Conn,
-    survey: &str,
-    department: Option<&str>,
-) -> Result<(trend::TrendReport, Vec<(String, Freshness)>), ReportError> {
     let waves = survey_waves(conn, survey)?;
     let org = Org::load(conn)?;
     let scope = scope(&org, department)?;
     let version_ids: Vec<i64> = waves.iter().map(|w| w.version_id).collect();
     let definitions = definitions(conn, &version_ids)?;
-    let loaded = counts::for_report(
-        conn,
-        &waves.iter().collect::<Vec<_>>(),
-        &definitions.iter().collect::<Vec<_>>(),
-    )?;
+    let wave_ids: Vec<i64> = waves.iter().map(|w| w.id).collect();
+    let mut released = release::latest_many(conn, &wave_ids)?;
+    let mut figures: Vec<Box<dyn wave::Figures>> = Vec::with_capacity(waves.len());
+    for (wave, definition) in waves.iter().zip(&definitions) {
+        match released.remove(&wave.id) {
+            Some(r) => figures.push(Box::new(r)),
+            None => figures.push(Box::new(wave::Planned::new(
+                definition,
+                &org,
+                &counts::WaveCounts::default(),
+            )?)),
+        }
+    }
     let inputs: Vec<trend::TrendWave> = waves
         .iter()
         .zip(&definitions)
-        .zip(&loaded)
-        .map(|((wave, definition), (counts, _))| trend::TrendWave {
+        .zip(&figures)
+        .map(|((wave, definition), figures)| trend::TrendWave {
             label: wave.label.clone(),
             definition,
-            counts,
+            figures: figures.as_ref(),
         })
         .collect();
-    let report = trend::build(&inputs, &org, scope)?;
-    let freshness = waves
-        .iter()
-        .zip(&loaded)
-        .map(|(wave, (_, freshness))| (wave.label.clone(), *freshness))
-        .collect();
-    Ok((report, freshness))
+    Ok(trend::build(&inputs, &org, scope)?)
 }

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::counts::WaveCounts;
 use super::org::Org;
-use super::wave::{org_units, scale_of, threshold, GroupCounts};
+use super::release::ReleaseInfo;
+use super::wave::{scale_of, Figures, GroupCounts};
 use crate::definitions::{Definition, QuestionKind};
 use crate::stats::{
     self, nps_change, scale_change, Change, Confidence, Gated, Group, QuestionSummary, ScaleChange,
@@ -16,7 +16,8 @@ use crate::stats::{
 pub struct TrendWave<'a> {
     pub label: String,
     pub definition: &'a Definition,
-    pub counts: &'a WaveCounts,
+    /// The wave's latest release (or nothing shown, before its first).
+    pub figures: &'a dyn Figures,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +36,9 @@ pub struct TrendWaveHeader {
     /// Respondents of the group, when the group is shown in that wave.
     pub respondents: Option<u64>,
     pub suppressed: bool,
+    /// The release the wave's figures come from: an interim one is provisional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,10 +81,6 @@ pub fn build(
         return Err(StatsError::ThresholdZero);
     };
     let group = scope.map_or(Group::Audience, Group::Department);
-    let members: Vec<i64> = match scope {
-        Some(id) => org.subtree(id),
-        None => org.departments.iter().map(|d| d.id).collect(),
-    };
     let mut question_ids: Vec<String> = latest
         .definition
         .questions()
@@ -98,15 +98,17 @@ pub fn build(
     let mut plans = Vec::new();
     let mut group_counts = Vec::new();
     for wave in waves {
-        let plan = stats::plan(&org_units(org, wave.counts), threshold(wave.definition)?)?;
+        let plan = wave.figures.disclosure();
         let report = plan.group_report(&group, None, || ());
         headers.push(TrendWaveHeader {
             wave: wave.label.clone(),
             respondents: report.respondents(),
             suppressed: report.suppression().is_some(),
+            release: wave.figures.release(),
         });
         plans.push(plan);
-        group_counts.push(GroupCounts::of(wave.counts, &members));
+        let counts: GroupCounts = wave.figures.counts(&group);
+        group_counts.push(counts);
     }
     let mut questions = Vec::new();
     for id in &question_ids {

@@ -21,6 +21,9 @@ pub struct WaveReport {
     pub survey: String,
     pub wave: String,
     pub min_group_size: u64,
+    /// The release the figures come from; none for a filtered view of a closed wave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<super::release::ReleaseInfo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<String>,
     pub groups: Vec<GroupReport<GroupFigures>>,
@@ -34,6 +37,83 @@ pub struct GroupFigures {
     /// respondents answering both).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drivers: Option<Gated<Vec<KeyDriver>>>,
+    /// The group keeps the figures of this earlier release: its newer respondents are too
+    /// few to show by themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of_release: Option<stats::Seq>,
+    /// Questions whose figures come from a release older than the group's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub questions_as_of: BTreeMap<String, stats::Seq>,
+}
+
+/// Where a report's figures come from: a wave's release, or a filtered view planned on
+/// its own. Either way, one disclosure gates every figure.
+pub trait Figures {
+    fn disclosure(&self) -> &stats::Disclosure<i64>;
+    /// The counts of a group (empty for one whose figures are withheld).
+    fn counts(&self, group: &Group<i64>) -> GroupCounts;
+    fn release(&self) -> Option<super::release::ReleaseInfo> {
+        None
+    }
+    fn group_as_of(&self, _group: &Group<i64>) -> Option<stats::Seq> {
+        None
+    }
+    fn questions_as_of(&self, _group: &Group<i64>) -> BTreeMap<String, stats::Seq> {
+        BTreeMap::new()
+    }
+}
+
+impl Figures for super::release::Released {
+    fn disclosure(&self) -> &stats::Disclosure<i64> {
+        &self.disclosure
+    }
+    fn counts(&self, group: &Group<i64>) -> GroupCounts {
+        super::release::Released::counts(self, group)
+    }
+    fn release(&self) -> Option<super::release::ReleaseInfo> {
+        Some(self.info)
+    }
+    fn group_as_of(&self, group: &Group<i64>) -> Option<stats::Seq> {
+        super::release::Released::group_as_of(self, group)
+    }
+    fn questions_as_of(&self, group: &Group<i64>) -> BTreeMap<String, stats::Seq> {
+        self.items_as_of(group)
+    }
+}
+
+/// Counts planned as one report: a filtered view of a closed wave.
+pub struct Planned {
+    disclosure: stats::Disclosure<i64>,
+    audience: GroupCounts,
+    subtrees: HashMap<i64, GroupCounts>,
+}
+
+impl Planned {
+    pub fn new(
+        definition: &Definition,
+        org: &Org,
+        counts: &WaveCounts,
+    ) -> Result<Planned, StatsError> {
+        let disclosure = stats::plan(&org_units(org, counts), threshold(definition)?)?;
+        let (audience, subtrees) = GroupCounts::of_every_subtree(counts, org);
+        Ok(Planned {
+            disclosure,
+            audience,
+            subtrees,
+        })
+    }
+}
+
+impl Figures for Planned {
+    fn disclosure(&self) -> &stats::Disclosure<i64> {
+        &self.disclosure
+    }
+    fn counts(&self, group: &Group<i64>) -> GroupCounts {
+        match group {
+            Group::Audience => self.audience.clone(),
+            Group::Department(id) => self.subtrees.get(id).cloned().unwrap_or_default(),
+        }
+    }
 }
 
 /// The text answers of a wave, for the groups whose comments may be shown.
@@ -72,7 +152,7 @@ fn slot<'m, T: Default>(map: &'m mut BTreeMap<String, T>, key: &str) -> &'m mut 
 }
 
 /// Counts of one group: its departments' direct counts added up.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct GroupCounts {
     pub respondents: u64,
     pub values: BTreeMap<String, BTreeMap<i32, u64>>,
@@ -244,11 +324,11 @@ pub fn build(
     definition: &Definition,
     wave_label: &str,
     org: &Org,
-    counts: &WaveCounts,
+    figures: &dyn Figures,
     scope: Option<i64>,
     filters: &[String],
 ) -> Result<WaveReport, StatsError> {
-    let disclosure = stats::plan(&org_units(org, counts), threshold(definition)?)?;
+    let disclosure = figures.disclosure();
     let confidence = Confidence::default();
     let mut groups: Vec<(Group<i64>, Option<String>)> = Vec::new();
     if scope.is_none() {
@@ -257,25 +337,25 @@ pub fn build(
     for d in org.in_scope(scope) {
         groups.push((Group::Department(d.id), Some(d.name.clone())));
     }
-    let (audience, mut subtrees) = GroupCounts::of_every_subtree(counts, org);
-    let mut audience = Some(audience);
     let mut reports = Vec::with_capacity(groups.len());
     for (group, name) in groups {
         let mut failure = None;
         let report = disclosure.group_report(&group, name, || {
-            let counts = match &group {
-                Group::Audience => audience.take(),
-                Group::Department(id) => subtrees.remove(id),
-            }
-            .unwrap_or_default();
-            match group_figures(definition, &disclosure, &group, &counts, confidence) {
-                Ok(figures) => figures,
+            let counts = figures.counts(&group);
+            match group_figures(definition, disclosure, &group, &counts, confidence) {
+                Ok(mut shown) => {
+                    shown.as_of_release = figures.group_as_of(&group);
+                    shown.questions_as_of = figures.questions_as_of(&group);
+                    shown
+                }
                 Err(e) => {
                     failure = Some(e);
                     GroupFigures {
                         questions: BTreeMap::new(),
                         services: BTreeMap::new(),
                         drivers: None,
+                        as_of_release: None,
+                        questions_as_of: BTreeMap::new(),
                     }
                 }
             }
@@ -289,6 +369,7 @@ pub fn build(
         survey: definition.id.value.clone(),
         wave: wave_label.to_string(),
         min_group_size: u64::from(definition.min_group_size),
+        release: figures.release(),
         filters: filters.to_vec(),
         groups: reports,
     })
@@ -378,15 +459,20 @@ fn group_figures(
         questions,
         services,
         drivers,
+        as_of_release: None,
+        questions_as_of: BTreeMap::new(),
     })
 }
 
 /// Comments in an order that says nothing about when they were written: sorted by a
 /// hash of their text, which looks random but is the same on every run and backend.
 pub fn unlinkable_order(comments: &mut [Comment]) {
-    comments.sort_by_cached_key(|c| {
-        Sha256::digest(format!("{}\u{0}{}", c.question, c.text).as_bytes()).to_vec()
-    });
+    comments.sort_by_cached_key(unlinkable_key);
+}
+
+/// The key of [`unlinkable_order`].
+pub fn unlinkable_key(comment: &Comment) -> Vec<u8> {
+    Sha256::digest(format!("{}\u{0}{}", comment.question, comment.text).as_bytes()).to_vec()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use super::{AnswerValue, NewResponse};
-use crate::definitions::{Definition, Question, QuestionKind};
+use crate::definitions::{Definition, Question, QuestionKind, TENURE};
 
 /// A bad cell as `FILE:ROW:COLUMN: message` (row 1 is the header; columns from 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,20 @@ impl fmt::Display for CellError {
     }
 }
 
-/// Parses a responses file: a `department` column, then one column per question id.
+/// What a column of a responses file holds.
+#[derive(Clone, Copy)]
+enum Column<'d> {
+    Department,
+    Question(&'d Question),
+    /// A dimension the definition declares (`report_by`), kept with each response.
+    Dimension(&'d str),
+    /// A column already reported as bad.
+    Bad,
+}
+
+/// Parses a responses file: a `department` column, then one column per question id,
+/// and optionally one per dimension the definition declares (`report_by`; `tenure` as
+/// one of its bands). A response keeps the dimensions its row gives, nothing else.
 /// `departments` maps every known department name to its id.
 pub fn parse(
     file: &str,
@@ -56,9 +69,9 @@ pub fn parse(
         Err(e) => return Err(vec![err(1, 1, format!("unreadable header: {e}"))]),
     };
     let mut errors = Vec::new();
-    let mut department_column = None;
-    // Per column: the question it answers (None for the department column or a bad header).
-    let mut questions: Vec<Option<&Question>> = Vec::with_capacity(header.len());
+    let report_by = &definition.report_by;
+    let tenure_labels = report_by.tenure_labels();
+    let mut columns: Vec<Column> = Vec::with_capacity(header.len());
     let mut seen = HashSet::new();
     for (index, raw) in header.iter().enumerate() {
         let column = index + 1;
@@ -69,38 +82,47 @@ pub fn parse(
                 column,
                 format!("the column \"{name}\" appears twice"),
             ));
-            questions.push(None);
+            columns.push(Column::Bad);
             continue;
         }
         if name == "department" {
-            department_column = Some(index);
-            questions.push(None);
+            columns.push(Column::Department);
             continue;
         }
-        match definition.question(&name) {
-            Some(q) => questions.push(Some(q)),
-            None => {
-                let known: Vec<&str> = definition
-                    .questions()
-                    .map(|(_, q)| q.id.value.as_str())
-                    .collect();
-                errors.push(err(
-                    1,
-                    column,
-                    format!(
-                        "\"{name}\" is not a question of survey {}; its questions are: {}",
-                        definition.id.value,
-                        known.join(", ")
-                    ),
-                ));
-                questions.push(None);
-            }
+        if let Some(q) = definition.question(&name) {
+            columns.push(Column::Question(q));
+            continue;
         }
+        if let Some(dimension) = report_by.names().find(|d| *d == name) {
+            columns.push(Column::Dimension(dimension));
+            continue;
+        }
+        let known: Vec<&str> = definition
+            .questions()
+            .map(|(_, q)| q.id.value.as_str())
+            .collect();
+        let message = if report_by.is_empty() {
+            format!(
+                "\"{name}\" is not a question of survey {}; its questions are: {}",
+                definition.id.value,
+                known.join(", ")
+            )
+        } else {
+            let dimensions: Vec<&str> = report_by.names().collect();
+            format!(
+                "\"{name}\" is not a question of survey {} nor one of its report_by dimensions; its questions are: {}; its dimensions: {}",
+                definition.id.value,
+                known.join(", "),
+                dimensions.join(", ")
+            )
+        };
+        errors.push(err(1, column, message));
+        columns.push(Column::Bad);
     }
-    let Some(department_column) = department_column else {
+    if !columns.iter().any(|c| matches!(c, Column::Department)) {
         errors.push(err(1, 1, "the header has no \"department\" column".into()));
         return Err(errors);
-    };
+    }
     let mut responses = Vec::new();
     for record in reader.byte_records() {
         let record = match record {
@@ -133,6 +155,7 @@ pub fn parse(
             employee_id: None,
             answers: Vec::new(),
         };
+        let mut dimensions = std::collections::BTreeMap::new();
         for (index, raw) in record.iter().enumerate() {
             let column = index + 1;
             let Ok(cell) = std::str::from_utf8(raw) else {
@@ -143,31 +166,49 @@ pub fn parse(
                 ));
                 continue;
             };
-            if index == department_column {
-                let name = cell.trim();
-                match departments.get(name) {
-                    Some(&id) => response.department_id = Some(id),
-                    None if name.is_empty() => errors.push(err(row, column, "the department is empty".into())),
-                    None => errors.push(err(
+            match columns[index] {
+                Column::Department => {
+                    let name = cell.trim();
+                    match departments.get(name) {
+                        Some(&id) => response.department_id = Some(id),
+                        None if name.is_empty() => errors.push(err(row, column, "the department is empty".into())),
+                        None => errors.push(err(
+                            row,
+                            column,
+                            format!("the department \"{name}\" is not in the roster; import the departments first or correct the name"),
+                        )),
+                    }
+                }
+                Column::Question(question) => match answer(question, cell) {
+                    Ok(values) => response.answers.extend(values),
+                    Err(message) => errors.push(err(
                         row,
                         column,
-                        format!("the department \"{name}\" is not in the roster; import the departments first or correct the name"),
+                        format!("{}: {message}", question.id.value),
                     )),
+                },
+                Column::Dimension(name) => {
+                    let value = cell.trim();
+                    if value.is_empty() {
+                        continue;
+                    }
+                    if name == TENURE && !tenure_labels.iter().any(|l| l == value) {
+                        errors.push(err(
+                            row,
+                            column,
+                            format!(
+                                "tenure: \"{value}\" is not one of the tenure bands: {}",
+                                tenure_labels.join(", ")
+                            ),
+                        ));
+                        continue;
+                    }
+                    dimensions.insert(name.to_string(), value.to_string());
                 }
-                continue;
-            }
-            let Some(question) = questions[index] else {
-                continue;
-            };
-            match answer(question, cell) {
-                Ok(values) => response.answers.extend(values),
-                Err(message) => errors.push(err(
-                    row,
-                    column,
-                    format!("{}: {message}", question.id.value),
-                )),
+                Column::Bad => {}
             }
         }
+        response.attributes = super::dimensions::to_json(&dimensions);
         responses.push(response);
     }
     if responses.is_empty() && errors.is_empty() {
@@ -271,7 +312,8 @@ pub enum ImportError {
 }
 
 /// Loads `path` into a new closed wave `label` of survey `slug`, run with the survey's
-/// current definition version. All or nothing.
+/// current definition version. All or nothing; then closed as any wave is, responses
+/// generalised (`super::generalise::at_close`).
 pub fn import_file(
     conn: &mut crate::db::Conn,
     slug: &str,
@@ -338,10 +380,15 @@ pub fn import_file(
         super::store::insert(conn, wave_id, &responses)?;
         Ok(wave_id)
     })?;
-    // Counted now so the first report is instant; if this fails the wave stays marked
-    // stale and the first report counts it.
-    if let Err(e) = crate::reports::counts::refresh(conn, wave_id, &definition) {
-        tracing::warn!(error = %e, wave = label, "imported, but counting the answers failed; reports will retry");
+    // An imported wave is closed at once: its final release is made now (the scheduler
+    // tries again if this fails).
+    if let Err(e) = crate::reports::release::make(conn, wave_id, &definition, true) {
+        tracing::warn!(error = %e, wave = label, "imported, but its final release failed; the scheduler tries again");
+    }
+    // Then, as for any closed wave, the responses are generalised and counted per
+    // department (`super::generalise`; the scheduler finishes it if this fails).
+    if let Err(e) = super::generalise::at_close(conn, wave_id, &definition) {
+        tracing::warn!(error = %e, wave = label, "imported, but generalising the responses failed; the scheduler tries again");
     }
     Ok(responses.len())
 }

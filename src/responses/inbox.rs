@@ -10,7 +10,8 @@
 //! short transaction of its own, so SQLite's one writer is never held for long; as the
 //! ids are drawn at random, each chunk is a random sample of the crowd.
 //!
-//! The response tables are written once per response, never rewritten. Counts, reports
+//! The response tables are written once per response, rewritten only when its wave
+//! closes (`super::generalise`, in random-id order as well). Counts, reports
 //! and exports read them only, so a response counts from its seal on: the seal marks the
 //! waves it fills `counts_stale`, as a submission did before.
 

@@ -1,7 +1,11 @@
 //! Responses: answers as stored. In an anonymous survey a response carries a random id,
-//! the respondent's department and reporting attributes as they were, and nothing that
-//! leads back to a person or a moment.
+//! the respondent's department and the dimensions its definition declares (`report_by`),
+//! and nothing that leads back to a person or a moment. When its wave closes, department
+//! and dimensions are generalised until every combination stored is shared by at least
+//! `min_group_size` responses (`generalise`).
 
+pub mod dimensions;
+pub mod generalise;
 pub mod import;
 pub mod inbox;
 pub mod store;
@@ -21,7 +25,7 @@ pub struct AnswerValue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewResponse {
     pub department_id: Option<i64>,
-    /// JSON object of the reporting attributes, as they were when answering.
+    /// JSON object of the declared dimensions (`report_by`), as they were when answering.
     pub attributes: String,
     /// Set only in confidential surveys.
     pub employee_id: Option<i64>,

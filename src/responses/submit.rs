@@ -6,8 +6,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Timestamp};
 
-use super::{AnswerValue, NewResponse};
-use crate::db::schema::{employees, invitation_tokens, invitations, waves};
+use super::{dimensions, AnswerValue, NewResponse};
+use crate::db::schema::{employees, invitation_tokens, invitations, survey_versions, waves};
 use crate::db::{Conn, Db, DbError};
 use crate::waves::{tokens, Wave};
 
@@ -19,79 +19,87 @@ pub struct Invitation {
     pub department_id: i64,
     pub responded_on: Option<NaiveDate>,
     pub name: String,
-    /// The reporting attributes to store with the response (a JSON object, location
-    /// included), read with the invitation so the shared writer need not.
+    /// What the response stores besides its department (a JSON object): the dimensions
+    /// the wave's definition declares in `report_by`, nothing else of the roster (see
+    /// `super::dimensions`); read with the invitation so the shared writer need not.
     pub attributes: String,
     pub wave: Wave,
 }
 
-/// The reporting attributes a response carries: the employee's as they are now, with
-/// their location, for filters.
-fn reporting_attributes(attributes: &str, location: Option<String>) -> String {
-    let mut attributes: BTreeMap<String, String> =
-        serde_json::from_str(attributes).unwrap_or_default();
-    if let Some(location) = location {
-        attributes.insert("location".into(), location);
-    }
-    serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into())
-}
-
-/// [`Invitation::attributes`] of an employee, for callers that did not find the
-/// invitation by its token.
+/// The employee's roster attributes with their location, for callers that build an
+/// [`Invitation`] themselves. Not what a response keeps: [`submit`] replaces them with
+/// the wave's declared dimensions.
 pub fn attributes_of(conn: &mut Conn, employee_id: i64) -> Result<String, DbError> {
     let (attributes, location): (String, Option<String>) = crate::with_conn!(*conn, c => employees::table
         .find(employee_id)
         .select((employees::attributes, employees::location))
         .get_result(c))?;
-    Ok(reporting_attributes(&attributes, location))
+    let mut attributes: BTreeMap<String, String> =
+        serde_json::from_str(&attributes).unwrap_or_default();
+    if let Some(location) = location {
+        attributes.insert("location".into(), location);
+    }
+    Ok(dimensions::to_json(&attributes))
 }
 
-/// The invitation a link's token belongs to; `None` for an unknown token.
+/// The invitation a link's token belongs to; `None` for an unknown token. Its
+/// `attributes` are the dimensions as of today (tenure is a band that can change with
+/// the day; the answers are stored moments later).
 pub fn find_by_token(conn: &mut Conn, token: &str) -> Result<Option<Invitation>, DbError> {
     if !tokens::plausible(token) {
         return Ok(None);
     }
     let hash = tokens::hash(token);
     type Row = (
-        i64,
-        i64,
-        i64,
-        Option<NaiveDate>,
+        (i64, i64, i64, Option<NaiveDate>),
+        (String, String, Option<String>, Option<NaiveDate>),
         String,
-        String,
-        Option<String>,
         Wave,
     );
     let row: Option<Row> = crate::with_conn!(*conn, c => invitation_tokens::table
         .inner_join(invitations::table.inner_join(waves::table).inner_join(employees::table))
+        .inner_join(survey_versions::table.on(survey_versions::id.eq(waves::version_id)))
         .filter(invitation_tokens::token_hash.eq(&hash))
         .select((
-            invitations::id,
-            invitations::employee_id,
-            invitations::department_id,
-            invitations::responded_on,
-            employees::name,
-            employees::attributes,
-            employees::location,
+            (
+                invitations::id,
+                invitations::employee_id,
+                invitations::department_id,
+                invitations::responded_on,
+            ),
+            (
+                employees::name,
+                employees::attributes,
+                employees::location,
+                employees::hire_date,
+            ),
+            survey_versions::source_hash,
             Wave::as_select(),
         ))
         // At most one row (token_hash is the key): no LIMIT, which SQLite (3.50) would
         // take as a reason to compile the statement afresh on every execution.
         .get_result(c)
         .optional())?;
-    Ok(row.map(
-        |(id, employee_id, department_id, responded_on, name, attributes, location, wave)| {
-            Invitation {
-                id,
-                employee_id,
-                department_id,
-                responded_on,
-                name,
-                attributes: reporting_attributes(&attributes, location),
-                wave,
-            }
-        },
-    ))
+    let Some((
+        (id, employee_id, department_id, responded_on),
+        (name, attributes, location, hire_date),
+        source_hash,
+        wave,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let report_by = dimensions::report_by_of(conn, wave.version_id, &source_hash)?;
+    let facts = dimensions::RosterFacts::from_row(&attributes, location, hire_date);
+    Ok(Some(Invitation {
+        id,
+        employee_id,
+        department_id,
+        responded_on,
+        name,
+        attributes: dimensions::stored_attributes(&report_by, &facts, crate::db::now().date()),
+        wave,
+    }))
 }
 
 crate::cached_statement! {
@@ -117,7 +125,12 @@ pub enum Outcome {
 /// Stores the answers (in the inbox, until sealed: `super::inbox`) and marks the
 /// invitation answered, in one transaction. The mark is a conditional update, so of
 /// racing submissions exactly one stores anything. In an anonymous survey the response
-/// carries no employee and no time; the invitation keeps only the day.
+/// carries no employee and no time; the invitation keeps only the day (until its wave
+/// closes: `super::generalise`).
+///
+/// For commands and tests, which may build the invitation themselves: the stored
+/// attributes are worked out here from the roster and the wave's definition, whatever
+/// `invitation.attributes` holds.
 pub fn submit(
     conn: &mut Conn,
     invitation: &Invitation,
@@ -125,11 +138,21 @@ pub fn submit(
     answers: Vec<AnswerValue>,
     now: NaiveDateTime,
 ) -> Result<Outcome, DbError> {
-    conn.transaction(|conn| store_answers(conn, invitation, anonymous, answers, now))
+    let invitation = Invitation {
+        attributes: dimensions::of_employee(
+            conn,
+            invitation.employee_id,
+            invitation.wave.version_id,
+            now.date(),
+        )?,
+        ..invitation.clone()
+    };
+    conn.transaction(|conn| store_answers(conn, &invitation, anonymous, answers, now))
 }
 
 /// [`submit`] for the web service: the same work, in a transaction shared with other
 /// submissions arriving meanwhile ([`Db::write_grouped`]); returns once it has committed.
+/// Stores `invitation.attributes` as [`find_by_token`] worked them out.
 pub async fn submit_grouped(
     db: &Db,
     invitation: Invitation,

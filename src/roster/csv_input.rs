@@ -265,6 +265,13 @@ pub fn normalise_email(raw: &str) -> Result<String, String> {
     }
 }
 
+/// The columns of a roster file, as its header names them (the known columns
+/// lower-cased), after the same checks an import makes of the file's structure.
+pub fn roster_columns(file: &str, bytes: &[u8]) -> Result<Vec<String>, Vec<RowError>> {
+    let table = read_table(file, bytes, &ROSTER_REQUIRED, &ROSTER_KNOWN, "roster")?;
+    Ok(table.headers)
+}
+
 /// Parses a roster file. `departments`, when a departments file was given, is the list
 /// of names a row may use.
 pub fn parse_roster(

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::{departments, survey_versions, surveys, waves};
+use crate::db::schema::{departments, employees, survey_versions, surveys, waves};
 use crate::db::{Conn, DbError};
 use crate::definitions::{
-    check_departments, check_evolution, parse_definition, Definition, Diagnostic,
+    check_departments, check_evolution, check_report_by, column_slug, parse_definition, Definition,
+    Diagnostic,
 };
 
 /// A definition file that parsed and passed every rule that needs nothing else.
@@ -151,6 +152,56 @@ pub fn check_roster(loaded: &[LoadedDefinition], known: &dyn Fn(&str) -> bool) -
         .iter()
         .flat_map(|def| def.render(&check_departments(&def.definition, known)))
         .collect()
+}
+
+/// Checks `report_by` dimensions against a roster's columns (as slugs: see
+/// [`roster_column_slugs`]).
+pub fn check_roster_columns(loaded: &[LoadedDefinition], columns: &[String]) -> Vec<String> {
+    loaded
+        .iter()
+        .flat_map(|def| def.render(&check_report_by(&def.definition, columns)))
+        .collect()
+}
+
+/// Column headers as `report_by` names them, each once, sorted.
+pub fn roster_column_slugs<'h>(headers: impl IntoIterator<Item = &'h str>) -> Vec<String> {
+    let mut slugs: Vec<String> = headers.into_iter().map(column_slug).collect();
+    slugs.sort();
+    slugs.dedup();
+    slugs
+}
+
+/// The columns of the roster in the database, as `report_by` names them: those any
+/// active employee has a value in (a column left empty for everyone keeps nothing).
+/// Empty before a roster is imported.
+pub fn stored_columns(conn: &mut Conn) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(String, bool, bool)> = crate::with_conn!(*conn, c => employees::table
+        .filter(employees::active.eq(true))
+        .select((
+            employees::attributes,
+            employees::location.is_not_null(),
+            employees::hire_date.is_not_null(),
+        ))
+        .load(c))?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut headers: Vec<String> = ["email", "name", "department"].map(String::from).to_vec();
+    let mut seen = std::collections::BTreeSet::new();
+    for (attributes, has_location, has_hire_date) in &rows {
+        if *has_location {
+            seen.insert("location".to_string());
+        }
+        if *has_hire_date {
+            seen.insert("hire_date".to_string());
+        }
+        // Stored by the roster import as a JSON object; anything else keeps nothing.
+        let attributes: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(attributes).unwrap_or_default();
+        seen.extend(attributes.into_keys());
+    }
+    headers.extend(seen);
+    Ok(roster_column_slugs(headers.iter().map(String::as_str)))
 }
 
 /// Names of the departments in the database (empty before a roster is imported).

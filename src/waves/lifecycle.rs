@@ -362,7 +362,9 @@ pub fn scheduled_reminder(
     })
 }
 
-/// Closes an open wave and counts its answers; `false` when it was not open.
+/// Closes an open wave, makes its final figures, then generalises its responses and
+/// turns its answered marks into counts (`responses::generalise::at_close`); `false`
+/// when it was not open.
 pub fn close(conn: &mut Conn, wave: &Wave) -> Result<bool, WaveError> {
     let now = crate::db::now();
     let closed = crate::with_conn!(*conn, c => diesel::update(
@@ -374,8 +376,22 @@ pub fn close(conn: &mut Conn, wave: &Wave) -> Result<bool, WaveError> {
     if closed == 1 {
         crate::responses::inbox::seal(conn)?;
         let definition = crate::reports::wave_definition(conn, wave.version_id)?;
-        if let Err(e) = crate::reports::counts::refresh(conn, wave.id, &definition) {
-            tracing::warn!(error = %e, wave = %wave.label, "closed, but counting failed; reports will retry");
+        // The final release: what every view of the wave shows from now on.
+        if let Err(e) = crate::reports::release::make(conn, wave.id, &definition, true) {
+            tracing::warn!(error = %e, wave = %wave.label, "closed, but its final release failed; the scheduler tries again");
+        }
+        // Last: the figures above come from the responses as answered; from here on the
+        // database keeps only generalised responses and counts of who answered.
+        match crate::responses::generalise::at_close(conn, wave.id, &definition) {
+            Ok(done) => tracing::info!(
+                wave = %wave.label,
+                responses = done.responses,
+                generalised = done.generalised,
+                "responses generalised, answered marks counted"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, wave = %wave.label, "closed, but generalising its responses failed; the scheduler tries again")
+            }
         }
         tracing::info!(wave = %wave.label, "wave closed");
     }

@@ -58,8 +58,8 @@ pub struct TickReport {
     pub closed: Vec<String>,
     /// Responses sealed (see `responses::inbox`).
     pub sealed: usize,
-    /// Waves whose stored counts were brought up to date (at most one per tick).
-    pub counted: Vec<String>,
+    /// Waves released (see `reports::release::due`).
+    pub released: Vec<String>,
 }
 
 /// Seals the responses waiting in the inbox (`responses::inbox`), then does the
@@ -72,11 +72,9 @@ pub fn tick(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<Tick
     })
 }
 
-/// Opens due waves, sends due reminders and closes ended waves, as of `now`; then
-/// recounts one wave whose stored counts miss answers (see
-/// `reports::counts::recount_due`: reports read the stored counts, so requests never
-/// wait for a count). Counting goes by the real clock, not `now`. `icsat serve` seals
-/// through its shared writer first, then calls this.
+/// Opens due waves, sends due reminders and closes ended waves, as of `now`; then makes
+/// the releases that are due (`reports::release::due`: views read releases and never
+/// count). `icsat serve` seals through its shared writer first, then calls this.
 pub fn due(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<TickReport, WaveError> {
     use crate::db::schema::{surveys, waves};
     use diesel::prelude::*;
@@ -135,11 +133,33 @@ pub fn due(conn: &mut Conn, mailer: &Mailer, now: DateTime<Utc>) -> Result<TickR
             report.reminded.push(wave.label.clone());
         }
     }
-    use crate::reports::counts::{recount_due, RECOUNT_OPEN_EVERY};
-    if let Some(wave) = recount_due(conn, RECOUNT_OPEN_EVERY)? {
-        report.counted.push(wave.label);
-    }
+    report.released = crate::reports::release::due(conn, now.naive_utc())?;
+    // Last: a closed wave's final figures come before generalising its responses.
+    finish_closed(conn)?;
     Ok(report)
+}
+
+/// How long after closing a wave counts as unfinished when it has not been through
+/// `responses::generalise::at_close`: the closing process may still be making its final
+/// figures, which must come from the responses as answered.
+const FINISH_AFTER: Duration = Duration::minutes(10);
+
+/// Finishes closed waves whose closing stopped before generalising their responses (a
+/// crash, a failed step, or closed by a version without the step): their responses and
+/// answered marks are as answered until this runs. Goes by the real clock.
+fn finish_closed(conn: &mut Conn) -> Result<(), WaveError> {
+    let before = crate::db::now() - FINISH_AFTER;
+    for (wave_id, version_id) in crate::responses::generalise::unfinished(conn, before)? {
+        let definition = crate::reports::wave_definition(conn, version_id)?;
+        let done = crate::responses::generalise::at_close(conn, wave_id, &definition)?;
+        tracing::info!(
+            wave_id,
+            responses = done.responses,
+            generalised = done.generalised,
+            "finished closing: responses generalised, answered marks counted"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::Wave;
-use crate::db::schema::{invitations, surveys, waves};
+use crate::db::schema::{invitations, surveys, wave_participation, waves};
 use crate::db::{Conn, DbError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,14 +28,40 @@ pub struct WaveStatus {
 
 /// A wave's invitations and how many of them were answered, per department.
 ///
-/// The answered mark is in no index (marking it would rewrite index pages on every
-/// submission; migration 000011), so this reads the rows. A wave's invitations are written
-/// together and lie in one run of ids: the query reads that run in id order (`wave_id + 0`
-/// keeps the planner off the wave index, whose order would jump about the table).
+/// A closed wave's counts are in `wave_participation`, written when it closed, which
+/// erased the invitations' answered marks (`responses::generalise`); an open wave (or a
+/// closed one its closing has not finished yet) still has its marks.
 pub fn answered_by_department(
     conn: &mut Conn,
     wave_id: i64,
 ) -> Result<HashMap<i64, (u64, u64)>, DbError> {
+    let counted: Vec<(i64, i64, i64)> = crate::with_conn!(*conn, c => wave_participation::table
+        .filter(wave_participation::wave_id.eq(wave_id))
+        .select((
+            wave_participation::department_id,
+            wave_participation::invited,
+            wave_participation::answered,
+        ))
+        .load(c))?;
+    if !counted.is_empty() {
+        return Ok(counted
+            .into_iter()
+            .map(|(department, invited, answered)| {
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                (department, (count(invited), count(answered)))
+            })
+            .collect());
+    }
+    answered_marks(conn, wave_id)
+}
+
+/// [`answered_by_department`] from the invitations' answered marks.
+///
+/// The answered mark is in no index (marking it would rewrite index pages on every
+/// submission; migration 000011), so this reads the rows. A wave's invitations are written
+/// together and lie in one run of ids: the query reads that run in id order (`wave_id + 0`
+/// keeps the planner off the wave index, whose order would jump about the table).
+fn answered_marks(conn: &mut Conn, wave_id: i64) -> Result<HashMap<i64, (u64, u64)>, DbError> {
     let (first, last): (Option<i64>, Option<i64>) = crate::with_conn!(*conn, c => invitations::table
         .filter(invitations::wave_id.eq(wave_id))
         .select((diesel::dsl::min(invitations::id), diesel::dsl::max(invitations::id)))

@@ -281,8 +281,7 @@ pub fn trend(
 /// them could be differenced against another group's).
 pub fn comments(conn: &mut Conn, view: &WaveView) -> Result<Option<Vec<Comment>>, ViewError> {
     let definition = &view.definition;
-    let shown =
-        reports::comments::shown(conn, view.wave.id, definition, &view.org, view.department)?;
+    let shown = reports::comments::shown(conn, view.wave.id, &view.org, view.department)?;
     // Pages show each comment under its question's wording rather than its id.
     Ok(shown.map(|comments| {
         comments

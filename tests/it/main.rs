@@ -4,6 +4,8 @@ mod common;
 
 mod access;
 mod admin;
+mod anonymity;
+mod anonymity_storage;
 mod answering;
 mod browser;
 mod cli;

@@ -128,8 +128,10 @@ fn the_scheduler_opens_reminds_closes_and_rotates(db: TestDb) {
     assert_eq!(asked.len(), 10, "{asked:?}");
     assert!(asked.iter().all(|(_, n)| *n == 1), "{asked:?}");
 
-    // A late invitation to the first wave, answered, lies after the second wave's rows;
-    // each wave's rate counts its own invitations only.
+    // A late invitation to the first wave, answered, lies after the second wave's rows.
+    // The first wave is closed: its rates are the counts frozen when it closed (its
+    // answered marks were erased then), so the late row changes nothing; the open wave
+    // counts its own invitations only.
     icsat::with_conn!(conn, c => c.batch_execute(
         "INSERT INTO invitations (wave_id, employee_id, department_id, token_hash, created_at, responded_on) \
          SELECT (SELECT MIN(wave_id) FROM invitations), employee_id, department_id, 'late', created_at, '2027-01-09' \
@@ -143,7 +145,7 @@ fn the_scheduler_opens_reminds_closes_and_rotates(db: TestDb) {
     assert_eq!(
         rates,
         [
-            ("2027-01-04".to_string(), 6, 3),
+            ("2027-01-04".to_string(), 5, 2),
             ("2027-02-04".to_string(), 5, 0)
         ]
     );

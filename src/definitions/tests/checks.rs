@@ -1,6 +1,6 @@
 //! Cross-checks against the roster and against earlier versions of a survey.
 
-use super::super::{check_departments, check_evolution, Pos};
+use super::super::{check_departments, check_evolution, check_report_by, Pos};
 use super::*;
 
 #[test]
@@ -250,4 +250,46 @@ fn a_retired_id_cannot_name_a_different_question() {
         ),
     );
     assert_eq!(check_evolution(&[v1, v2], &retyped).len(), 1);
+}
+
+#[test]
+fn report_by_columns_missing_from_the_roster_are_reported_where_written() {
+    let def = parsed(
+        r#"id = "services"
+title = "Services"
+report_by = ["locaton", "contract", "tenure"]
+tenure_bands = ["1y", "3y"]
+
+[audience]
+departments = ["*"]
+
+[[sections]]
+id = "you"
+title = "You"
+
+[[sections.questions]]
+id = "enps"
+type = "enps"
+text = "Would you recommend us?"
+"#,
+    );
+    let columns: Vec<String> = ["email", "name", "department", "location", "grade"]
+        .map(String::from)
+        .to_vec();
+    let got: Vec<String> = check_report_by(&def, &columns)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "3:14: report_by column \"locaton\" is not in the roster; its columns are: location, grade (did you mean \"location\"?)",
+            "3:25: report_by column \"contract\" is not in the roster; its columns are: location, grade",
+            "3:37: \"tenure\" in report_by is worked out from the roster's hire_date column, which the roster does not have",
+        ]
+    );
+    let full: Vec<String> = ["name", "locaton", "contract", "hire_date"]
+        .map(String::from)
+        .to_vec();
+    assert!(check_report_by(&def, &full).is_empty());
 }

@@ -64,3 +64,34 @@ fn it_pulse_parses() {
     assert_eq!(schedule.period(), Some(super::super::Period::Months(3)));
     assert!(def.question("itp-channel").is_some_and(|q| !q.is_numeric()));
 }
+
+/// Every shipped survey keeps location, contract and tenure bands, all of which the
+/// demo's roster has.
+#[test]
+fn shipped_dimensions_are_in_the_demo_roster() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let (roster, _, _) = crate::demo::company::files(20, &mut rng);
+    let headers = crate::roster::csv_input::roster_columns("demo.csv", roster.as_bytes())
+        .expect("the demo roster reads");
+    let columns = crate::surveys::roster_column_slugs(headers.iter().map(String::as_str));
+    for source in [INTERNAL_SERVICES, ENPS_PULSE, IT_PULSE] {
+        let def = parsed(source);
+        let names: Vec<&str> = def.report_by.names().collect();
+        assert_eq!(
+            names,
+            ["location", "contract", "tenure"],
+            "{}",
+            def.id.value
+        );
+        assert_eq!(
+            def.report_by.tenure_labels(),
+            ["<1y", "1y-3y", "3y-5y", "5y+"]
+        );
+        assert!(
+            super::super::check_report_by(&def, &columns).is_empty(),
+            "{}",
+            def.id.value
+        );
+    }
+}

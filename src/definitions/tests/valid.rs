@@ -431,3 +431,44 @@ fn definitions_serialize() {
     assert!(toml.contains("open_for = \"14d\""), "{toml}");
     assert!(toml.contains("timezone = \"Europe/Berlin\""), "{toml}");
 }
+
+/// A file with the given top-level keys before `[audience]`.
+fn with_top(keys: &str) -> Definition {
+    parsed(&format!(
+        "id = \"pulse-check\"\ntitle = \"Pulse check\"\n{keys}\n\n[audience]\ndepartments = [\"*\"]\n\n[[sections]]\nid = \"you\"\ntitle = \"Working here\"\n\n[[sections.questions]]\nid = \"enps\"\ntype = \"enps\"\ntext = \"Would you recommend us?\"\n"
+    ))
+}
+
+#[test]
+fn report_by_defaults_to_nothing() {
+    let def = with_top("");
+    assert!(def.report_by.is_empty());
+    assert!(def.report_by.tenure_bands.is_empty());
+}
+
+#[test]
+fn report_by_keeps_columns_in_file_order_with_tenure_bands() {
+    let def = with_top(
+        "report_by = [\"location\", \"contract-type\", \"tenure\"]\ntenure_bands = [\"6m\", \"1y\", \"3y\"]",
+    );
+    let names: Vec<&str> = def.report_by.names().collect();
+    assert_eq!(names, ["location", "contract-type", "tenure"]);
+    assert_eq!(
+        def.report_by.dimensions[1].pos,
+        Pos {
+            line: 3,
+            column: 26
+        }
+    );
+    assert_eq!(
+        def.report_by.tenure_labels(),
+        ["<6m", "6m-1y", "1y-3y", "3y+"]
+    );
+    let months: Vec<u32> = def
+        .report_by
+        .tenure_bands
+        .iter()
+        .map(|b| b.months)
+        .collect();
+    assert_eq!(months, [6, 12, 36]);
+}

@@ -1,6 +1,7 @@
 mod inputs;
 mod properties;
 mod reference;
+mod release;
 mod report_json;
 mod suppression;
 mod views;

@@ -12,6 +12,7 @@ macro_rules! invalid {
     };
 }
 
+mod report_by;
 mod schedule;
 mod sections;
 mod top_level;

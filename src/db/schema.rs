@@ -213,6 +213,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A closed wave's counts per class of generalised responses (JSON).
+    wave_cubes (wave_id) {
+        wave_id -> BigInt,
+        content -> Text,
+    }
+}
+
+diesel::table! {
     /// Filtered views shown of a wave, each with the respondents it covered.
     wave_views (id) {
         id -> BigInt,
@@ -266,6 +274,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     release_comments,
     wave_views,
     wave_participation,
+    wave_cubes,
 );
 
 // Report counts group answers by their respondent's department.

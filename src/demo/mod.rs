@@ -352,7 +352,11 @@ fn store_wave(
         store::insert(conn, wave_id, &responses)?;
         Ok(wave_id)
     })?;
+    // As any closed wave: its final release, then its responses generalised and its
+    // answered marks counted, then the classes its filtered views are made of.
     crate::reports::release::make(conn, wave_id, definition, true)?;
+    crate::responses::generalise::at_close(conn, wave_id, definition)?;
+    crate::reports::cube::make(conn, wave_id, definition)?;
     Ok((invitation_count, response_count))
 }
 

@@ -3,6 +3,8 @@
 
 pub mod comments;
 pub mod counts;
+pub mod cube;
+pub mod filtered;
 pub mod html;
 pub mod org;
 pub mod release;
@@ -201,25 +203,16 @@ pub fn wave_report(
             }
         }
     } else {
-        drop(released);
-        let released = release::exact_final(conn, wave.id, &wave.label, &org, "a filtered view")?;
-        let filtered = counts::count(conn, wave.id, &definition, &filters)?;
-        check_filters(
+        filtered::view(
+            conn,
             &definition,
             &org,
-            scope,
-            &released,
-            &filtered,
-            query.filters,
-        )?;
-        let planned = wave::Planned::new(&definition, &org, &filtered)?;
-        wave::build(
-            &definition,
-            &wave.label,
-            &org,
-            &planned,
-            scope,
-            query.filters,
+            &filtered::ViewQuery {
+                wave_id: wave.id,
+                wave_label: &wave.label,
+                scope,
+                filters: &filters,
+            },
         )?
     };
     let order = definition
@@ -227,63 +220,6 @@ pub fn wave_report(
         .map(|(_, q)| q.id.value.clone())
         .collect();
     Ok((report, order))
-}
-
-/// Refuses a filtered view in which some shown group's filtered-out respondents number
-/// between 1 and the threshold: subtracting the view from the unfiltered report would
-/// show their answers.
-fn check_filters(
-    definition: &crate::definitions::Definition,
-    org: &Org,
-    scope: Option<i64>,
-    released: &release::Released,
-    filtered: &counts::WaveCounts,
-    filter_text: &[String],
-) -> Result<(), ReportError> {
-    let min = u64::from(definition.min_group_size);
-    let plan = crate::stats::plan(
-        &wave::org_units(org, filtered),
-        wave::threshold(definition)?,
-    )?;
-    let total = |counts: &counts::WaveCounts, members: &[i64]| -> u64 {
-        members
-            .iter()
-            .map(|d| counts.respondents.get(d).copied().unwrap_or(0))
-            .sum()
-    };
-    let mut groups: Vec<(crate::stats::Group<i64>, String, Vec<i64>)> = Vec::new();
-    if scope.is_none() {
-        groups.push((
-            crate::stats::Group::Audience,
-            "the whole audience".into(),
-            org.departments.iter().map(|d| d.id).collect(),
-        ));
-    }
-    for d in org.in_scope(scope) {
-        groups.push((
-            crate::stats::Group::Department(d.id),
-            d.name.clone(),
-            org.subtree(d.id),
-        ));
-    }
-    for (group, name, members) in groups {
-        let (group_total, kept) = (
-            released.disclosure.respondents(&group),
-            total(filtered, &members),
-        );
-        let top = matches!(group, crate::stats::Group::Audience) || Some(members[0]) == scope;
-        // The view's own group must hold enough; inside it, only shown groups matter.
-        if top || (kept > 0 && plan.group(&group, ()).is_shown()) {
-            if let Err(refused) = crate::stats::check_filter(group_total, kept, min) {
-                return Err(ReportError::FilterRefused {
-                    filter: filter_text.join(" and "),
-                    group: name,
-                    reason: refused.to_string(),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Every wave of a survey for one group, oldest first, each from its latest release.

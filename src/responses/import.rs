@@ -380,16 +380,8 @@ pub fn import_file(
         super::store::insert(conn, wave_id, &responses)?;
         Ok(wave_id)
     })?;
-    // An imported wave is closed at once: its final release is made now (the scheduler
-    // tries again if this fails).
-    if let Err(e) = crate::reports::release::make(conn, wave_id, &definition, true) {
-        tracing::warn!(error = %e, wave = label, "imported, but its final release failed; the scheduler tries again");
-    }
-    // Then, as for any closed wave, the responses are generalised and counted per
-    // department (`super::generalise`; the scheduler finishes it if this fails).
-    if let Err(e) = super::generalise::at_close(conn, wave_id, &definition) {
-        tracing::warn!(error = %e, wave = label, "imported, but generalising the responses failed; the scheduler tries again");
-    }
+    // An imported wave is closed at once: what follows closing follows now.
+    crate::waves::lifecycle::finish_closing(conn, wave_id, label, &definition);
     Ok(responses.len())
 }
 

@@ -376,26 +376,37 @@ pub fn close(conn: &mut Conn, wave: &Wave) -> Result<bool, WaveError> {
     if closed == 1 {
         crate::responses::inbox::seal(conn)?;
         let definition = crate::reports::wave_definition(conn, wave.version_id)?;
-        // The final release: what every view of the wave shows from now on.
-        if let Err(e) = crate::reports::release::make(conn, wave.id, &definition, true) {
-            tracing::warn!(error = %e, wave = %wave.label, "closed, but its final release failed; the scheduler tries again");
-        }
-        // Last: the figures above come from the responses as answered; from here on the
-        // database keeps only generalised responses and counts of who answered.
-        match crate::responses::generalise::at_close(conn, wave.id, &definition) {
-            Ok(done) => tracing::info!(
-                wave = %wave.label,
-                responses = done.responses,
-                generalised = done.generalised,
-                "responses generalised, answered marks counted"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, wave = %wave.label, "closed, but generalising its responses failed; the scheduler tries again")
-            }
-        }
+        finish_closing(conn, wave.id, &wave.label, &definition);
         tracing::info!(wave = %wave.label, "wave closed");
     }
     Ok(closed == 1)
+}
+
+/// What follows closing a wave, in this order: its final release (what every view shows
+/// from now on, made from the responses as answered); then its responses generalised and
+/// its answered marks turned into counts (`responses::generalise::at_close`); then the
+/// classes its filtered views are made of (`reports::cube`). A step that fails is logged
+/// and tried again by the scheduler (`scheduler::finish_closed`); the classes only after
+/// the responses are generalised.
+pub fn finish_closing(conn: &mut Conn, wave_id: i64, label: &str, definition: &Definition) {
+    if let Err(e) = crate::reports::release::make(conn, wave_id, definition, true) {
+        tracing::warn!(error = %e, wave = label, "closed, but its final release failed; the scheduler tries again");
+    }
+    match crate::responses::generalise::at_close(conn, wave_id, definition) {
+        Ok(done) => tracing::info!(
+            wave = label,
+            responses = done.responses,
+            generalised = done.generalised,
+            "responses generalised, answered marks counted"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, wave = label, "closed, but generalising its responses failed; the scheduler tries again");
+            return;
+        }
+    }
+    if let Err(e) = crate::reports::cube::make(conn, wave_id, definition) {
+        tracing::warn!(error = %e, wave = label, "closed, but counting its classes for filtered views failed; the scheduler tries again");
+    }
 }
 
 /// The day an invitation was answered: the date only, never the time.

@@ -159,6 +159,14 @@ fn finish_closed(conn: &mut Conn) -> Result<(), WaveError> {
             "finished closing: responses generalised, answered marks counted"
         );
     }
+    for (wave_id, version_id) in crate::reports::cube::missing(conn)? {
+        let definition = crate::reports::wave_definition(conn, version_id)?;
+        crate::reports::cube::make(conn, wave_id, &definition)?;
+        tracing::info!(
+            wave_id,
+            "finished closing: classes for filtered views counted"
+        );
+    }
     Ok(())
 }
 

@@ -182,8 +182,7 @@ fn a_department_view_and_bad_requests(db: TestDb) {
     );
     out.assert_fails(1);
     assert!(
-        out.stderr()
-            .contains("the filter location=Berlin is refused"),
+        out.stderr().contains("location is not a report dimension"),
         "{}",
         out.stderr()
     );

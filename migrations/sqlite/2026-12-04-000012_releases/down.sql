@@ -1,3 +1,4 @@
+DROP TABLE wave_cubes;
 DROP TABLE wave_views;
 DROP TABLE release_comments;
 DROP TABLE wave_releases;

@@ -35,5 +35,13 @@ CREATE TABLE wave_views (
 );
 CREATE INDEX wave_views_wave ON wave_views(wave_id);
 
+-- A closed wave's counts per class of its generalised responses (department and
+-- report dimensions, each class of at least min_group_size): what filtered views are
+-- made of, so that no request counts answers.
+CREATE TABLE wave_cubes (
+    wave_id BIGINT PRIMARY KEY REFERENCES waves(id),
+    content TEXT NOT NULL
+);
+
 DROP TABLE wave_pair_sums;
 DROP TABLE wave_value_counts;

@@ -219,6 +219,7 @@ fn init_logging(service: bool) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
+    crate::db::log_statements();
 }
 
 pub fn run(cli: Cli) -> Result<(), AppError> {

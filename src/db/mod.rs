@@ -403,6 +403,30 @@ macro_rules! transaction {
     };
 }
 
+/// Logs the SQL of every statement diesel runs (never its bound values: they hold link
+/// tokens and answers) at debug level under the target `icsat::sql`, for connections made
+/// from now on, when that level is on (`ICSAT_LOG=icsat::sql=debug`). Operators use it
+/// to see what a request costs; the tests use it to check that views never count.
+pub fn log_statements() {
+    fn logger() -> Option<Box<dyn diesel::connection::Instrumentation>> {
+        if !tracing::enabled!(target: "icsat::sql", tracing::Level::DEBUG) {
+            return None;
+        }
+        Some(Box::new(
+            |event: diesel::connection::InstrumentationEvent<'_>| {
+                if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds:").next().unwrap_or_default();
+                    tracing::debug!(target: "icsat::sql", "{sql}");
+                }
+            },
+        ))
+    }
+    if let Err(e) = diesel::connection::set_default_instrumentation(logger) {
+        tracing::warn!(error = %e, "statements will not be logged");
+    }
+}
+
 /// The current time as stored: UTC, truncated to microseconds (PostgreSQL's precision),
 /// so both backends hold and return the same value.
 pub fn now() -> chrono::NaiveDateTime {

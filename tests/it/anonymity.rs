@@ -282,7 +282,99 @@ fn filtered_views_cannot_be_subtracted(db: TestDb) {
     );
 }
 
+/// Views read releases and never count: with every statement logged, a tour of every
+/// page, download and API route of an open and of a closed wave (as HR and as a head)
+/// runs no query over the answers.
+fn no_view_counts_answers(db: TestDb) {
+    let (server, tokens) = open_wave(&db);
+    for token in &tokens[..9] {
+        answer(&server, token, "7", "fine");
+    }
+    tick(&db);
+    db.icsat(&["wave", "close", "services/test-wave"])
+        .assert_ok();
+    drop(server);
+    // A second wave, open, with answers of its own.
+    let (server, tokens) = crate::answering::open_wave_labelled(&db, "second-wave", false);
+    for token in &tokens[..4] {
+        answer_at(&server, token, "second-wave");
+    }
+    tick(&db);
+    drop(server);
+    db.icsat(&["user", "add", "hr@x.io", "--role", "admin"])
+        .assert_ok();
+    let log = db.path("serve.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let defs = db.path("defs").display().to_string();
+    let server = Server::start_logging(
+        &db,
+        &[
+            ("ICSAT_DEFINITIONS", &defs),
+            ("ICSAT_LOG", "warn,icsat::sql=debug"),
+        ],
+        file,
+    );
+    let session = sign_in_with_link(&server, &link_for(&db, &server, "hr@x.io"));
+    let started = std::fs::read_to_string(&log).unwrap().len();
+    let mut pages = vec![
+        "/admin".to_string(),
+        "/results".to_string(),
+        "/results/services".to_string(),
+        "/api/surveys".to_string(),
+        "/api/surveys/services/waves".to_string(),
+        "/api/surveys/services/trend".to_string(),
+        "/admin/surveys/services/trend".to_string(),
+    ];
+    for wave in ["test-wave", "second-wave"] {
+        pages.push(format!("/admin/surveys/services/waves/{wave}"));
+        pages.push(format!("/results/services?wave={wave}"));
+        pages.push(format!("/results/services?wave={wave}&department=IT"));
+        pages.push(format!("/results/services/waves/{wave}/summary.csv"));
+        pages.push(format!("/api/surveys/services/waves/{wave}/report"));
+        pages.push(format!("/api/surveys/services/waves/{wave}/comments"));
+    }
+    for page in &pages {
+        let reply = server.get_with(page, &session);
+        assert!(reply.status < 500, "{page}: {}", reply.status);
+    }
+    let (status, _, _) = server.get(&format!("/s/{}", tokens[5]));
+    assert_eq!(status, 200);
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let statements: Vec<&str> = logged[started..]
+        .lines()
+        .filter(|l| l.contains("icsat::sql"))
+        .collect();
+    // The views were logged: they read the releases.
+    assert!(
+        statements.iter().any(|s| s.contains("wave_releases")),
+        "{statements:?}"
+    );
+    for statement in &statements {
+        let lower = statement.to_lowercase();
+        for table in ["answers", "responses", "response_inbox"] {
+            for quoted in [
+                format!(" {table} "),
+                format!("`{table}`"),
+                format!("\"{table}\""),
+            ] {
+                for verb in ["from", "join"] {
+                    assert!(
+                        !lower.contains(&format!("{verb} {quoted}").replace("  ", " ")),
+                        "a view read {table}: {statement}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn answer_at(server: &Server, token: &str, _wave: &str) {
+    answer(server, token, "9", "");
+}
+
 crate::on_both_backends!(
+    no_view_counts_answers,
     polling_an_open_wave_learns_nothing,
     filtered_views_cannot_be_subtracted
 );

@@ -64,23 +64,21 @@ title = "Working here"
 /// A running server with an open wave of `services` for 12 employees; returns a known
 /// link token per invitation.
 pub fn open_wave(db: &TestDb) -> (Server, Vec<String>) {
-    let defs = db.path("defs");
-    std::fs::create_dir_all(&defs).unwrap();
-    std::fs::write(defs.join("services.toml"), FORM_SURVEY).unwrap();
-    let mut roster = String::from("email,name,department,location\n");
-    for i in 0..12 {
-        roster.push_str(&format!(
-            "e{i}@x.io,Employee {i},{},Berlin\n",
-            ["IT", "HR", "Sales"][i % 3]
-        ));
+    open_wave_labelled(db, "test-wave", true)
+}
+
+/// [`open_wave`] with its label; `roster`: load the definition and roster first (the
+/// first wave of a test), else open another wave of the same survey.
+pub fn open_wave_labelled(db: &TestDb, label: &str, roster: bool) -> (Server, Vec<String>) {
+    if roster {
+        load_survey(db);
     }
-    let roster = db.write("roster.csv", roster);
-    db.icsat(&["roster", "import", roster.to_str().unwrap()])
-        .assert_ok();
-    let defs = defs.display().to_string();
+    let defs = db.path("defs").display().to_string();
     let server = Server::start_with(db, &[("ICSAT_DEFINITIONS", &defs)]);
     let handle = db.db();
     let mut conn = handle.get().unwrap();
+    let known: Vec<i64> =
+        icsat::with_conn!(conn, c => invitations::table.select(invitations::id).load(c)).unwrap();
     let config = icsat::config::ConfigArgs {
         database_url: Some(db.url.clone()),
         ..Default::default()
@@ -93,7 +91,7 @@ pub fn open_wave(db: &TestDb) -> (Server, Vec<String>) {
         &mut conn,
         &mailer,
         "services",
-        "test-wave",
+        label,
         now - Duration::hours(1),
         now + Duration::days(7),
         icsat::waves::Origin::Manual,
@@ -102,6 +100,7 @@ pub fn open_wave(db: &TestDb) -> (Server, Vec<String>) {
     let ids: Vec<i64> = icsat::with_conn!(conn, c => invitations::table.select(invitations::id).order(invitations::id).load(c)).unwrap();
     let tokens = ids
         .iter()
+        .filter(|id| !known.contains(id))
         .map(|id| {
             let (token, hash) = icsat::waves::tokens::new_token();
             icsat::with_conn!(conn, c => diesel::insert_into(invitation_tokens::table)
@@ -116,6 +115,23 @@ pub fn open_wave(db: &TestDb) -> (Server, Vec<String>) {
         })
         .collect();
     (server, tokens)
+}
+
+/// The `services` survey and 12 employees in IT, HR and Sales.
+fn load_survey(db: &TestDb) {
+    let defs = db.path("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("services.toml"), FORM_SURVEY).unwrap();
+    let mut roster = String::from("email,name,department,location\n");
+    for i in 0..12 {
+        roster.push_str(&format!(
+            "e{i}@x.io,Employee {i},{},Berlin\n",
+            ["IT", "HR", "Sales"][i % 3]
+        ));
+    }
+    let roster = db.write("roster.csv", roster);
+    db.icsat(&["roster", "import", roster.to_str().unwrap()])
+        .assert_ok();
 }
 
 /// The hidden CSRF field of a rendered form.

@@ -201,6 +201,11 @@ impl Server {
 
     /// Starts `icsat serve` with extra environment variables.
     pub fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Server {
+        Server::start_logging(db, env, Stdio::inherit())
+    }
+
+    /// Starts `icsat serve` with extra environment variables, its log going to `stderr`.
+    pub fn start_logging(db: &TestDb, env: &[(&str, &str)], stderr: impl Into<Stdio>) -> Server {
         let mut command = db.command(&["serve"]);
         command.env("ICSAT_LOG", "warn");
         for (key, value) in env {
@@ -209,7 +214,7 @@ impl Server {
         let mut child = command
             .env("ICSAT_BIND", "127.0.0.1:0")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start icsat serve");
         let stdout = child.stdout.take().expect("stdout");

@@ -298,13 +298,15 @@ pub fn comments(conn: &mut Conn, view: &WaveView) -> Result<Option<Vec<Comment>>
     }))
 }
 
-/// Invitations and answers of one group of departments.
+/// Invitations and answers of one group of departments; both `None` (and the rate
+/// text saying why) for a group with fewer invitees than the survey's threshold: who
+/// answered when, in a group that small, comes too close to who answered what.
 #[derive(Debug, Clone, Serialize)]
 pub struct RateRow {
     pub department: String,
     pub depth: usize,
-    pub invited: u64,
-    pub responded: u64,
+    pub invited: Option<u64>,
+    pub responded: Option<u64>,
     pub rate: Option<f64>,
     pub rate_text: String,
 }
@@ -324,13 +326,27 @@ pub fn rates(conn: &mut Conn, view: &WaveView, rights: Rights) -> Result<Vec<Rat
             (i + di, r + dr)
         })
     };
-    let row = |name: String, depth: usize, (invited, responded): (u64, u64)| RateRow {
-        department: name,
-        depth,
-        invited,
-        responded,
-        rate: (invited > 0).then(|| responded as f64 / invited as f64),
-        rate_text: percent((invited > 0).then(|| responded as f64 / invited as f64)),
+    let min = u64::from(view.definition.min_group_size);
+    let row = |name: String, depth: usize, (invited, responded): (u64, u64)| {
+        if invited < min {
+            return RateRow {
+                department: name,
+                depth,
+                invited: None,
+                responded: None,
+                rate: None,
+                rate_text: format!("fewer than {min} invited"),
+            };
+        }
+        let rate = Some(responded as f64 / invited as f64);
+        RateRow {
+            department: name,
+            depth,
+            invited: Some(invited),
+            responded: Some(responded),
+            rate,
+            rate_text: percent(rate),
+        }
     };
     let all: Vec<i64> = view.org.departments.iter().map(|d| d.id).collect();
     let mut out = vec![row("Whole company".into(), 0, total(&all))];

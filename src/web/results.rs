@@ -186,6 +186,18 @@ pub fn report_context(context: &mut Context, page: &PageData) {
     context.insert("wave_status", &view.wave.status);
     context.insert("min_group_size", &report.min_group_size);
     context.insert("department", &report.department);
+    // Which release the figures come from, and the groups that keep an earlier one.
+    context.insert("release", &report.release);
+    let kept: Vec<(String, u32)> = report
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let seq = g.content()?.as_of_release?;
+            Some((g.department().unwrap_or("Whole company").to_string(), seq))
+        })
+        .collect();
+    context.insert("kept_groups", &kept);
+    context.insert("interim_releases", &view.definition.release_every.is_some());
     context.insert(
         "heatmap",
         &views::question_heatmap(report, &view.definition, &view.org),

@@ -373,7 +373,110 @@ fn answer_at(server: &Server, token: &str, _wave: &str) {
     answer(server, token, "9", "");
 }
 
+/// The wave's report as HR's CLI shows it: (group, respondents, release it comes from)
+/// for every shown group.
+fn shown_groups(db: &TestDb) -> Vec<(String, u64, u64)> {
+    let out = db.icsat(&["report", "services", "--wave", "daily", "--format", "json"]);
+    out.assert_ok();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let seq = report["release"]["seq"].as_u64().unwrap_or(0);
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["suppressed"] == false)
+        .map(|g| {
+            (
+                g["department"].as_str().unwrap_or("(all)").to_string(),
+                g["respondents"].as_u64().unwrap(),
+                g["as_of_release"].as_u64().unwrap_or(seq),
+            )
+        })
+        .collect()
+}
+
+/// Interim releases through the scheduler (`release_every = "1d"`, threshold 3, 4 people
+/// in each of IT, HR and Sales): a group's figures change only when at least 3 new people
+/// have answered it, and live response rates beside them never date a single answer.
+fn interim_releases_move_in_blocks(db: TestDb) {
+    crate::answering::load_survey(&db);
+    let defs = db.path("defs").join("services.toml");
+    let survey = std::fs::read_to_string(&defs).unwrap().replacen(
+        "min_group_size = 3",
+        "min_group_size = 3\nmin_comment_group_size = 3\nrelease_every = \"1d\"",
+        1,
+    );
+    std::fs::write(&defs, survey).unwrap();
+    let (server, tokens) = crate::answering::open_wave_labelled(&db, "daily", false);
+    // Invitations go IT, HR, Sales in turn.
+    let it: Vec<&String> = tokens.iter().step_by(3).collect();
+    let hr: Vec<&String> = tokens.iter().skip(1).step_by(3).collect();
+    let mut day = 0;
+    let mut release = |db: &TestDb| {
+        day += 1;
+        let handle = db.db();
+        let mut conn = handle.get().unwrap();
+        let config = icsat::config::ConfigArgs {
+            database_url: Some(db.url.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        let mailer = icsat::waves::lifecycle::Mailer::from_config(&config).unwrap();
+        let at = Utc::now() + chrono::Duration::hours(25 * day);
+        icsat::waves::scheduler::tick(&mut conn, &mailer, at).unwrap();
+    };
+    assert!(
+        shown_groups(&db).is_empty(),
+        "nothing before the first release"
+    );
+    for token in &it[..3] {
+        answer(&server, token, "9", "");
+    }
+    release(&db);
+    assert_eq!(
+        shown_groups(&db),
+        [("(all)".into(), 3, 1), ("IT".into(), 3, 1)]
+    );
+    // One HR answer: HR can't show it, and the whole audience would differ from IT by
+    // that one person, so both keep release 1. HR's live count says one answered.
+    answer(&server, hr[0], "0", "");
+    release(&db);
+    assert_eq!(
+        shown_groups(&db),
+        [("(all)".into(), 3, 1), ("IT".into(), 3, 1)]
+    );
+    // Two more in HR: a block of 3; HR and the whole audience show them.
+    for token in &hr[1..3] {
+        answer(&server, token, "0", "");
+    }
+    release(&db);
+    assert_eq!(
+        shown_groups(&db),
+        [
+            ("(all)".into(), 6, 3),
+            ("HR".into(), 3, 3),
+            ("IT".into(), 3, 1)
+        ]
+    );
+    // The fourth IT answer alone: nothing moves, also at close.
+    answer(&server, it[3], "5", "");
+    release(&db);
+    drop(server);
+    db.icsat(&["wave", "close", "services/daily"]).assert_ok();
+    let last = shown_groups(&db);
+    assert_eq!(
+        last,
+        [
+            ("(all)".into(), 6, 3),
+            ("HR".into(), 3, 3),
+            ("IT".into(), 3, 1)
+        ]
+    );
+}
+
 crate::on_both_backends!(
+    interim_releases_move_in_blocks,
     no_view_counts_answers,
     polling_an_open_wave_learns_nothing,
     filtered_views_cannot_be_subtracted

@@ -118,7 +118,7 @@ pub fn open_wave_labelled(db: &TestDb, label: &str, roster: bool) -> (Server, Ve
 }
 
 /// The `services` survey and 12 employees in IT, HR and Sales.
-fn load_survey(db: &TestDb) {
+pub fn load_survey(db: &TestDb) {
     let defs = db.path("defs");
     std::fs::create_dir_all(&defs).unwrap();
     std::fs::write(defs.join("services.toml"), FORM_SURVEY).unwrap();

@@ -102,6 +102,8 @@ async fn run(messages: usize, port: u16) -> Result<(), Box<dyn std::error::Error
                         days_left: None,
                         help_contact: "people@example.com".into(),
                         anonymous: true,
+                        kept: "your department".into(),
+                        min_group_size: 5,
                     })?;
                     let mail = OutgoingMail {
                         dedupe_key: format!("invitation:1:{i}"),

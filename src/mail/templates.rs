@@ -66,6 +66,10 @@ pub struct SurveyMailContext {
     pub help_contact: String,
     /// true: anonymous; false: confidential.
     pub anonymous: bool,
+    /// What a response keeps besides the answers (`ReportBy::described`).
+    pub kept: String,
+    /// The smallest group results are shown for.
+    pub min_group_size: u32,
 }
 
 /// A one-time sign-in link for HR and department heads.
@@ -86,6 +90,8 @@ struct SurveyView<'a> {
     days_left: Option<i64>,
     help_contact: &'a str,
     anonymous: bool,
+    kept: &'a str,
+    min_group_size: u32,
 }
 
 #[derive(Serialize)]
@@ -163,6 +169,8 @@ fn survey_view(ctx: &SurveyMailContext) -> SurveyView<'_> {
         days_left: ctx.days_left,
         help_contact: ctx.help_contact.trim(),
         anonymous: ctx.anonymous,
+        kept: &ctx.kept,
+        min_group_size: ctx.min_group_size,
     }
 }
 
@@ -240,6 +248,8 @@ mod tests {
             days_left: Some(3),
             help_contact: "people@example.com".into(),
             anonymous: true,
+            kept: "your department".into(),
+            min_group_size: 5,
         }
     }
 

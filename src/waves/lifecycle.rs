@@ -270,6 +270,8 @@ fn mail_context(
         days_left,
         help_contact: mailer.help_contact.clone(),
         anonymous: definition.anonymity.value == Anonymity::Anonymous,
+        kept: definition.report_by.described(),
+        min_group_size: definition.min_group_size,
     }
 }
 

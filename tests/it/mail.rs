@@ -643,6 +643,8 @@ fn invitation_context(anonymous: bool) -> SurveyMailContext {
         days_left: Some(4),
         help_contact: "people-team@example.com".into(),
         anonymous,
+        kept: "your department and your location".into(),
+        min_group_size: 5,
     }
 }
 
@@ -662,6 +664,12 @@ fn an_invitation_says_what_it_must_in_text_and_html() {
             body.contains("nobody, not HR and not your manager"),
             "{body}"
         );
+        // What is kept, and no more than what holds.
+        assert!(
+            body.contains("stored with your department and your location"),
+            "{body}"
+        );
+        assert!(body.contains("groups of at least 5 people"), "{body}");
     }
     assert!(text.starts_with("Hello Ada <script>alert(1)</script> & Co,\n"));
     assert!(text.contains("\nhttps://surveys.example.com/s/Q2hhbmdlIG1lIHBsZWFzZQ\n"));

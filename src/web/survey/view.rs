@@ -179,12 +179,19 @@ pub fn form_context(input: &FormInput) -> Context {
     let error_count = general.len() + input.errors.map_or(0, |e| e.fields.len());
     let (privacy_heading, privacy) = match d.anonymity.value {
         Anonymity::Anonymous => (
-            "Your answers are anonymous.",
-            "They are stored without your name or any link to this invitation, and results are only shown for groups of at least a few people, so nobody, HR included, can see what you answered.",
+            "Your answers are anonymous.".to_string(),
+            format!(
+                "They are stored with {}, but without your name, any link to this invitation or the time you answered. Results are only shown as totals for groups of at least {} people, and change only once enough people have answered that no one answer can be picked out, so nobody, HR included, can see what you answered.",
+                d.report_by.described(),
+                d.min_group_size
+            ),
         ),
         Anonymity::Confidential => (
-            "Your answers are confidential.",
-            "HR can link answers to the people who gave them, but results are only shown for groups of at least a few people, and nobody else can see what you answered.",
+            "Your answers are confidential.".to_string(),
+            format!(
+                "HR can link answers to the people who gave them, but results are only shown for groups of at least {} people, and nobody else can see what you answered.",
+                d.min_group_size
+            ),
         ),
     };
     let deadline = input
@@ -213,8 +220,8 @@ pub fn form_context(input: &FormInput) -> Context {
             })
             .collect::<Vec<_>>(),
     );
-    context.insert("privacy_heading", privacy_heading);
-    context.insert("privacy", privacy);
+    context.insert("privacy_heading", &privacy_heading);
+    context.insert("privacy", &privacy);
     context.insert("deadline", &deadline);
     context.insert("token", input.token);
     context.insert("csrf", input.csrf);

@@ -66,6 +66,7 @@ pub async fn wave(
             survey,
             wave: Some(label),
             department: query.department.clone().filter(|d| !d.is_empty()),
+            filter: query.filter().map(str::to_string),
             with_trend: false,
             with_failures: true,
         },

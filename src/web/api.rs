@@ -60,7 +60,8 @@ pub async fn waves(
     .await
 }
 
-/// `GET /api/surveys/{id}/waves/{label}/report?department=`.
+/// `GET /api/surveys/{id}/waves/{label}/report?department=&where=`: the report, or with
+/// `where=DIMENSION=VALUE` the audited filtered view (its report, or `refused` and why).
 pub async fn report(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -69,16 +70,22 @@ pub async fn report(
 ) -> HttpResponse {
     let (survey, label) = path.into_inner();
     let department = query.department.clone().filter(|d| !d.is_empty());
+    let filter = query.filter().map(str::to_string);
     respond(&state, &req, move |conn, rights, cache| {
-        Ok(data::wave_view(
+        let view = data::wave_view(
             conn,
             cache,
             rights,
             &survey,
             Some(&label),
             department.as_deref(),
-        )?
-        .report)
+        )?;
+        // `?where=DIMENSION=VALUE`: the filtered view, or why it is refused.
+        Ok(match filter {
+            Some(filter) => serde_json::to_value(data::filtered(conn, &view, &filter)?),
+            None => serde_json::to_value(view.report),
+        }
+        .unwrap_or_default())
     })
     .await
 }

@@ -403,3 +403,145 @@ pub fn mail_wave(conn: &mut Conn, outbox_id: i64) -> Result<Option<(String, Stri
         .optional())?;
     Ok(found)
 }
+
+/// A filtered view of the viewed group (one report dimension value of a closed wave), as
+/// pages and the API show it: its report, or why it is refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilteredView {
+    /// `location=Munich`.
+    pub filter: String,
+    /// The group viewed: a department, or `None` for the whole company.
+    pub department: Option<String>,
+    pub report: Option<crate::reports::wave::WaveReport>,
+    /// Shown instead of figures: what was refused and why, in words for the reader.
+    pub refused: Option<String>,
+    /// The report's questions as a page lists them.
+    pub rows: Vec<FilteredRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilteredRow {
+    pub question: String,
+    pub n: Option<u64>,
+    pub figure: String,
+}
+
+/// The dimension values the viewed group may be filtered by: those its closed wave's
+/// classes carry within the group (`location=Munich`). Empty for an open wave.
+pub fn filter_options(conn: &mut Conn, view: &WaveView) -> Result<Vec<String>, ViewError> {
+    if view.wave.status != "closed" || view.definition.report_by.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(cube) = crate::reports::cube::load(conn, view.wave.id)? else {
+        return Ok(Vec::new());
+    };
+    let members: Option<std::collections::HashSet<i64>> = view
+        .department
+        .map(|d| view.org.subtree(d).into_iter().collect());
+    let mut options: Vec<String> = cube
+        .classes
+        .iter()
+        .filter(|c| match &members {
+            None => true,
+            Some(m) => c.department.is_some_and(|d| m.contains(&d)),
+        })
+        .flat_map(|c| c.attributes.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect();
+    options.sort();
+    options.dedup();
+    Ok(options)
+}
+
+/// The viewed group restricted to `filter` (`DIMENSION=VALUE`), audited against every
+/// view shown of the wave (`reports::filtered`). A refusal is part of the answer, not an
+/// error: pages say it where the figures would be.
+pub fn filtered(conn: &mut Conn, view: &WaveView, filter: &str) -> Result<FilteredView, ViewError> {
+    let department = view
+        .department
+        .and_then(|d| view.org.name(d))
+        .map(str::to_string);
+    let refusal = |reason: String| FilteredView {
+        filter: filter.to_string(),
+        department: department.clone(),
+        report: None,
+        refused: Some(reason),
+        rows: Vec::new(),
+    };
+    let parsed = match crate::reports::counts::AttributeFilter::parse(filter) {
+        Ok(f) => f,
+        Err(reason) => return Ok(refusal(reason)),
+    };
+    let query = crate::reports::filtered::ViewQuery {
+        wave_id: view.wave.id,
+        wave_label: &view.wave.label,
+        scope: view.department,
+        filters: std::slice::from_ref(&parsed),
+    };
+    let report = match crate::reports::filtered::view(conn, &view.definition, &view.org, &query) {
+        Ok(report) => report,
+        Err(e @ (ReportError::FilterRefused { .. } | ReportError::BadFilter(_))) => {
+            return Ok(refusal(e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let rows = match report.groups.first().and_then(|g| g.content()) {
+        None => Vec::new(),
+        Some(figures) => view
+            .definition
+            .questions()
+            .map(|(_, q)| {
+                let gated = figures.questions.get(&q.id.value);
+                let (n, figure) = match gated.and_then(|g| g.shown()) {
+                    None => (
+                        None,
+                        format!("fewer than {} answers", view.definition.min_group_size),
+                    ),
+                    Some(summary) => summary_text(summary),
+                };
+                FilteredRow {
+                    question: q.text.default.clone(),
+                    n,
+                    figure,
+                }
+            })
+            .collect(),
+    };
+    Ok(FilteredView {
+        filter: filter.to_string(),
+        department,
+        report: Some(report),
+        refused: None,
+        rows,
+    })
+}
+
+/// One question's figures in a few words: favourable share and mean, an (e)NPS, or how
+/// many answered.
+fn summary_text(summary: &crate::stats::QuestionSummary) -> (Option<u64>, String) {
+    use crate::stats::QuestionSummary;
+    match summary {
+        QuestionSummary::Scale(s) => (
+            Some(s.n),
+            match (s.favorable, s.mean) {
+                (Some(f), Some(m)) => format!("{:.0}% favourable, mean {m:.2}", f * 100.0),
+                _ => "–".to_string(),
+            },
+        ),
+        QuestionSummary::Nps(s) => (
+            Some(s.n),
+            s.enps.map_or("–".to_string(), |e| format!("score {e:.0}")),
+        ),
+        QuestionSummary::Choice(c) => (
+            Some(c.n),
+            c.options
+                .iter()
+                .map(|o| format!("{} {:.0}%", o.option, o.share.unwrap_or(0.0) * 100.0))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        QuestionSummary::Text(t) => (
+            Some(t.n),
+            format!("{} comments (not shown in filtered views)", t.n),
+        ),
+    }
+}

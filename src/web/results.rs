@@ -18,9 +18,15 @@ use crate::reports::wave::Comment;
 pub struct ViewQuery {
     pub wave: Option<String>,
     pub department: Option<String>,
+    /// `DIMENSION=VALUE`: a filtered view of the group, audited (`reports::filtered`).
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
 }
 
 impl ViewQuery {
+    pub fn filter(&self) -> Option<&str> {
+        self.filter.as_deref().filter(|f| !f.is_empty())
+    }
     fn department(&self) -> Option<&str> {
         self.department.as_deref().filter(|d| !d.is_empty())
     }
@@ -57,12 +63,16 @@ pub struct PageData {
     pub wave_labels: Vec<String>,
     pub departments: Vec<String>,
     pub user_department: Option<String>,
+    /// Dimension values the group may be filtered by (closed waves).
+    pub filter_options: Vec<String>,
+    pub filtered: Option<data::FilteredView>,
 }
 
 pub struct PageRequest {
     pub survey: String,
     pub wave: Option<String>,
     pub department: Option<String>,
+    pub filter: Option<String>,
     pub with_trend: bool,
     pub with_failures: bool,
 }
@@ -102,6 +112,11 @@ pub async fn load(
         )?;
         let comments = data::comments(conn, &view)?;
         let rates = data::rates(conn, &view, rights)?;
+        let filter_options = data::filter_options(conn, &view)?;
+        let filtered = match &request.filter {
+            Some(filter) => Some(data::filtered(conn, &view, filter)?),
+            None => None,
+        };
         let department_name = view
             .department
             .and_then(|d| view.org.name(d))
@@ -156,6 +171,8 @@ pub async fn load(
             wave_labels,
             departments,
             user_department,
+            filter_options,
+            filtered,
         })
     });
     let (page, company) = tokio::join!(page, company);
@@ -198,6 +215,9 @@ pub fn report_context(context: &mut Context, page: &PageData) {
         .collect();
     context.insert("kept_groups", &kept);
     context.insert("interim_releases", &view.definition.release_every.is_some());
+    context.insert("filter_options", &page.filter_options);
+    context.insert("filtered", &page.filtered);
+    context.insert("wave_closed", &(view.wave.status == "closed"));
     context.insert(
         "heatmap",
         &views::question_heatmap(report, &view.definition, &view.org),
@@ -303,6 +323,7 @@ pub async fn survey(
             survey: path.into_inner(),
             wave: query.wave().map(str::to_string),
             department: query.department().map(str::to_string),
+            filter: query.filter().map(str::to_string),
             with_trend: true,
             with_failures: false,
         },

@@ -267,6 +267,50 @@ fn filtered_views_cannot_be_subtracted(db: TestDb) {
         "{}",
         grade.stderr()
     );
+    // The same rules on the web, for a head of the department: the page says why a view
+    // is refused and shows no figure of it; the API gives the view or the refusal.
+    db.icsat(&[
+        "user",
+        "add",
+        "head@x.io",
+        "--role",
+        "head",
+        "--department",
+        "Manufacturing South",
+    ])
+    .assert_ok();
+    let server = Server::start_with(&db, &[("ICSAT_DEFINITIONS", &defs)]);
+    let session = sign_in_with_link(&server, &link_for(&db, &server, "head@x.io"));
+    let page = server.get_with(
+        "/results/pulse?wave=2026-03-01&department=Manufacturing%20South&where=contract%3Dpermanent",
+        &session,
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Not shown:"), "{}", page.body);
+    assert!(
+        page.body.contains("leaves out 1 respondents"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<option value=\"location=Munich\""),
+        "{}",
+        page.body
+    );
+    let api = server.get_with(
+        "/api/surveys/pulse/waves/2026-03-01/report?department=Manufacturing%20South&where=location%3DMunich",
+        &session,
+    );
+    assert_eq!(api.status, 200, "{}", api.body);
+    let view: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(view["report"]["groups"][0]["respondents"], 12, "{view}");
+    // A head's view stays within their department: the whole company is not theirs.
+    let outside = server.get_with(
+        "/api/surveys/pulse/waves/2026-03-01/report?department=Manufacturing&where=location%3DHamburg",
+        &session,
+    );
+    assert_eq!(outside.status, 403, "{}", outside.body);
+    drop(server);
     // A reader of the database finds every view recorded with the respondents it covered.
     let handle = db.db();
     let mut conn = handle.get().unwrap();

@@ -25,17 +25,25 @@ fn answer(server: &Server, token: &str, enps: &str, comment: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// Everything an admin can read of the wave: the API report and comments, the CSV
-/// download, the CLI JSON, and the result page.
-fn everything(db: &TestDb, server: &Server, session: &str) -> Vec<String> {
+/// Everything HR and a head of IT can read of the wave: the API report, comments and
+/// trend, the CLI JSON, the head's results page (less its live response rates, which may
+/// move: figures move only in releases) and CSV download.
+fn everything(db: &TestDb, server: &Server, admin: &str, head: &str) -> Vec<String> {
     let mut seen = Vec::new();
-    for path in [
-        "/api/surveys/services/waves/test-wave/report",
-        "/api/surveys/services/waves/test-wave/comments",
-        "/api/surveys/services/trend",
+    for (session, path) in [
+        (admin, "/api/surveys/services/waves/test-wave/report"),
+        (admin, "/api/surveys/services/waves/test-wave/comments"),
+        (admin, "/api/surveys/services/trend"),
+        (head, "/api/surveys/services/waves/test-wave/report"),
+        (head, "/results/services/waves/test-wave/summary.csv"),
+        (head, "/results/services?wave=test-wave"),
     ] {
         let reply = server.get_with(path, session);
-        seen.push(format!("{path} {} {}", reply.status, reply.body));
+        seen.push(format!(
+            "{path} {} {}",
+            reply.status,
+            figures_only(&reply.body)
+        ));
     }
     let report = db.icsat(&[
         "report",
@@ -45,12 +53,49 @@ fn everything(db: &TestDb, server: &Server, session: &str) -> Vec<String> {
         "--format",
         "json",
     ]);
-    seen.push(report.stdout());
+    seen.push(figures_only(&report.stdout()));
     seen
+}
+
+/// What a reader learns of the answers: the text less which release it is and when it
+/// was made (a new release that changes no figure says so), and less the live response
+/// rates (they may move: figures move only in releases).
+fn figures_only(body: &str) -> String {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for key in ["release", "as_of_release", "questions_as_of"] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(body) {
+        strip(&mut json);
+        return json.to_string();
+    }
+    let mut page = body.to_string();
+    for id in ["release-h", "rate-h"] {
+        let open = format!("<section aria-labelledby=\"{id}\"");
+        if let Some(from) = page.find(&open) {
+            if let Some(len) = page[from..].find("</section>") {
+                page.replace_range(from..from + len + "</section>".len(), "");
+            }
+        }
+    }
+    page
 }
 
 /// The scheduler's work, as `icsat serve` does it every 20 s: seal, then what is due.
 fn tick(db: &TestDb) {
+    tick_at(db, 0);
+}
+
+/// [`tick`] as if `hours` had passed (interim releases fall due by the hour).
+fn tick_at(db: &TestDb, hours: i64) {
     let handle = db.db();
     let mut conn = handle.get().unwrap();
     let config = icsat::config::ConfigArgs {
@@ -60,42 +105,78 @@ fn tick(db: &TestDb) {
     .resolve()
     .unwrap();
     let mailer = icsat::waves::lifecycle::Mailer::from_config(&config).unwrap();
-    icsat::waves::scheduler::tick(&mut conn, &mailer, Utc::now()).unwrap();
+    icsat::waves::scheduler::tick(
+        &mut conn,
+        &mailer,
+        Utc::now() + chrono::Duration::hours(hours),
+    )
+    .unwrap();
 }
 
 /// Attack 1: a report taken before and after one employee answers (and the scheduler
-/// has run) would give that employee's answers as the difference. With releases, an open
-/// wave of a survey released at close shows no figure at all, however often it is read,
-/// and the comment appears nowhere; only the wave's close releases the figures.
-fn polling_an_open_wave_learns_nothing(db: TestDb) {
-    let (server, tokens) = open_wave(&db);
+/// has run) would give that employee's answers as the difference; the whole-company
+/// group would give those of an employee of another department. HR and a head of IT
+/// poll every output while one IT employee, then one HR employee, answer and releases
+/// are made: nothing they read changes, and the comment appears nowhere. `interim`: the
+/// survey releases daily (`release_every = "1d"`), else only at close.
+fn polling(db: TestDb, interim: bool) {
+    crate::answering::load_survey(&db);
+    if interim {
+        let defs = db.path("defs").join("services.toml");
+        let survey = std::fs::read_to_string(&defs).unwrap().replacen(
+            "min_group_size = 3",
+            "min_group_size = 3\nrelease_every = \"1d\"",
+            1,
+        );
+        std::fs::write(&defs, survey).unwrap();
+    }
+    let (server, tokens) = crate::answering::open_wave_labelled(&db, "test-wave", false);
     db.icsat(&["user", "add", "hr@x.io", "--role", "admin"])
         .assert_ok();
-    let session = sign_in_with_link(&server, &link_for(&db, &server, "hr@x.io"));
-    // Enough answers for every group, then a baseline read.
+    db.icsat(&[
+        "user",
+        "add",
+        "it@x.io",
+        "--role",
+        "head",
+        "--department",
+        "IT",
+    ])
+    .assert_ok();
+    let admin = sign_in_with_link(&server, &link_for(&db, &server, "hr@x.io"));
+    let head = sign_in_with_link(&server, &link_for(&db, &server, "it@x.io"));
+    // Three answers in each department (IT, HR, Sales in turn), then a release.
     for token in &tokens[..9] {
         answer(&server, token, "8", "");
     }
-    tick(&db);
-    let before = everything(&db, &server, &session);
-    // One more employee answers, with a comment only they would write.
-    answer(
-        &server,
-        &tokens[9],
-        "0",
-        "the printer on floor 3 is broken again",
-    );
-    for _ in 0..3 {
-        tick(&db);
-        let after = everything(&db, &server, &session);
-        assert_eq!(after, before, "a read after one more answer differs");
-        // The wave's page shows live participation (it may: figures move only in
-        // releases), but no figure and no comment.
-        let page = server.get_with("/admin/surveys/services/waves/test-wave", &session);
-        assert_eq!(page.status, 200);
-        assert!(!page.body.contains("printer on floor 3"));
+    let mut hours = 0;
+    tick_at(&db, hours);
+    if interim {
+        hours += 25;
+        tick_at(&db, hours);
     }
-    // Closing releases the figures once, for good.
+    let before = everything(&db, &server, &admin, &head);
+    // One more in IT (the head's own department), with a comment only they would write;
+    // then one in HR (outside it: only the whole company holds them).
+    for (token, comment) in [
+        (&tokens[9], "the printer on floor 3 is broken again"),
+        (&tokens[10], "payroll lost my overtime"),
+    ] {
+        answer(&server, token, "0", comment);
+        for _ in 0..2 {
+            hours += 25;
+            tick_at(&db, hours);
+            let after = everything(&db, &server, &admin, &head);
+            assert_eq!(after, before, "a read after one more answer differs");
+            let page = server.get_with("/admin/surveys/services/waves/test-wave", &admin);
+            assert_eq!(page.status, 200);
+            assert!(!page.body.contains("printer on floor 3"));
+            assert!(!page.body.contains("overtime"));
+        }
+    }
+    // Closing releases the final figures once: without a release before, all 11; after
+    // a daily release, the two late answers are too few to show anywhere, for good.
+    drop(server);
     db.icsat(&["wave", "close", "services/test-wave"])
         .assert_ok();
     let closed = db.icsat(&[
@@ -108,7 +189,18 @@ fn polling_an_open_wave_learns_nothing(db: TestDb) {
     ]);
     let report: serde_json::Value = serde_json::from_str(&closed.stdout()).unwrap();
     assert_eq!(report["release"]["final"], true);
-    assert_eq!(report["groups"][0]["respondents"], 10);
+    assert_eq!(
+        report["groups"][0]["respondents"],
+        if interim { 9 } else { 11 }
+    );
+}
+
+fn polling_an_open_wave_learns_nothing(db: TestDb) {
+    polling(db, false);
+}
+
+fn polling_a_daily_released_wave_learns_nothing(db: TestDb) {
+    polling(db, true);
 }
 
 /// A closed wave imported with report dimensions: Manufacturing South holds 13 in Munich
@@ -520,6 +612,7 @@ fn interim_releases_move_in_blocks(db: TestDb) {
 }
 
 crate::on_both_backends!(
+    polling_a_daily_released_wave_learns_nothing,
     interim_releases_move_in_blocks,
     no_view_counts_answers,
     polling_an_open_wave_learns_nothing,

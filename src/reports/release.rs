@@ -226,15 +226,15 @@ pub fn latest(conn: &mut Conn, wave_id: i64) -> Result<Option<Released>, ReportE
     Ok(latest_many(conn, &[wave_id])?.remove(&wave_id))
 }
 
-/// The final release of a wave whose every shown group is as of that release: what
-/// row-level or filtered views may be made of. Refused with what to do otherwise: an
-/// open wave's figures change only in releases, and a group keeping an interim release's
-/// figures could be subtracted from them.
+/// The final release of a wave released only once, at close: what row-level and
+/// filtered views may be made of. Refused with what to do otherwise: an open wave's
+/// figures change only in releases, and a wave with interim releases has shown sets of
+/// respondents (its earlier figures) that a view could be set against.
 pub fn exact_final(
     conn: &mut Conn,
     wave_id: i64,
     wave_label: &str,
-    org: &Org,
+    _org: &Org,
     what: &str,
 ) -> Result<Released, ReportError> {
     let Some(released) = latest(conn, wave_id)?.filter(|r| r.info.is_final) else {
@@ -242,17 +242,9 @@ pub fn exact_final(
             "{what} can be made of closed waves only; {wave_label} is still open (its figures change only in releases)"
         )));
     };
-    let interim = released
-        .disclosure
-        .shown_groups()
-        .find(|g| released.group_as_of(g).is_some());
-    if let Some(group) = interim {
-        let name = match group {
-            Group::Audience => "the whole audience".to_string(),
-            Group::Department(id) => org.name(id).unwrap_or("a department").to_string(),
-        };
+    if released.info.seq != 1 {
         return Err(ReportError::BadFilter(format!(
-            "{what} of {wave_label} is refused: {name} shows the figures of an interim release, which it could be subtracted from"
+            "{what} of {wave_label} is refused: its figures were released while it was open, and {what} could be set against those earlier figures to single people out"
         )));
     }
     Ok(released)

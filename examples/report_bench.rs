@@ -240,13 +240,19 @@ fn run_size(
 
     let labels: Vec<String> = (0..WAVES).map(|w| format!("{}-03", 2023 + w)).collect();
 
-    // A database that holds a complete earlier run of this size is measured again as is.
+    // A database that holds a complete earlier run of this size is measured again as is:
+    // its waves all have their final release (nothing clears `counts_stale` since views
+    // read releases, so that flag cannot tell).
     let existing = icsat::waves::of_survey(&mut conn, survey_id)?;
-    let complete = existing.len() == WAVES
+    let mut complete = existing.len() == WAVES
         && existing
             .iter()
             .zip(&labels)
-            .all(|(w, label)| &w.label == label && !w.counts_stale);
+            .all(|(w, label)| &w.label == label);
+    for w in &existing {
+        complete =
+            complete && reports::release::latest(&mut conn, w.id)?.is_some_and(|r| r.info.is_final);
+    }
     let (wave_ids, store, refresh) = if complete {
         eprintln!("{slug}: measuring the {WAVES} waves stored by an earlier run");
         (existing.iter().map(|w| w.id).collect(), None, Vec::new())

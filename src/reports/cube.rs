@@ -1,8 +1,10 @@
-//! A closed wave's counts per class of its stored responses: a class is a department
-//! (or the whole audience) with one combination of report dimensions (`report_by`). Made
-//! once, after closing has generalised the responses (so every class holds at least
-//! `min_group_size`), and stored: filtered views (`location=Munich`) are sums of classes,
-//! so no request ever counts answers.
+//! A wave's counts per class of its stored responses: a class is a department (or the
+//! whole audience) with one combination of report dimensions (`report_by`). Counted in
+//! one pass over the wave's answers, response by response. A release adds the classes up
+//! per department (`counts::count`); a closed wave's classes, counted once after closing
+//! has generalised its responses (so every class holds at least `min_group_size`), are
+//! stored: filtered views (`location=Munich`) are sums of classes, so no request ever
+//! counts answers.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -175,21 +177,19 @@ pub fn count(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Result<C
         class_of.push(at);
     }
     for (page, classes_of_page) in rows.chunks(PAGE).zip(class_of.chunks(PAGE)) {
-        let (Some(first), Some(last)) = (page.first(), page.last()) else {
-            continue;
-        };
+        // Answers are keyed by response id, random across every wave: the page's ids,
+        // looked up one by one, read this wave's answers only.
+        let ids: Vec<&str> = page.iter().map(|(id, _, _)| id.as_str()).collect();
         let found: Vec<(String, String, i32, Option<i32>)> = crate::with_conn!(*conn, c => answers::table
-            .filter(answers::response_id.ge(&first.0))
-            .filter(answers::response_id.le(&last.0))
+            .filter(answers::response_id.eq_any(&ids))
             .select((answers::response_id, answers::question_id, answers::ordinal, answers::value))
             .load(c))?;
-        let mut by_response: HashMap<&str, Vec<Answer>> = HashMap::new();
+        let mut by_response: HashMap<&str, Vec<Answer>> = HashMap::with_capacity(page.len());
         for (response, question, ordinal, value) in &found {
-            by_response.entry(response.as_str()).or_default().push((
-                question.clone(),
-                *ordinal,
-                *value,
-            ));
+            by_response
+                .entry(response.as_str())
+                .or_default()
+                .push((question.clone(), *ordinal, *value));
         }
         for ((id, _, _), &class) in page.iter().zip(classes_of_page) {
             let answers = by_response.remove(id.as_str()).unwrap_or_default();

@@ -384,7 +384,7 @@ pub fn make(
     let current = Org::load(conn)?;
     let (counts, comment_rows, invited) = in_snapshot(conn, |conn| {
         Ok((
-            counts::count(conn, wave_id, definition, &[])?,
+            counts::count(conn, wave_id, definition)?,
             wave_comments(conn, wave_id, definition)?,
             invited(conn, wave_id)?,
         ))

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-
-
 use crate::db::{Conn, DbError};
 use crate::definitions::{Definition, QuestionKind};
 use crate::stats::PairSums;
@@ -68,7 +66,11 @@ pub const MAX_FILTERS: usize = 3;
 /// Counts a wave from its answers: its classes (`cube::count`, one pass over the
 /// answers) added up per department. Responses rolled up to the whole audience at close
 /// (no department) are left out, as no department holds them.
-pub fn count(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Result<WaveCounts, DbError> {
+pub fn count(
+    conn: &mut Conn,
+    wave_id: i64,
+    definition: &Definition,
+) -> Result<WaveCounts, DbError> {
     let cube = super::cube::count(conn, wave_id, definition)?;
     let mut counts = WaveCounts {
         outcome: outcome_question(definition),

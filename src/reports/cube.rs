@@ -51,89 +51,121 @@ pub struct Cube {
     pub classes: Vec<ClassCounts>,
 }
 
-/// What the counting needs of the definition, worked out once.
-struct Shape {
-    outcome: Option<String>,
-    numeric: Vec<String>,
-    /// Service → its rated questions.
-    services: Vec<(String, Vec<String>)>,
+/// The questions of a count by index: the definition's, then any other a stored
+/// answer names (a retired question), so answers are tallied without a map per answer.
+struct Questions {
+    ids: Vec<String>,
+    index: HashMap<String, usize>,
+    /// Likert and rating questions: the ones the drivers correlate with the outcome.
+    numeric: Vec<bool>,
+    outcome: Option<usize>,
+    /// Service → its rated questions (likert, rating, nps).
+    services: Vec<(String, Vec<usize>)>,
 }
 
-impl Shape {
-    fn of(definition: &Definition) -> Shape {
-        let numeric = definition
-            .questions()
-            .filter(|(_, q)| {
-                matches!(
-                    q.kind,
-                    QuestionKind::Likert { .. } | QuestionKind::Rating { .. }
-                )
-            })
-            .map(|(_, q)| q.id.value.clone())
-            .collect();
-        let services = definition
-            .sections
-            .iter()
-            .filter_map(|section| {
-                let service = section.about.as_ref()?;
-                let rated = section
-                    .questions
-                    .iter()
-                    .filter(|q| {
-                        matches!(
-                            q.kind,
-                            QuestionKind::Likert { .. }
-                                | QuestionKind::Rating { .. }
-                                | QuestionKind::Nps
-                        )
-                    })
-                    .map(|q| q.id.value.clone())
-                    .collect();
-                Some((service.value.clone(), rated))
-            })
-            .collect();
-        Shape {
-            outcome: outcome_question(definition),
-            numeric,
-            services,
+impl Questions {
+    fn of(definition: &Definition) -> Questions {
+        let mut questions = Questions {
+            ids: Vec::new(),
+            index: HashMap::new(),
+            numeric: Vec::new(),
+            outcome: None,
+            services: Vec::new(),
+        };
+        for (_, q) in definition.questions() {
+            let at = questions.slot(&q.id.value);
+            questions.numeric[at] = matches!(
+                q.kind,
+                QuestionKind::Likert { .. } | QuestionKind::Rating { .. }
+            );
         }
+        questions.outcome = outcome_question(definition).map(|o| questions.slot(&o));
+        for section in &definition.sections {
+            let Some(service) = &section.about else {
+                continue;
+            };
+            let rated = section
+                .questions
+                .iter()
+                .filter(|q| {
+                    matches!(
+                        q.kind,
+                        QuestionKind::Likert { .. }
+                            | QuestionKind::Rating { .. }
+                            | QuestionKind::Nps
+                    )
+                })
+                .map(|q| questions.slot(&q.id.value))
+                .collect();
+            questions.services.push((service.value.clone(), rated));
+        }
+        questions
     }
 
-    /// Adds one response's answers (question, ordinal, value) to its class.
-    fn add(&self, class: &mut ClassCounts, answers: &[Answer]) {
-        class.respondents += 1;
-        for (question, ordinal, value) in answers {
-            if *ordinal == 0 {
-                *class.answered.entry(question.clone()).or_default() += 1;
+    /// The index of a question id, added when new.
+    fn slot(&mut self, id: &str) -> usize {
+        if let Some(&at) = self.index.get(id) {
+            return at;
+        }
+        self.ids.push(id.to_string());
+        self.numeric.push(false);
+        self.index.insert(id.to_string(), self.ids.len() - 1);
+        self.ids.len() - 1
+    }
+}
+
+/// One class's tallies by question index, while counting.
+#[derive(Default)]
+struct Tally {
+    respondents: u64,
+    values: Vec<BTreeMap<i32, u64>>,
+    answered: Vec<u64>,
+    services: Vec<u64>,
+    pairs: Vec<PairSums>,
+}
+
+/// One answer of a response: question index, ordinal (choices), value.
+type Answer = (usize, i32, Option<i32>);
+
+impl Tally {
+    /// Adds one response's answers.
+    fn add(&mut self, questions: &Questions, answers: &[Answer]) {
+        let n = questions.ids.len();
+        if self.answered.len() < n {
+            self.values.resize_with(n, BTreeMap::new);
+            self.answered.resize(n, 0);
+            self.pairs.resize(n, PairSums::default());
+        }
+        if self.services.len() < questions.services.len() {
+            self.services.resize(questions.services.len(), 0);
+        }
+        self.respondents += 1;
+        for &(q, ordinal, value) in answers {
+            if ordinal == 0 {
+                self.answered[q] += 1;
             }
             if let Some(v) = value {
-                *class
-                    .values
-                    .entry(question.clone())
-                    .or_default()
-                    .entry(*v)
-                    .or_default() += 1;
+                *self.values[q].entry(v).or_default() += 1;
             }
         }
-        for (service, rated) in &self.services {
+        for (s, (_, rated)) in questions.services.iter().enumerate() {
             if answers.iter().any(|(q, _, _)| rated.contains(q)) {
-                *class.services.entry(service.clone()).or_default() += 1;
+                self.services[s] += 1;
             }
         }
-        let outcome = self.outcome.as_ref().and_then(|o| {
+        let outcome = questions.outcome.and_then(|o| {
             answers
                 .iter()
-                .find(|(q, ordinal, _)| q == o && *ordinal == 0)
+                .find(|(q, ordinal, _)| *q == o && *ordinal == 0)
                 .and_then(|(_, _, v)| *v)
         });
         if let Some(y) = outcome {
-            for (question, ordinal, value) in answers {
-                let (Some(x), true) = (value, *ordinal == 0 && self.numeric.contains(question))
-                else {
+            for &(q, ordinal, value) in answers {
+                let (Some(x), true) = (value, ordinal == 0 && questions.numeric[q]) else {
                     continue;
                 };
-                let (x, y) = (*x as u64, y as u64);
-                let sums = class.pairs.entry(question.clone()).or_default();
+                let (x, y) = (x as u64, y as u64);
+                let sums = &mut self.pairs[q];
                 sums.n += 1;
                 sums.sx += x;
                 sums.sy += y;
@@ -143,58 +175,87 @@ impl Shape {
             }
         }
     }
+
+    /// The tallies keyed by question id, as stored.
+    fn into_class(self, questions: &Questions, class: &mut ClassCounts) {
+        class.respondents = self.respondents;
+        for (q, values) in self.values.into_iter().enumerate() {
+            if !values.is_empty() {
+                class.values.insert(questions.ids[q].clone(), values);
+            }
+        }
+        for (q, n) in self.answered.into_iter().enumerate() {
+            if n > 0 {
+                class.answered.insert(questions.ids[q].clone(), n);
+            }
+        }
+        for (s, n) in self.services.into_iter().enumerate() {
+            if n > 0 {
+                class.services.insert(questions.services[s].0.clone(), n);
+            }
+        }
+        for (q, sums) in self.pairs.into_iter().enumerate() {
+            if sums.n > 0 {
+                class.pairs.insert(questions.ids[q].clone(), sums);
+            }
+        }
+    }
 }
 
-/// One answer of a response: question, ordinal (choices), value.
-type Answer = (String, i32, Option<i32>);
-
-/// Responses read per page: each page's answers are one range of the answers' key.
+/// Responses read per page: each page's answers are looked up by their response ids.
 const PAGE: usize = 2_000;
 
 /// Counts a wave's stored responses per class.
 pub fn count(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Result<Cube, DbError> {
-    let shape = Shape::of(definition);
-    let mut rows: Vec<(String, Option<i64>, String)> = crate::with_conn!(*conn, c => responses::table
+    let mut questions = Questions::of(definition);
+    let rows: Vec<(String, Option<i64>, String)> = crate::with_conn!(*conn, c => responses::table
         .filter(responses::wave_id.eq(wave_id))
         .select((responses::id, responses::department_id, responses::attributes))
         .load(c))?;
-    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut index: HashMap<(Option<i64>, String), usize> = HashMap::new();
+    let mut index: HashMap<(Option<i64>, &str), usize> = HashMap::new();
     let mut classes: Vec<ClassCounts> = Vec::new();
     let mut class_of: Vec<usize> = Vec::with_capacity(rows.len());
     for (_, department, attributes) in &rows {
-        let key = (*department, attributes.clone());
-        let at = *index.entry(key).or_insert_with(|| {
-            classes.push(ClassCounts {
-                department: *department,
-                // A response's attributes are a JSON object of strings; anything else
-                // keeps no dimension.
-                attributes: serde_json::from_str(attributes).unwrap_or_default(),
-                ..ClassCounts::default()
+        let at = *index
+            .entry((*department, attributes.as_str()))
+            .or_insert_with(|| {
+                classes.push(ClassCounts {
+                    department: *department,
+                    // A response's attributes are a JSON object of strings; anything else
+                    // keeps no dimension.
+                    attributes: serde_json::from_str(attributes).unwrap_or_default(),
+                    ..ClassCounts::default()
+                });
+                classes.len() - 1
             });
-            classes.len() - 1
-        });
         class_of.push(at);
     }
+    let mut tallies: Vec<Tally> = (0..classes.len()).map(|_| Tally::default()).collect();
+    let mut answers: Vec<Vec<Answer>> = Vec::with_capacity(PAGE);
     for (page, classes_of_page) in rows.chunks(PAGE).zip(class_of.chunks(PAGE)) {
         // Answers are keyed by response id, random across every wave: the page's ids,
         // looked up one by one, read this wave's answers only.
         let ids: Vec<&str> = page.iter().map(|(id, _, _)| id.as_str()).collect();
+        let position: HashMap<&str, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let found: Vec<(String, String, i32, Option<i32>)> = crate::with_conn!(*conn, c => answers::table
             .filter(answers::response_id.eq_any(&ids))
             .select((answers::response_id, answers::question_id, answers::ordinal, answers::value))
             .load(c))?;
-        let mut by_response: HashMap<&str, Vec<Answer>> = HashMap::with_capacity(page.len());
+        answers.iter_mut().for_each(Vec::clear);
+        answers.resize_with(page.len(), Vec::new);
         for (response, question, ordinal, value) in &found {
-            by_response
-                .entry(response.as_str())
-                .or_default()
-                .push((question.clone(), *ordinal, *value));
+            if let Some(&at) = position.get(response.as_str()) {
+                let q = questions.slot(question);
+                answers[at].push((q, *ordinal, *value));
+            }
         }
-        for ((id, _, _), &class) in page.iter().zip(classes_of_page) {
-            let answers = by_response.remove(id.as_str()).unwrap_or_default();
-            shape.add(&mut classes[class], &answers);
+        for (response, &class) in answers.iter().zip(classes_of_page) {
+            tallies[class].add(&questions, response);
         }
+    }
+    for (tally, class) in tallies.into_iter().zip(classes.iter_mut()) {
+        tally.into_class(&questions, class);
     }
     classes.sort_by(|a, b| (a.department, &a.attributes).cmp(&(b.department, &b.attributes)));
     Ok(Cube { classes })

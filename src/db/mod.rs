@@ -6,6 +6,7 @@
 
 pub mod cached;
 mod group_commit;
+pub mod planner;
 pub mod schema;
 pub mod settings;
 mod write_gate;

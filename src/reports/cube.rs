@@ -207,6 +207,8 @@ const PAGE: usize = 2_000;
 
 /// Counts a wave's stored responses per class.
 pub fn count(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Result<Cube, DbError> {
+    // The page lookups below need the planner to know `answers` (see `db::planner`).
+    crate::db::planner::refresh_if_stale(conn)?;
     let mut questions = Questions::of(definition);
     let rows: Vec<(String, Option<i64>, String)> = crate::with_conn!(*conn, c => responses::table
         .filter(responses::wave_id.eq(wave_id))

@@ -6,9 +6,17 @@ use super::trend::{TrendChange, TrendReport};
 use super::wave::WaveReport;
 use crate::stats::{Change, Gated, Interval, QuestionSummary, SuppressionReason};
 
-/// Neutralises a text cell that a spreadsheet would run as a formula.
+/// Neutralises a text cell that a spreadsheet would run as a formula. Spreadsheets
+/// skip leading spaces and read full-width signs (＝＋－＠) as their ASCII forms, so the
+/// cell is checked as NFKC-normalised and trimmed.
 pub fn csv_text(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    use unicode_normalization::UnicodeNormalization;
+    let formula = cell.starts_with(['\t', '\r', '\n'])
+        || cell
+            .nfkc()
+            .find(|c| !c.is_whitespace())
+            .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\u{2212}'));
+    if formula {
         format!("'{cell}")
     } else {
         cell.to_string()

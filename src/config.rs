@@ -365,7 +365,10 @@ mod tests {
             ..Default::default()
         };
         let err = short.resolve().unwrap_err().to_string();
-        assert!(err.contains("31 bytes") && err.contains("at least 32"), "{err}");
+        assert!(
+            err.contains("31 bytes") && err.contains("at least 32"),
+            "{err}"
+        );
         let long = ConfigArgs {
             secret: Some("x".repeat(32)),
             ..Default::default()
@@ -376,7 +379,10 @@ mod tests {
             ..Default::default()
         };
         let err = plain.resolve().unwrap_err().to_string();
-        assert!(err.contains("smtp+plain://") && !err.contains("pw"), "{err}");
+        assert!(
+            err.contains("smtp+plain://") && !err.contains("pw"),
+            "{err}"
+        );
         let relay = ConfigArgs {
             smtp_url: Some("smtp+plain://relay:25".into()),
             ..Default::default()

@@ -44,7 +44,10 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
         if hour_started.elapsed() >= SEAL_LOG_EVERY {
             let rounded = sealed_this_hour / 10 * 10;
             if rounded > 0 {
-                tracing::info!(sealed_at_least = rounded, "responses sealed in the past hour");
+                tracing::info!(
+                    sealed_at_least = rounded,
+                    "responses sealed in the past hour"
+                );
             }
             sealed_this_hour = 0;
             hour_started = std::time::Instant::now();

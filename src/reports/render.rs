@@ -491,6 +491,23 @@ mod tests {
     }
 
     #[test]
+    fn formulas_behind_spaces_or_in_full_width_are_neutralised() {
+        for formula in [
+            " =1+1",
+            "\u{FF1D}1+1",
+            "\u{3000}\u{FF0B}1",
+            "\u{FF20}SUM(1)",
+            "\u{FF0D}2",
+            "\u{2212}2",
+        ] {
+            assert_eq!(csv_text(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in ["a=b", "", "  ok", "\u{FF21}"] {
+            assert_eq!(csv_text(plain), plain);
+        }
+    }
+
+    #[test]
     fn csv_starts_with_a_bom_and_ends_lines_with_crlf() {
         let report = TrendReport {
             survey: "s".into(),

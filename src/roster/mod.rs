@@ -133,10 +133,8 @@ pub fn import(
                     (new != Some(old)).then(|| (old.to_string(), d.id))
                 })
                 .collect();
-            let still: std::collections::HashSet<String> = rows
-                .iter()
-                .filter_map(|d| d.head_email.clone())
-                .collect();
+            let still: std::collections::HashSet<String> =
+                rows.iter().filter_map(|d| d.head_email.clone()).collect();
             (replaced, still)
         }
         None => Default::default(),

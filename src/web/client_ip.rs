@@ -144,12 +144,21 @@ mod tests {
         let trusted = parse_trusted("10.0.0.0/8, 192.168.1.1").unwrap();
         let spoof = [("x-forwarded-for", "203.0.113.9")];
         // From an untrusted peer, its own address, whatever it writes.
-        assert_eq!(client(&request("198.51.100.7", &spoof), &trusted), ip("198.51.100.7"));
+        assert_eq!(
+            client(&request("198.51.100.7", &spoof), &trusted),
+            ip("198.51.100.7")
+        );
         // Through a trusted proxy, the address it forwarded for.
-        assert_eq!(client(&request("10.1.2.3", &spoof), &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client(&request("10.1.2.3", &spoof), &trusted),
+            ip("203.0.113.9")
+        );
         // The rightmost untrusted address: what the client wrote to the left is ignored.
         let chained = [("x-forwarded-for", "1.1.1.1, 203.0.113.9, 192.168.1.1")];
-        assert_eq!(client(&request("10.1.2.3", &chained), &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client(&request("10.1.2.3", &chained), &trusted),
+            ip("203.0.113.9")
+        );
         // Nobody trusted: headers are ignored.
         assert_eq!(client(&request("10.1.2.3", &spoof), &[]), ip("10.1.2.3"));
         // No header from a trusted proxy: the proxy itself.
@@ -159,15 +168,30 @@ mod tests {
     #[test]
     fn forwarded_header_and_malformed_values() {
         let trusted = parse_trusted("10.0.0.0/8").unwrap();
-        let rfc = [("forwarded", "for=1.1.1.1, for=\"[2001:db8::7]:4711\";proto=https")];
-        assert_eq!(client(&request("10.0.0.1", &rfc), &trusted), ip("2001:db8::7"));
+        let rfc = [(
+            "forwarded",
+            "for=1.1.1.1, for=\"[2001:db8::7]:4711\";proto=https",
+        )];
+        assert_eq!(
+            client(&request("10.0.0.1", &rfc), &trusted),
+            ip("2001:db8::7")
+        );
         let with_port = [("forwarded", "for=203.0.113.9:8080")];
-        assert_eq!(client(&request("10.0.0.1", &with_port), &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client(&request("10.0.0.1", &with_port), &trusted),
+            ip("203.0.113.9")
+        );
         // Garbage at the right end: the proxy is the client.
         let garbage = [("x-forwarded-for", "1.1.1.1, not-an-ip")];
-        assert_eq!(client(&request("10.0.0.1", &garbage), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client(&request("10.0.0.1", &garbage), &trusted),
+            ip("10.0.0.1")
+        );
         let unknown = [("forwarded", "for=unknown")];
-        assert_eq!(client(&request("10.0.0.1", &unknown), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client(&request("10.0.0.1", &unknown), &trusted),
+            ip("10.0.0.1")
+        );
     }
 
     #[test]

@@ -21,25 +21,26 @@ pub async fn read_body(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let (http, mut payload) = req.into_parts();
-    let body = match tokio::time::timeout(deadline, web::Bytes::from_request(&http, &mut payload))
-        .await
-    {
-        Ok(body) => body?,
-        Err(_) => {
-            tracing::debug!(path = http.path(), "a request body was too slow; closing");
-            close_soon(&http);
-            let response = HttpResponse::RequestTimeout()
-                .force_close()
-                .content_type("text/plain; charset=utf-8")
-                .body("The request took too long to arrive. Please send it again.\n");
-            return Ok(ServiceResponse::new(http, response));
-        }
-    };
+    let body =
+        match tokio::time::timeout(deadline, web::Bytes::from_request(&http, &mut payload)).await {
+            Ok(body) => body?,
+            Err(_) => {
+                tracing::debug!(path = http.path(), "a request body was too slow; closing");
+                close_soon(&http);
+                let response = HttpResponse::RequestTimeout()
+                    .force_close()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("The request took too long to arrive. Please send it again.\n");
+                return Ok(ServiceResponse::new(http, response));
+            }
+        };
     let mut req = ServiceRequest::from_parts(http, Payload::from(body));
     // Already decoded: the handler must not decode it again.
     req.headers_mut()
         .remove(actix_web::http::header::CONTENT_ENCODING);
-    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 /// The socket of a connection, noted when it is accepted (see [`note_socket`]).

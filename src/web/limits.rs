@@ -48,7 +48,8 @@ impl<K: Hash + Eq + Clone> FailureLimiter<K> {
 
 impl<K: Hash + Eq + Clone, C: Clock + Clone> FailureLimiter<K, C> {
     pub fn with_clock(burst: u32, window: Duration, clock: C) -> FailureLimiter<K, C> {
-        let keyed = |quota| RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone());
+        let keyed =
+            |quota| RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone());
         FailureLimiter {
             short: keyed(quota(burst, window)),
             long: keyed(quota(burst.saturating_mul(3), window * 24)),
@@ -113,7 +114,13 @@ mod tests {
             }
         }
         assert!(waits.iter().take(2).all(|w| w.is_zero()), "{waits:?}");
-        assert!(waits.iter().any(|w| *w > Duration::from_secs(60)), "{waits:?}");
-        assert!(waits.iter().all(|w| *w <= Duration::from_secs(240)), "{waits:?}");
+        assert!(
+            waits.iter().any(|w| *w > Duration::from_secs(60)),
+            "{waits:?}"
+        );
+        assert!(
+            waits.iter().all(|w| *w <= Duration::from_secs(240)),
+            "{waits:?}"
+        );
     }
 }

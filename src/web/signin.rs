@@ -49,9 +49,7 @@ impl SignInState {
             while let Some(email) = asks.recv().await {
                 let mailer = mailer.clone();
                 let sent = db
-                    .run(move |conn| {
-                        sign_in::request_link(conn, &mailer, &email, crate::db::now())
-                    })
+                    .run(move |conn| sign_in::request_link(conn, &mailer, &email, crate::db::now()))
                     .await;
                 if let Err(e) = sent {
                     tracing::error!(error = %e, "queueing a sign-in link failed");
@@ -81,7 +79,9 @@ impl SignInState {
             return;
         }
         if self.queue.try_send(email).is_err() {
-            tracing::warn!("sign-in links are asked for faster than they can be sent; one was dropped");
+            tracing::warn!(
+                "sign-in links are asked for faster than they can be sent; one was dropped"
+            );
         }
     }
 }

@@ -11,7 +11,8 @@ use diesel::prelude::*;
 
 use crate::common::{csrf_field, link_for, sign_in_with_link, Reply, Server, TestDb};
 
-const DEPARTMENTS: &str = "department,parent,head_email\nCompany,,\nSales,Company,head@x.io\nIT,Company,\n";
+const DEPARTMENTS: &str =
+    "department,parent,head_email\nCompany,,\nSales,Company,head@x.io\nIT,Company,\n";
 
 /// Generous bound for what should take well under a second: only a hang reaches it.
 const HANG: Duration = Duration::from_secs(30);
@@ -214,7 +215,11 @@ fn failures_are_throttled_per_client_and_valid_links_always_served(db: TestDb) {
         assert_eq!(guess("10.0.0.1", i), 404);
     }
     assert_eq!(guess("10.0.0.1", 30), 429);
-    assert_eq!(guess("10.0.0.2", 31), 404, "another client is not throttled");
+    assert_eq!(
+        guess("10.0.0.2", 31),
+        404,
+        "another client is not throttled"
+    );
     assert_eq!(proxied.get(&format!("/s/{}", tokens[1])).0, 200);
 }
 
@@ -229,7 +234,9 @@ fn sign_in_asks_never_lock_the_owner_out(db: TestDb) {
         reply.body.replace(&csrf, "")
     };
     let first = ask_link(&server, "hr@x.io", Some("203.0.113.66"));
-    assert!(first.body.contains("If that address has an account, a link is on its way"));
+    assert!(first
+        .body
+        .contains("If that address has an account, a link is on its way"));
     for _ in 0..7 {
         let again = ask_link(&server, "hr@x.io", Some("203.0.113.66"));
         assert_eq!(again.status, 200);
@@ -470,14 +477,12 @@ fn https_brings_hsts_and_host_cookies(db: TestDb) {
     accounts(&db);
     let server = Server::start_with(&db, &[("ICSAT_BASE_URL", "https://surveys.example.com")]);
     let page = server.get_with("/login", "");
-    assert_eq!(
-        page.header("strict-transport-security"),
-        "max-age=31536000"
-    );
+    assert_eq!(page.header("strict-transport-security"), "max-age=31536000");
     let set = page.set_cookies();
     assert!(
-        set.iter()
-            .any(|c| c.starts_with("__Host-icsat_pre=") && c.contains("Secure") && c.contains("Path=/")),
+        set.iter().any(|c| c.starts_with("__Host-icsat_pre=")
+            && c.contains("Secure")
+            && c.contains("Path=/")),
         "{set:?}"
     );
     let link = link_for(&db, &server, "hr@x.io");
@@ -490,7 +495,9 @@ fn https_brings_hsts_and_host_cookies(db: TestDb) {
         &[("csrf", &csrf_field(&confirm.body))],
     );
     assert_eq!(done.status, 303, "{}", done.body);
-    let session = done.cookie("__Host-icsat_session").expect("prefixed session");
+    let session = done
+        .cookie("__Host-icsat_session")
+        .expect("prefixed session");
     let admin = server.get_with("/admin", &format!("__Host-icsat_session={session}"));
     assert_eq!(admin.status, 200);
     // The unprefixed name is not accepted over https.
@@ -499,7 +506,12 @@ fn https_brings_hsts_and_host_cookies(db: TestDb) {
     // Plain http: no HSTS.
     drop(server);
     let plain = Server::start(&db);
-    assert_eq!(plain.get_with("/login", "").header("strict-transport-security"), "");
+    assert_eq!(
+        plain
+            .get_with("/login", "")
+            .header("strict-transport-security"),
+        ""
+    );
 }
 
 // 7. Weak secrets, secrets on the command line and passwords over plain SMTP.
@@ -511,11 +523,18 @@ fn secrets_are_checked(db: TestDb) {
         .unwrap();
     assert_ne!(short.status.code(), Some(0));
     let said = String::from_utf8_lossy(&short.stderr);
-    assert!(said.contains("ICSAT_SECRET") && said.contains("at least 32"), "{said}");
+    assert!(
+        said.contains("ICSAT_SECRET") && said.contains("at least 32"),
+        "{said}"
+    );
     assert!(!said.contains("too-short"), "{said}");
     let flag = db.icsat(&["migrate", "--secret", &"k".repeat(40)]);
     flag.assert_ok();
-    assert!(flag.stderr().contains("ICSAT_SECRET instead"), "{}", flag.stderr());
+    assert!(
+        flag.stderr().contains("ICSAT_SECRET instead"),
+        "{}",
+        flag.stderr()
+    );
     let env = db
         .command(&["migrate"])
         .env("ICSAT_SECRET", "k".repeat(40))
@@ -530,7 +549,10 @@ fn secrets_are_checked(db: TestDb) {
         .unwrap();
     assert_ne!(plain.status.code(), Some(0));
     let said = String::from_utf8_lossy(&plain.stderr);
-    assert!(said.contains("smtp+plain://") && !said.contains("hunter2"), "{said}");
+    assert!(
+        said.contains("smtp+plain://") && !said.contains("hunter2"),
+        "{said}"
+    );
 }
 
 // 7. Names with line breaks reach emails on one line.
@@ -563,7 +585,12 @@ fn roster_names_stay_on_one_line(db: TestDb) {
         .env("ICSAT_DEFINITIONS", &defs)
         .output()
         .unwrap();
-    assert_eq!(opened.status.code(), Some(0), "{}", String::from_utf8_lossy(&opened.stderr));
+    assert_eq!(
+        opened.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
     use icsat::db::schema::mail_outbox;
     let mut conn = handle.get().unwrap();
     let messages: Vec<String> = icsat::with_conn!(conn, c => mail_outbox::table
@@ -572,12 +599,11 @@ fn roster_names_stay_on_one_line(db: TestDb) {
     .unwrap();
     assert!(!messages.is_empty());
     for message in &messages {
-        assert!(
-            !message.lines().any(|l| l.starts_with("Bcc:")),
-            "{message}"
-        );
+        assert!(!message.lines().any(|l| l.starts_with("Bcc:")), "{message}");
     }
-    assert!(messages.iter().any(|m| m.contains("Mallory Bcc: spy@evil.io")));
+    assert!(messages
+        .iter()
+        .any(|m| m.contains("Mallory Bcc: spy@evil.io")));
 }
 
 // 7. Malformed requests are the client's problem: not one ERROR line for them.
@@ -650,8 +676,16 @@ fn seal_logs_date_no_answers(db: TestDb) {
 // 7. Heads do not see company-wide participation on /results (nor in the API).
 fn heads_see_no_company_wide_participation(db: TestDb) {
     let (server, _) = crate::answering::open_wave(&db);
-    db.icsat(&["user", "add", "head@x.io", "--role", "head", "--department", "Sales"])
-        .assert_ok();
+    db.icsat(&[
+        "user",
+        "add",
+        "head@x.io",
+        "--role",
+        "head",
+        "--department",
+        "Sales",
+    ])
+    .assert_ok();
     db.icsat(&["user", "add", "hr@x.io", "--role", "admin"])
         .assert_ok();
     let head = sign_in_with_link(&server, &link_for(&db, &server, "head@x.io"));
@@ -686,6 +720,83 @@ fn survey_csrf_near_misses_are_refused(db: TestDb) {
     assert_eq!(status, 422);
     assert!(body.contains("did not come from this survey"), "{body}");
     assert_eq!(row_counts(&db), before);
+}
+
+// 7. CSV cells a spreadsheet would run are neutralised, also behind a space or in
+// full-width signs.
+fn csv_formulas_are_neutralised_after_normalising(db: TestDb) {
+    let defs = db.path("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("pulse.toml"), crate::responses::PULSE).unwrap();
+    let departments = db.write(
+        "departments.csv",
+        "department,parent,head_email\nCompany,,\nIT,Company,\nHR,Company,\n",
+    );
+    let roster = db.write("roster.csv", "email,name,department\na@x.io,A,IT\n");
+    db.icsat(&[
+        "roster",
+        "import",
+        roster.to_str().unwrap(),
+        "--departments",
+        departments.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let formulas = [
+        " =1+1",
+        "\u{FF1D}HYPERLINK(\"http://x\")",
+        "\u{FF0B}cmd",
+        "\u{3000}\u{FF20}SUM(1)",
+        "\u{FF0D}2+3",
+    ];
+    let answers = crate::common::pulse_answers_csv(&[("IT", 24), ("HR", 9)], 5, 0, |d, i| {
+        match (d, formulas.get(i)) {
+            ("IT", Some(f)) => format!("\"{}\"", f.replace('"', "\"\"")),
+            _ => String::new(),
+        }
+    });
+    let file = db.write("answers.csv", answers);
+    let defs = defs.display().to_string();
+    let run = |args: &[&str]| {
+        crate::common::CommandOutput(
+            db.command(args)
+                .env("ICSAT_DEFINITIONS", &defs)
+                .output()
+                .unwrap(),
+        )
+    };
+    run(&[
+        "responses",
+        "import",
+        "pulse",
+        "--wave",
+        "w1",
+        file.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let out = db.path("raw.csv");
+    run(&[
+        "export",
+        "pulse",
+        "--wave",
+        "w1",
+        "--raw",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let bytes = std::fs::read(&out).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+    let cells: Vec<String> = reader
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    for formula in formulas {
+        let found = cells
+            .iter()
+            .find(|c| c.contains(formula.trim_start_matches([' ', '\u{3000}'])))
+            .unwrap_or_else(|| panic!("{formula:?} not exported: {cells:?}"));
+        assert_eq!(found, &format!("'{formula}"), "not neutralised");
+    }
 }
 
 /// Rows per table, every table (but the mail sender's leases, which it takes on its
@@ -783,7 +894,11 @@ fn fuzzing_every_route_breaks_and_stores_nothing(db: TestDb) {
                     headers.push(("Cookie", session));
                 }
                 let reply = send(&f.server, "GET", &path, &headers, None);
-                assert!(reply.status < 500, "GET {path} ({session}): {}", reply.status);
+                assert!(
+                    reply.status < 500,
+                    "GET {path} ({session}): {}",
+                    reply.status
+                );
                 requests += 1;
             }
             for body in bodies {
@@ -797,20 +912,31 @@ fn fuzzing_every_route_breaks_and_stores_nothing(db: TestDb) {
                         headers.push(("Cookie", session));
                     }
                     let reply = send(&f.server, "POST", route, &headers, Some(body));
-                    assert!(reply.status < 500, "POST {route} ({session}): {}", reply.status);
+                    assert!(
+                        reply.status < 500,
+                        "POST {route} ({session}): {}",
+                        reply.status
+                    );
                     requests += 1;
                 }
             }
             for headers in [
                 vec![("Cookie", "icsat_session=; icsat_session=x; icsat_pre=%00")],
-                vec![("Cookie", "icsat_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
+                vec![(
+                    "Cookie",
+                    "icsat_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                )],
                 vec![("X-Forwarded-For", "not an address, 999.1.1.1")],
                 vec![("Forwarded", "for=\"[::1\";by=;;;")],
                 vec![("Accept-Encoding", "gzip;q=nope, *;q=-1")],
                 vec![("Content-Length", "0"), ("Accept", "*/*;q=x")],
             ] {
                 let reply = send(&f.server, "GET", route, &headers, None);
-                assert!(reply.status < 500, "GET {route} {headers:?}: {}", reply.status);
+                assert!(
+                    reply.status < 500,
+                    "GET {route} {headers:?}: {}",
+                    reply.status
+                );
                 requests += 1;
             }
         }
@@ -870,5 +996,6 @@ crate::on_both_backends!(
     seal_logs_date_no_answers,
     heads_see_no_company_wide_participation,
     survey_csrf_near_misses_are_refused,
+    csv_formulas_are_neutralised_after_normalising,
     fuzzing_every_route_breaks_and_stores_nothing,
 );

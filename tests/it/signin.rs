@@ -106,7 +106,11 @@ fn asking_for_a_link_reveals_nothing(db: TestDb) {
     assert_eq!(known.status, 200);
     wait_for_mails(&db, 7);
     let mails = sign_in_mails(&db);
-    assert_eq!(mails.iter().filter(|m| *m == "off@x.io").count(), 5, "{mails:?}");
+    assert_eq!(
+        mails.iter().filter(|m| *m == "off@x.io").count(),
+        5,
+        "{mails:?}"
+    );
 }
 
 fn a_link_signs_in_once(db: TestDb) {

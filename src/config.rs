@@ -103,7 +103,8 @@ pub struct ConfigArgs {
         value_name = "CIDRS"
     )]
     pub trusted_proxies: Option<String>,
-    /// Seconds a client has to send a request's headers, and again its body [default: 20]
+    /// Seconds a client has to send a request's body (its headers: 5, or this if shorter)
+    /// [default: 20]
     #[arg(
         long,
         global = true,
@@ -145,7 +146,7 @@ pub struct Config {
     pub secret: Option<String>,
     /// Proxies whose forwarding headers name the client (`ICSAT_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// How long a client may take to send a request's headers, and again its body.
+    /// How long a client may take to send a request's body (and at most its headers).
     pub request_timeout: std::time::Duration,
 }
 

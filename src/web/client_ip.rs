@@ -19,20 +19,23 @@ pub fn client(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
     if !is_trusted(peer, trusted) {
         return peer;
     }
-    let forwarded: Vec<&str> = req
+    // X-Forwarded-For first: the header nginx, Caddy, HAProxy and Traefik set. A proxy
+    // passes headers it does not set through unchanged, so reading `Forwarded` while the
+    // proxy writes X-Forwarded-For would believe whatever the client wrote there.
+    let x_forwarded: Vec<&str> = req
         .headers()
-        .get_all("forwarded")
+        .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let chain = if forwarded.is_empty() {
-        let x_forwarded: Vec<&str> = req
+    let chain = if x_forwarded.is_empty() {
+        let forwarded: Vec<&str> = req
             .headers()
-            .get_all("x-forwarded-for")
+            .get_all("forwarded")
             .filter_map(|v| v.to_str().ok())
             .collect();
-        x_forwarded_for(&x_forwarded)
-    } else {
         forwarded_for(&forwarded)
+    } else {
+        x_forwarded_for(&x_forwarded)
     };
     rightmost_untrusted(peer, chain, trusted)
 }

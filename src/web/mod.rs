@@ -120,9 +120,10 @@ impl Application {
                 .service(web::scope("/api").default_service(web::to(api::not_found)))
                 .default_service(web::to(not_found))
         })
-        // Headers must arrive within the timeout (the body's own deadline is
-        // `deadline`'s), and a client gets a few seconds to close after its answer.
-        .client_request_timeout(timeout)
+        // Headers must arrive within 5 s (actix's default) or the timeout if shorter;
+        // the body's deadline is `deadline`'s; a client gets a few seconds to close
+        // after its answer.
+        .client_request_timeout(timeout.min(Duration::from_secs(5)))
         .client_disconnect_timeout(Duration::from_secs(5))
         .on_connect(deadline::note_socket)
         .listen(listener)

@@ -56,9 +56,14 @@ impl fmt::Display for ImportSummary {
             self.departments_added, self.departments_changed
         )?;
         if !self.heads_deactivated.is_empty() {
+            let done = if self.dry_run {
+                "to be deactivated and signed out"
+            } else {
+                "deactivated and signed out"
+            };
             write!(
                 f,
-                "\nheads no longer named, accounts deactivated and signed out: {}",
+                "\nheads no longer named, accounts {done}: {}",
                 self.heads_deactivated.join(", ")
             )?;
         }

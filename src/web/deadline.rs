@@ -20,6 +20,12 @@ pub async fn read_body(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !has_body(&req) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
     let (http, mut payload) = req.into_parts();
     let body =
         match tokio::time::timeout(deadline, web::Bytes::from_request(&http, &mut payload)).await {
@@ -41,6 +47,15 @@ pub async fn read_body(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Whether the request says a body follows (most GETs do not: nothing to wait for).
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        || headers
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
 }
 
 /// The socket of a connection, noted when it is accepted (see [`note_socket`]).

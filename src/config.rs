@@ -23,9 +23,20 @@ pub enum ConfigError {
     Bind(String),
     #[error("ICSAT_BASE_URL: {0:?} must start with http:// or https://")]
     BaseUrl(String),
+    #[error("ICSAT_SECRET: {0} bytes is too short to sign sessions safely; use at least {MIN_SECRET_BYTES}, e.g. the output of `openssl rand -base64 48` (or leave it unset: one is generated and kept in the database)")]
+    SecretTooShort(usize),
+    #[error("ICSAT_SMTP_URL: smtp+plain:// would send the password unencrypted; use smtp:// (STARTTLS) or smtps:// with a user, or drop the user from smtp+plain://")]
+    PlainSmtpCredentials,
+    #[error("ICSAT_REQUEST_TIMEOUT: 0 would cut every request off; give seconds, e.g. 20")]
+    RequestTimeout,
+    #[error("ICSAT_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(String),
 }
 
 /// The settings as flags; every one also reads its environment variable.
+/// The shortest `ICSAT_SECRET` accepted: 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
     /// Configuration file with the same keys in lower case (database_url = "...")
@@ -72,7 +83,9 @@ pub struct ConfigArgs {
         value_name = "CONTACT"
     )]
     pub help_contact: Option<String>,
-    /// Key for signing sessions and CSRF tokens [default: generated once, kept in the database]
+    /// Key for signing sessions and CSRF tokens, at least 32 bytes; prefer the environment
+    /// variable (a flag is visible to every user of the machine) [default: generated once,
+    /// kept in the database]
     #[arg(
         long,
         global = true,
@@ -81,6 +94,24 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub secret: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded is believed: comma-separated CIDRs
+    /// or addresses [default: none, every client is its TCP peer]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_TRUSTED_PROXIES",
+        value_name = "CIDRS"
+    )]
+    pub trusted_proxies: Option<String>,
+    /// Seconds a client has to send a request's body (its headers: 5, or this if shorter)
+    /// [default: 20]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_REQUEST_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub request_timeout: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +126,8 @@ struct ConfigFile {
     mail_from: Option<String>,
     help_contact: Option<String>,
     secret: Option<String>,
+    trusted_proxies: Option<String>,
+    request_timeout: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -111,6 +144,10 @@ pub struct Config {
     /// Named in every email as the one to ask for help (`ICSAT_HELP_CONTACT`).
     pub help_contact: String,
     pub secret: Option<String>,
+    /// Proxies whose forwarding headers name the client (`ICSAT_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a client may take to send a request's body (and at most its headers).
+    pub request_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -126,6 +163,8 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("help_contact", &self.help_contact)
             .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }
@@ -172,7 +211,40 @@ impl ConfigArgs {
             .or(file.help_contact)
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| mail_from.clone());
+        let trusted_proxies = crate::web::client_ip::parse_trusted(
+            self.trusted_proxies
+                .as_deref()
+                .or(file.trusted_proxies.as_deref())
+                .unwrap_or(""),
+        )
+        .map_err(ConfigError::TrustedProxies)?;
+        let secret = self
+            .secret
+            .clone()
+            .or(file.secret)
+            .filter(|s| !s.is_empty());
+        if let Some(secret) = &secret {
+            if secret.len() < MIN_SECRET_BYTES {
+                return Err(ConfigError::SecretTooShort(secret.len()));
+            }
+        }
+        let smtp_url = self
+            .smtp_url
+            .clone()
+            .or(file.smtp_url)
+            .filter(|s| !s.is_empty());
+        if let Some(url) = &smtp_url {
+            if plain_with_credentials(url) {
+                return Err(ConfigError::PlainSmtpCredentials);
+            }
+        }
+        let request_timeout = self.request_timeout.or(file.request_timeout).unwrap_or(20);
+        if request_timeout == 0 {
+            return Err(ConfigError::RequestTimeout);
+        }
         Ok(Config {
+            trusted_proxies,
+            request_timeout: std::time::Duration::from_secs(request_timeout),
             database_url,
             database_url_given,
             definitions: self
@@ -182,11 +254,7 @@ impl ConfigArgs {
                 .unwrap_or_else(|| PathBuf::from("survey-definitions")),
             bind,
             base_url: base_url.trim_end_matches('/').to_string(),
-            smtp_url: self
-                .smtp_url
-                .clone()
-                .or(file.smtp_url)
-                .filter(|s| !s.is_empty()),
+            smtp_url,
             outbox_dir: self
                 .outbox_dir
                 .clone()
@@ -194,13 +262,18 @@ impl ConfigArgs {
                 .unwrap_or_else(|| PathBuf::from("outbox")),
             mail_from,
             help_contact,
-            secret: self
-                .secret
-                .clone()
-                .or(file.secret)
-                .filter(|s| !s.is_empty()),
+            secret,
         })
     }
+}
+
+/// Whether `url` is `smtp+plain://` with a user (and so a password) in it.
+pub fn plain_with_credentials(url: &str) -> bool {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("smtp+plain") && rest.contains('@')
 }
 
 fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
@@ -253,7 +326,7 @@ mod tests {
     fn debug_output_hides_secrets() {
         let args = ConfigArgs {
             smtp_url: Some("smtp://me:pw@mail:587".into()),
-            secret: Some("s3cret".into()),
+            secret: Some("s3cret-s3cret-s3cret-s3cret-s3cret".into()),
             database_url: Some("postgres://u:dbpw@h/d".into()),
             ..Default::default()
         };
@@ -284,5 +357,37 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("ICSAT_DATABASE_URL: unsupported"));
+    }
+
+    #[test]
+    fn short_secrets_and_plain_passwords_are_refused() {
+        let short = ConfigArgs {
+            secret: Some("x".repeat(31)),
+            ..Default::default()
+        };
+        let err = short.resolve().unwrap_err().to_string();
+        assert!(
+            err.contains("31 bytes") && err.contains("at least 32"),
+            "{err}"
+        );
+        let long = ConfigArgs {
+            secret: Some("x".repeat(32)),
+            ..Default::default()
+        };
+        assert!(long.resolve().is_ok());
+        let plain = ConfigArgs {
+            smtp_url: Some("smtp+plain://me:pw@relay:25".into()),
+            ..Default::default()
+        };
+        let err = plain.resolve().unwrap_err().to_string();
+        assert!(
+            err.contains("smtp+plain://") && !err.contains("pw"),
+            "{err}"
+        );
+        let relay = ConfigArgs {
+            smtp_url: Some("smtp+plain://relay:25".into()),
+            ..Default::default()
+        };
+        assert!(relay.resolve().is_ok());
     }
 }

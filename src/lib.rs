@@ -13,6 +13,7 @@ pub mod definitions;
 pub mod demo;
 pub mod error;
 pub mod exports;
+pub mod files;
 pub mod mail;
 pub mod reports;
 pub mod responses;

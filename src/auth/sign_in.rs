@@ -25,9 +25,15 @@ fn link(base_url: &str, token: &str) -> String {
     format!("{}/login/{token}", base_url.trim_end_matches('/'))
 }
 
-/// Stores a fresh token for `user` and returns it.
+/// Stores a fresh token for `user`, revoking its earlier ones, and returns it.
 fn store_token(conn: &mut Conn, user: &User, now: NaiveDateTime) -> Result<String, AuthError> {
     let (token, hash) = super::new_secret();
+    // Only the newest link works: one that leaked from an older mail is dead now.
+    crate::with_conn!(*conn, c => diesel::update(login_tokens::table
+        .filter(login_tokens::user_id.eq(user.id))
+        .filter(login_tokens::used_at.is_null()))
+        .set(login_tokens::used_at.eq(now))
+        .execute(c))?;
     crate::with_conn!(*conn, c => diesel::insert_into(login_tokens::table)
         .values((
             login_tokens::token_hash.eq(&hash),
@@ -89,17 +95,30 @@ pub fn request_link(
 /// Whether `token` would sign someone in now (shown before the "Sign in" button, which
 /// does the consuming: mail scanners that fetch links must not use them up).
 pub fn is_valid(conn: &mut Conn, token: &str, now: NaiveDateTime) -> Result<bool, AuthError> {
+    Ok(valid_for(conn, token, now)?.is_some())
+}
+
+/// The address of the account `token` would sign into now, if it would.
+pub fn valid_for(
+    conn: &mut Conn,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Option<String>, AuthError> {
     if !super::plausible(token) {
-        return Ok(false);
+        return Ok(None);
     }
     let hash = crate::waves::tokens::hash(token);
-    let found: i64 = crate::with_conn!(*conn, c => login_tokens::table
+    let user_id: Option<i64> = crate::with_conn!(*conn, c => login_tokens::table
         .filter(login_tokens::token_hash.eq(&hash))
         .filter(login_tokens::used_at.is_null())
         .filter(login_tokens::expires_at.gt(now))
-        .count()
-        .get_result(c))?;
-    Ok(found == 1)
+        .select(login_tokens::user_id)
+        .first(c)
+        .optional())?;
+    match user_id {
+        Some(id) => Ok(super::user_by_id(conn, id)?.map(|user| user.email)),
+        None => Ok(None),
+    }
 }
 
 /// Uses the token up and returns its account, or `None` when the token is unknown,

@@ -200,7 +200,11 @@ pub enum Role {
 /// Parses the command line, runs the command, prints any error and returns the status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::files::private_umask();
     init_logging(matches!(cli.command, Command::Serve));
+    if std::env::args().any(|a| a == "--secret" || a.starts_with("--secret=")) {
+        tracing::warn!("--secret puts the key on the command line, where every user of this machine can read it (ps, /proc); set ICSAT_SECRET instead");
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -212,8 +216,17 @@ pub fn main() -> ExitCode {
 
 fn init_logging(service: bool) {
     let default = if service { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ICSAT_LOG")
+    let asked = std::env::var("ICSAT_LOG").unwrap_or_default();
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("ICSAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // actix's HTTP parser logs every malformed request as an ERROR ("stream error"):
+    // anyone can flood the log that way, and it is the client's fault, not ours. Its
+    // debug lines say the same; off unless asked for by name.
+    if !asked.contains("actix_http") {
+        if let Ok(directive) = "actix_http::h1::dispatcher=off".parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

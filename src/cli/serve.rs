@@ -14,6 +14,8 @@ use crate::web::{AppState, Application};
 
 /// How often the scheduler looks for waves to open, remind or close.
 const TICK: Duration = Duration::from_secs(20);
+/// How often the number of responses sealed is logged.
+const SEAL_LOG_EVERY: Duration = Duration::from_secs(3600);
 
 /// Seals the responses waiting in the inbox, then ticks the scheduler, until the process
 /// ends. Every action either takes is idempotent across processes, so several `serve`
@@ -23,11 +25,12 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
     // under load takes seconds, and sealing must keep pace with answering.
     let mut every = tokio::time::interval(TICK);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sealed_this_hour = 0u64;
+    let mut hour_started = std::time::Instant::now();
     loop {
         every.tick().await;
         // Through the shared writer, so that on SQLite sealing neither waits for the
         // write lock nor holds submissions waiting for it.
-        let started = std::time::Instant::now();
         let sealed = match crate::responses::inbox::seal_grouped(&db).await {
             Ok(sealed) => sealed,
             Err(e) => {
@@ -35,9 +38,19 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
                 0
             }
         };
-        if sealed > 0 {
-            let ms = started.elapsed().as_millis() as u64;
-            tracing::info!(sealed, ms, "responses sealed");
+        // Only an hourly total, rounded down to tens: a line per seal with its count
+        // and time would date single answers.
+        sealed_this_hour += sealed as u64;
+        if hour_started.elapsed() >= SEAL_LOG_EVERY {
+            let rounded = sealed_this_hour / 10 * 10;
+            if rounded > 0 {
+                tracing::info!(
+                    sealed_at_least = rounded,
+                    "responses sealed in the past hour"
+                );
+            }
+            sealed_this_hour = 0;
+            hour_started = std::time::Instant::now();
         }
         let (db, mailer) = (db.clone(), mailer.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::waves::WaveError> {

@@ -11,7 +11,7 @@ pub mod schema;
 pub mod settings;
 mod write_gate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -187,6 +187,18 @@ impl Db {
                             "the folder {} does not exist",
                             parent.display()
                         )));
+                    }
+                }
+                // The database holds answers: create it 0600 (SQLite gives its WAL and
+                // shm files the database file's mode) and narrow an older one.
+                if !path.exists() {
+                    let _ = crate::files::create_private(path);
+                }
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.as_os_str().to_owned();
+                    file.push(suffix);
+                    if let Err(e) = crate::files::make_private(Path::new(&file)) {
+                        tracing::warn!(file = %Path::new(&file).display(), error = %e, "cannot make the database file private");
                     }
                 }
                 let path_str = path.to_string_lossy().to_string();

@@ -82,7 +82,7 @@ pub struct SignInContext {
 
 #[derive(Serialize)]
 struct SurveyView<'a> {
-    name: &'a str,
+    name: String,
     survey_title: &'a str,
     intro_paragraphs: Vec<String>,
     link: &'a str,
@@ -161,7 +161,8 @@ impl Templates {
 
 fn survey_view(ctx: &SurveyMailContext) -> SurveyView<'_> {
     SurveyView {
-        name: ctx.name.trim(),
+        // Stored names may predate the roster's own collapsing: never a second line.
+        name: crate::roster::csv_input::one_line_name(&ctx.name),
         survey_title: ctx.survey_title.trim(),
         intro_paragraphs: paragraphs(ctx.intro.as_deref().unwrap_or("")),
         link: &ctx.link,

@@ -360,11 +360,12 @@ fn error_text(error: &lettre::transport::smtp::Error) -> String {
 /// `<dir>/<id>.eml`, written whole or not at all (temporary file, then rename), so a
 /// crash leaves no half message and sending the same id again just replaces it.
 fn write_eml(dir: &Path, outbox_id: i64, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    // Messages hold live links: readable by the service's user only.
+    crate::files::create_private_dir(dir)?;
     let path = dir.join(format!("{outbox_id}.eml"));
     let temp = dir.join(format!(".{outbox_id}.eml.{}.tmp", std::process::id()));
     let written = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        let mut file = crate::files::create_private(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp, &path)
@@ -443,6 +444,10 @@ impl SmtpUrl {
                 Some((user, password))
             }
         };
+        if security == Security::Plain && credentials.is_some() {
+            // A password over an unencrypted connection is a password given away.
+            return Err(bad("a user and password over smtp+plain:// (no TLS)"));
+        }
         let (host, port) = split_host_port(hostport).ok_or_else(|| bad("a bad HOST:PORT"))?;
         if host.is_empty() {
             return Err(bad("no host"));
@@ -523,6 +528,7 @@ mod tests {
             "smtp://u:hunter2@mail.x.io:notaport",
             "smtp://u:hunter2@:25",
             "smtp://u:hunter2@mail.x.io/path",
+            "smtp+plain://u:hunter2@relay.x.io:25",
         ] {
             let message = SmtpUrl::parse(bad).unwrap_err().to_string();
             assert!(message.contains("smtp+plain://HOST:PORT"), "{message}");

@@ -6,9 +6,17 @@ use super::trend::{TrendChange, TrendReport};
 use super::wave::WaveReport;
 use crate::stats::{Change, Gated, Interval, QuestionSummary, SuppressionReason};
 
-/// Neutralises a text cell that a spreadsheet would run as a formula.
+/// Neutralises a text cell that a spreadsheet would run as a formula. Spreadsheets
+/// skip leading spaces and read full-width signs (＝＋－＠) as their ASCII forms, so the
+/// cell is checked as NFKC-normalised and trimmed.
 pub fn csv_text(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    use unicode_normalization::UnicodeNormalization;
+    let formula = cell.starts_with(['\t', '\r', '\n'])
+        || cell
+            .nfkc()
+            .find(|c| !c.is_whitespace())
+            .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\u{2212}'));
+    if formula {
         format!("'{cell}")
     } else {
         cell.to_string()
@@ -480,6 +488,23 @@ mod tests {
             assert!(csv_text(risky).starts_with('\''), "{risky}");
         }
         assert_eq!(csv_text("Sales"), "Sales");
+    }
+
+    #[test]
+    fn formulas_behind_spaces_or_in_full_width_are_neutralised() {
+        for formula in [
+            " =1+1",
+            "\u{FF1D}1+1",
+            "\u{3000}\u{FF0B}1",
+            "\u{FF20}SUM(1)",
+            "\u{FF0D}2",
+            "\u{2212}2",
+        ] {
+            assert_eq!(csv_text(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in ["a=b", "", "  ok", "\u{FF21}"] {
+            assert_eq!(csv_text(plain), plain);
+        }
     }
 
     #[test]

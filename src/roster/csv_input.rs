@@ -240,6 +240,17 @@ impl Table {
 
 /// A plausible address: one `@` with text on both sides and no spaces. Deliverability
 /// is the mail server's to judge; this catches the typos a spreadsheet invites.
+/// A person's name on one line: line breaks, tabs and other control characters become
+/// single spaces, so a name cannot add lines (or headers) to the emails it goes into.
+pub fn one_line_name(raw: &str) -> String {
+    raw.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn normalise_email(raw: &str) -> Result<String, String> {
     let email = raw.trim().to_lowercase();
     let mut parts = email.split('@');
@@ -352,7 +363,7 @@ pub fn parse_roster(
             employees.push(RosterEmployee {
                 row,
                 email,
-                name: name.to_string(),
+                name: one_line_name(name),
                 department: department.to_string(),
                 manager_email,
                 location: table.cell(cells, "location").map(str::to_string),

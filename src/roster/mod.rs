@@ -36,6 +36,9 @@ pub struct ImportSummary {
     pub left: usize,
     pub departments_added: usize,
     pub departments_changed: usize,
+    /// Heads the departments file no longer names, whose accounts were (or, in a dry
+    /// run, would be) deactivated and signed out.
+    pub heads_deactivated: Vec<String>,
     pub dry_run: bool,
 }
 
@@ -52,6 +55,18 @@ impl fmt::Display for ImportSummary {
             "departments: {} added, {} changed",
             self.departments_added, self.departments_changed
         )?;
+        if !self.heads_deactivated.is_empty() {
+            let done = if self.dry_run {
+                "to be deactivated and signed out"
+            } else {
+                "deactivated and signed out"
+            };
+            write!(
+                f,
+                "\nheads no longer named, accounts {done}: {}",
+                self.heads_deactivated.join(", ")
+            )?;
+        }
         if self.dry_run {
             write!(f, "\ndry run: nothing was changed")?;
         }
@@ -107,7 +122,29 @@ pub fn import(
         &stored_employees,
     )
     .map_err(RosterError::Invalid)?;
-    let summary = ImportSummary {
+    // Heads the stored roster names whom the new departments file does not name for
+    // that department any more (a replaced head must not keep reading it).
+    let (replaced, still_named) = match &department_rows {
+        Some(rows) => {
+            let named: HashMap<&str, Option<&str>> = rows
+                .iter()
+                .map(|d| (d.name.as_str(), d.head_email.as_deref()))
+                .collect();
+            let replaced: Vec<(String, i64)> = stored_departments
+                .iter()
+                .filter_map(|d| {
+                    let old = d.head_email.as_deref()?;
+                    let new = named.get(d.name.as_str()).copied().flatten();
+                    (new != Some(old)).then(|| (old.to_string(), d.id))
+                })
+                .collect();
+            let still: std::collections::HashSet<String> =
+                rows.iter().filter_map(|d| d.head_email.clone()).collect();
+            (replaced, still)
+        }
+        None => Default::default(),
+    };
+    let mut summary = ImportSummary {
         employees_in_file: employees.len(),
         added: plan.added.len(),
         updated: plan.updated.len(),
@@ -115,9 +152,12 @@ pub fn import(
         left: plan.left.len(),
         departments_added: plan.new_departments.len(),
         departments_changed: plan.department_changes.len(),
+        heads_deactivated: Vec::new(),
         dry_run,
     };
     if dry_run || plan.is_empty() {
+        summary.heads_deactivated =
+            crate::users::deactivate_replaced_heads(&mut conn, &replaced, &still_named, true)?;
         return Ok(summary);
     }
     // Hidden automatically when stderr is not a terminal (scripts, tests, CI).
@@ -133,6 +173,9 @@ pub fn import(
     // Heads named in the departments file get their account (outside the roster's
     // transaction: the roster stands even if this step fails, and is retried next time).
     if departments_path.is_some() {
+        // Not a warning if it fails: the replaced heads would keep their access.
+        summary.heads_deactivated =
+            crate::users::deactivate_replaced_heads(&mut conn, &replaced, &still_named, false)?;
         if let Err(e) = crate::users::sync_heads(&mut conn) {
             tracing::warn!(error = %e, "could not give department heads their accounts");
         }
@@ -141,6 +184,7 @@ pub fn import(
         added = summary.added,
         updated = summary.updated,
         left = summary.left,
+        heads_deactivated = summary.heads_deactivated.len(),
         "roster imported"
     );
     Ok(summary)

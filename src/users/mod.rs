@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{departments, users};
+use crate::db::schema::{departments, login_tokens, sessions, users};
 use crate::db::{Conn, DbError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,4 +147,50 @@ pub fn sync_heads(conn: &mut Conn) -> Result<usize, UserError> {
         }
     }
     Ok(added)
+}
+
+/// Head accounts the departments file no longer names: each `(email, department id)`
+/// is a head the stored roster named for that department. An account that is still a
+/// head of that department (and not named as head anywhere in `still_named`) is
+/// deactivated, its sessions ended and its sign-in links revoked, unless `dry_run`.
+/// Returns the addresses, sorted.
+pub fn deactivate_replaced_heads(
+    conn: &mut Conn,
+    replaced: &[(String, i64)],
+    still_named: &std::collections::HashSet<String>,
+    dry_run: bool,
+) -> Result<Vec<String>, DbError> {
+    let mut gone = Vec::new();
+    for (email, department_id) in replaced {
+        let Ok(email) = crate::roster::csv_input::normalise_email(email) else {
+            continue;
+        };
+        if still_named.contains(&email) {
+            continue;
+        }
+        let id: Option<i64> = crate::with_conn!(*conn, c => users::table
+            .filter(users::email.eq(&email))
+            .filter(users::role.eq(Role::Head.as_str()))
+            .filter(users::department_id.eq(Some(*department_id)))
+            .filter(users::active.eq(true))
+            .select(users::id)
+            .first(c)
+            .optional())?;
+        let Some(id) = id else { continue };
+        if !dry_run {
+            crate::transaction!(*conn, c => {
+                diesel::update(users::table.find(id))
+                    .set(users::active.eq(false))
+                    .execute(c)?;
+                diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(c)?;
+                diesel::delete(login_tokens::table.filter(login_tokens::user_id.eq(id)))
+                    .execute(c)?;
+                Ok::<(), diesel::result::Error>(())
+            })?;
+        }
+        gone.push(email);
+    }
+    gone.sort();
+    gone.dedup();
+    Ok(gone)
 }

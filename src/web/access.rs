@@ -84,7 +84,7 @@ impl Denied {
 
 /// The signed-in account, or why not.
 pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Signed, Denied> {
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+    let Some(cookie) = req.cookie(cookie_name(state, SESSION_COOKIE)) else {
         return Err(Denied::SignIn);
     };
     let session = cookie.value().to_string();
@@ -123,7 +123,11 @@ pub fn csrf_ok(secret: &str, purpose: &str, binding: &str, given: Option<&str>) 
     if binding.is_empty() {
         return false;
     }
-    let expected = csrf(secret, purpose, binding);
+    constant_time_eq(&csrf(secret, purpose, binding), given)
+}
+
+/// Whether two tokens are equal, in time that does not depend on where they differ.
+pub fn constant_time_eq(expected: &str, given: &str) -> bool {
     expected.len() == given.len()
         && expected
             .bytes()
@@ -145,6 +149,17 @@ fn secure(state: &AppState) -> bool {
     state.config.base_url.starts_with("https://")
 }
 
+/// The name a cookie goes by: over https with the `__Host-` prefix, which browsers
+/// accept only from this very host, over https, for the whole site, so neither a
+/// sibling subdomain nor a plain-http page can plant or overwrite it.
+pub fn cookie_name(state: &AppState, name: &'static str) -> &'static str {
+    match (secure(state), name) {
+        (true, SESSION_COOKIE) => "__Host-icsat_session",
+        (true, PRE_COOKIE) => "__Host-icsat_pre",
+        _ => name,
+    }
+}
+
 /// A cookie only this site's pages send, never readable by scripts.
 pub fn cookie(
     state: &AppState,
@@ -152,7 +167,7 @@ pub fn cookie(
     value: String,
     max_age: Option<CookieDuration>,
 ) -> Cookie<'static> {
-    let mut builder = Cookie::build(name, value)
+    let mut builder = Cookie::build(cookie_name(state, name), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -173,8 +188,7 @@ pub fn form_fields(body: &[u8]) -> std::collections::HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-pub fn client(req: &HttpRequest) -> std::net::IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+/// The client a request comes from (see [`super::client_ip`]).
+pub fn client(state: &AppState, req: &HttpRequest) -> std::net::IpAddr {
+    super::client_ip::client(req, &state.config.trusted_proxies)
 }

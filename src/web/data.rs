@@ -317,7 +317,7 @@ pub fn percent(rate: Option<f64>) -> String {
 }
 
 /// Response rates: for an admin, the company and each department with its subtree; for
-/// a head, the company and their own subtree's departments.
+/// a head, their own subtree's departments.
 pub fn rates(conn: &mut Conn, view: &WaveView, rights: Rights) -> Result<Vec<RateRow>, ViewError> {
     let direct = crate::waves::status::answered_by_department(conn, view.wave.id)?;
     let total = |members: &[i64]| -> (u64, u64) {
@@ -348,8 +348,12 @@ pub fn rates(conn: &mut Conn, view: &WaveView, rights: Rights) -> Result<Vec<Rat
             rate_text: percent(rate),
         }
     };
-    let all: Vec<i64> = view.org.departments.iter().map(|d| d.id).collect();
-    let mut out = vec![row("Whole company".into(), 0, total(&all))];
+    let mut out = Vec::new();
+    // Company-wide participation is for admins only, as in the API's wave list.
+    if rights.is_admin() {
+        let all: Vec<i64> = view.org.departments.iter().map(|d| d.id).collect();
+        out.push(row("Whole company".into(), 0, total(&all)));
+    }
     for d in view.org.in_scope(view.department) {
         if !rights.may_see(&view.org, d.id) {
             continue;

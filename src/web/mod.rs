@@ -5,7 +5,9 @@ pub mod admin;
 pub mod api;
 pub mod cache;
 pub mod charts;
+pub mod client_ip;
 pub mod data;
+mod deadline;
 mod health;
 pub mod limits;
 pub mod pages;
@@ -61,6 +63,7 @@ impl Application {
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let sign_in = web::Data::new(Arc::new(signin::SignInState::new(
+            state.db.clone(),
             crate::auth::sign_in::SignInMailer {
                 templates: crate::mail::Templates::new()?,
                 base_url: state.config.base_url.clone(),
@@ -68,12 +71,17 @@ impl Application {
                 help_contact: state.config.help_contact.clone(),
             },
         )));
+        let timeout = state.config.request_timeout;
+        let https = state.config.base_url.starts_with("https://");
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(sign_in.clone())
-                .wrap(security_headers())
+                .wrap(actix_web::middleware::from_fn(move |req, next| {
+                    deadline::read_body(timeout, req, next)
+                }))
+                .wrap(security_headers(https))
                 .app_data(web::PayloadConfig::new(survey::MAX_BODY))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/static/icsat.css", web::get().to(stylesheet))
@@ -112,6 +120,12 @@ impl Application {
                 .service(web::scope("/api").default_service(web::to(api::not_found)))
                 .default_service(web::to(not_found))
         })
+        // Headers must arrive within 5 s (actix's default) or the timeout if shorter;
+        // the body's deadline is `deadline`'s; a client gets a few seconds to close
+        // after its answer.
+        .client_request_timeout(timeout.min(Duration::from_secs(5)))
+        .client_disconnect_timeout(Duration::from_secs(5))
+        .on_connect(deadline::note_socket)
         .listen(listener)
         .map_err(bind_error)?
         .run();
@@ -120,9 +134,15 @@ impl Application {
 }
 
 /// Headers every response carries: nothing loads from elsewhere, nothing frames us, and
-/// no Referer ever carries a survey link's token to another site.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// no Referer ever carries a survey link's token to another site; served over https,
+/// browsers are told to use nothing else for a year (HSTS).
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = if https {
+        DefaultHeaders::new().add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add((
             "Content-Security-Policy",
             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -139,7 +159,8 @@ async fn stylesheet() -> HttpResponse {
         .body(pages::STYLESHEET)
 }
 
-/// Failed token lookups a client may make per window before it is told to wait.
+/// Failed token lookups a client may make at once before it is told to wait (refilled
+/// over ten minutes, then more slowly: see [`limits::FailureLimiter`]).
 pub fn default_limiter() -> limits::FailureLimiter {
     limits::FailureLimiter::new(30, Duration::from_secs(600))
 }

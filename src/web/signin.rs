@@ -4,6 +4,7 @@
 //! account. Opening the link shows a "Sign in" button; only its POST uses the link up,
 //! so mail scanners that fetch every link in a message do not spend it.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tera::Context;
+use tokio::sync::mpsc;
 
 use super::access::{self, PRE_COOKIE, SESSION_COOKIE};
 use super::limits::FailureLimiter;
@@ -19,24 +21,67 @@ use crate::auth::sign_in::{self, SignInMailer};
 use crate::auth::{sessions, sign_in::LINK_MINUTES, User};
 use crate::users::Role;
 
-/// Sign-in's own state: the mail templates and the limits on asking for links.
+/// Sign-in's own state: the queue of links to mail and the limits on asking and trying.
 pub struct SignInState {
-    pub mailer: SignInMailer,
-    /// Links asked for per email address.
-    pub per_address: FailureLimiter<String>,
-    /// Links asked for per client (generous: behind a proxy every client is one).
-    pub asks_per_client: FailureLimiter,
+    /// Addresses to look up and mail a link to, in order, by one background task: the
+    /// answer to `POST /login` never waits for the lookup, so its timing says nothing
+    /// about whether the address has an account.
+    queue: mpsc::Sender<String>,
+    /// Links mailed per address and client (the owner's own asks stay theirs).
+    per_address_client: FailureLimiter<(String, IpAddr)>,
+    /// Links mailed per address from anywhere (no mail flood to one inbox).
+    per_address: FailureLimiter<String>,
+    /// Links asked for per client.
+    asks_per_client: FailureLimiter,
     /// Unknown, used or expired links tried per client.
     pub per_client: FailureLimiter,
 }
 
+/// Asks waiting to be looked up; more are dropped quietly (the answer is the same).
+const QUEUE: usize = 1024;
+
 impl SignInState {
-    pub fn new(mailer: SignInMailer) -> SignInState {
+    /// Starts the background task that mails links (call inside the server's runtime).
+    pub fn new(db: crate::db::Db, mailer: SignInMailer) -> SignInState {
+        let (queue, mut asks) = mpsc::channel::<String>(QUEUE);
+        let mailer = Arc::new(mailer);
+        actix_web::rt::spawn(async move {
+            while let Some(email) = asks.recv().await {
+                let mailer = mailer.clone();
+                let sent = db
+                    .run(move |conn| sign_in::request_link(conn, &mailer, &email, crate::db::now()))
+                    .await;
+                if let Err(e) = sent {
+                    tracing::error!(error = %e, "queueing a sign-in link failed");
+                }
+            }
+        });
         SignInState {
-            mailer,
-            per_address: FailureLimiter::new(5, Duration::from_secs(15 * 60)),
+            queue,
+            per_address_client: FailureLimiter::new(5, Duration::from_secs(15 * 60)),
+            per_address: FailureLimiter::new(20, Duration::from_secs(60 * 60)),
             asks_per_client: FailureLimiter::new(300, Duration::from_secs(10 * 60)),
             per_client: FailureLimiter::new(30, Duration::from_secs(10 * 60)),
+        }
+    }
+
+    /// Queues a link for `email` unless this address or client asked too often; either
+    /// way the caller answers the same, at once.
+    fn ask(&self, email: String, client: IpAddr) {
+        let within = self.asks_per_client.hit(&client).is_ok()
+            && self
+                .per_address_client
+                .hit(&(email.clone(), client))
+                .is_ok()
+            && self.per_address.hit(&email).is_ok();
+        if !within {
+            tracing::debug!("a sign-in link was not sent: asked for too often");
+            return;
+        }
+        if self.queue.try_send(email).is_err() {
+            tracing::warn!(
+                "sign-in links are asked for faster than they can be sent; one was dropped"
+            );
         }
     }
 }
@@ -49,7 +94,7 @@ fn pre_value(
     state: &AppState,
     req: &HttpRequest,
 ) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
-    match req.cookie(PRE_COOKIE) {
+    match req.cookie(access::cookie_name(state, PRE_COOKIE)) {
         Some(c) if crate::auth::sign_in_plausible(c.value()) => (c.value().to_string(), None),
         _ => {
             let (value, _) = crate::auth::fresh_secret();
@@ -104,7 +149,8 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     )
 }
 
-/// `POST /login`: mails a link when the address has an account; answers the same always.
+/// `POST /login`: queues a link for the address; answers the same at once, whether or
+/// not the address has an account and whether or not it asked too often.
 pub async fn ask(
     state: web::Data<AppState>,
     sign_in_state: web::Data<Arc<SignInState>>,
@@ -144,36 +190,7 @@ pub async fn ask(
             Some("Enter the email address of your account, e.g. name@example.com."),
         );
     }
-    let client = access::client(&req);
-    if !sign_in_state.per_address.allowed(&email) || !sign_in_state.asks_per_client.allowed(&client)
-    {
-        return login_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &csrf,
-            None,
-            Some("Too many sign-in links were asked for. Please wait a quarter of an hour and use the newest link you received."),
-        );
-    }
-    sign_in_state.per_address.failed(email.clone());
-    sign_in_state.asks_per_client.failed(client);
-    let mailer_state = sign_in_state.clone();
-    let sent = state
-        .db
-        .run(move |conn| {
-            sign_in::request_link(conn, &mailer_state.mailer, &email, crate::db::now())
-        })
-        .await;
-    if let Err(e) = sent {
-        tracing::error!(error = %e, "queueing a sign-in link failed");
-        return login_page(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &csrf,
-            None,
-            Some("The link could not be sent right now. Please try again in a few minutes."),
-        );
-    }
+    sign_in_state.ask(email, access::client(&state, &req));
     login_page(
         &state,
         StatusCode::OK,
@@ -183,6 +200,19 @@ pub async fn ask(
         )),
         None,
     )
+}
+
+/// The answer to an unknown, used or expired link: 404, or 429 when this client has
+/// tried too many (counted only here, so a valid link is always served).
+fn failed_link(state: &AppState, sign_in_state: &SignInState, req: &HttpRequest) -> HttpResponse {
+    match sign_in_state.per_client.hit(&access::client(state, req)) {
+        Ok(()) => link_problem(state, StatusCode::NOT_FOUND),
+        Err(wait) => {
+            let mut page = link_problem(state, StatusCode::TOO_MANY_REQUESTS);
+            super::limits::set_retry_after(&mut page, wait);
+            page
+        }
+    }
 }
 
 fn link_problem(state: &AppState, status: StatusCode) -> HttpResponse {
@@ -206,26 +236,19 @@ pub async fn confirm(
     token: web::Path<String>,
 ) -> HttpResponse {
     let token = token.into_inner();
-    let client = access::client(&req);
-    if !sign_in_state.per_client.allowed(&client) {
-        return link_problem(&state, StatusCode::TOO_MANY_REQUESTS);
-    }
     let lookup = token.clone();
     let valid = state
         .db
-        .run(move |conn| sign_in::is_valid(conn, &lookup, crate::db::now()))
+        .run(move |conn| sign_in::valid_for(conn, &lookup, crate::db::now()))
         .await;
-    match valid {
-        Ok(true) => {}
-        Ok(false) => {
-            sign_in_state.per_client.failed(client);
-            return link_problem(&state, StatusCode::NOT_FOUND);
-        }
+    let email = match valid {
+        Ok(Some(email)) => email,
+        Ok(None) => return failed_link(&state, &sign_in_state, &req),
         Err(e) => {
             tracing::error!(error = %e, "sign-in link lookup failed");
             return access::Denied::Unavailable.respond(&state, access::Output::Html);
         }
-    }
+    };
     let (pre, cookie) = pre_value(&state, &req);
     let mut context = Context::new();
     context.insert("page_title", "Sign in");
@@ -234,6 +257,9 @@ pub async fn confirm(
         &access::csrf(&state.secret, USE_PURPOSE, &format!("{pre}:{token}")),
     );
     context.insert("token", &token);
+    // Which account the link signs into: a link to someone else's account (planted to
+    // read what this person then does) shows itself.
+    context.insert("email", &email);
     context.insert("help", &state.config.help_contact);
     with_cookie(
         state
@@ -254,7 +280,7 @@ pub async fn sign_in(
     let token = token.into_inner();
     let fields = access::form_fields(&body);
     let pre = req
-        .cookie(PRE_COOKIE)
+        .cookie(access::cookie_name(&state, PRE_COOKIE))
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     if pre.is_empty()
@@ -271,10 +297,6 @@ pub async fn sign_in(
             &["This form did not come from the sign-in page, or it has expired. Open the link from your email again; it has not been used.".into()],
             &state.config.help_contact,
         );
-    }
-    let client = access::client(&req);
-    if !sign_in_state.per_client.allowed(&client) {
-        return link_problem(&state, StatusCode::TOO_MANY_REQUESTS);
     }
     let signed = state
         .db
@@ -302,10 +324,7 @@ pub async fn sign_in(
             let _ = response.add_cookie(&access::removal(&state, PRE_COOKIE));
             response
         }
-        Ok(None) => {
-            sign_in_state.per_client.failed(client);
-            link_problem(&state, StatusCode::NOT_FOUND)
-        }
+        Ok(None) => failed_link(&state, &sign_in_state, &req),
         Err(e) => {
             tracing::error!(error = %e, "signing in failed");
             access::Denied::Unavailable.respond(&state, access::Output::Html)

@@ -359,8 +359,8 @@ fn guessing_links_is_rate_limited(db: TestDb) {
     assert_eq!(server.get("/s/guessing-once-more-xxxx").0, 429);
     assert_eq!(
         server.get(&format!("/s/{}", tokens[0])).0,
-        429,
-        "blocked for a while, even with a real link"
+        200,
+        "only failures are throttled: a real link still works"
     );
 }
 

@@ -16,6 +16,7 @@ mod mail;
 mod reports;
 mod responses;
 mod roster;
+mod security;
 mod serve;
 mod signin;
 mod survey;

@@ -36,12 +36,6 @@ fn csrf_token(secret: &str, invitation_id: i64) -> String {
         .collect()
 }
 
-fn client(req: &HttpRequest) -> std::net::IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
-}
-
 enum Found {
     Page(HttpResponse),
     Open(Box<(Invitation, Arc<Definition>)>),
@@ -51,15 +45,6 @@ enum Found {
 async fn lookup(state: &AppState, req: &HttpRequest, token: String, for_post: bool) -> Found {
     let pages = &state.pages;
     let help = &state.config.mail_from;
-    let client = client(req);
-    if !state.limiter.allowed(&client) {
-        return Found::Page(pages.message(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
-            &["Too many survey links that do not exist were tried from your network. Please wait ten minutes and open the link from your email again.".into()],
-            help,
-        ));
-    }
     let cache = state.definitions.clone();
     let found = state
         .db
@@ -74,7 +59,17 @@ async fn lookup(state: &AppState, req: &HttpRequest, token: String, for_post: bo
     let (invitation, definition) = match found {
         Ok(Some(found)) => found,
         Ok(None) => {
-            state.limiter.failed(client);
+            // Only failures are counted, after the lookup: a valid link is always served.
+            if let Err(wait) = state.limiter.hit(&super::access::client(state, req)) {
+                let mut page = pages.message(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    &["Too many survey links that do not exist were tried from your network. Please wait a few minutes and open the link from your email again.".into()],
+                    help,
+                );
+                super::limits::set_retry_after(&mut page, wait);
+                return Found::Page(page);
+            }
             return Found::Page(pages.message(
                 StatusCode::NOT_FOUND,
                 "This survey link is not valid",
@@ -204,7 +199,11 @@ pub async fn submit(
     let lang_of = |entered: &form::Entered| view::language(&definition, entered.lang.as_deref());
     let (entered, result) = match entered {
         Ok(entered) => {
-            if entered.csrf.as_deref() != Some(csrf.as_str()) {
+            let csrf_ok = entered
+                .csrf
+                .as_deref()
+                .is_some_and(|given| super::access::constant_time_eq(&csrf, given));
+            if !csrf_ok {
                 let errors = form::FormErrors {
                     general: vec!["This form has expired or did not come from this survey's page. Please check your answers and send again.".into()],
                     ..Default::default()

@@ -34,6 +34,8 @@ pub enum AppError {
     User(#[from] crate::users::UserError),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     #[error("cannot write the output: {0}")]
     Output(String),
     #[error(transparent)]

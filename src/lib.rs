@@ -6,6 +6,7 @@
 //! `cli`.
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

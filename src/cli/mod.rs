@@ -3,6 +3,7 @@
 
 mod demo;
 mod export;
+mod operations;
 mod report;
 mod roster;
 mod serve;
@@ -110,6 +111,22 @@ pub enum Command {
     /// Accounts for HR and department heads
     #[command(subcommand)]
     User(UserCommand),
+    /// Copy the whole database into a new FILE, consistent while `serve` writes
+    ///
+    /// SQLite: FILE is a SQLite database. PostgreSQL: FILE is a text file of the
+    /// tables' rows with a checksum. Either holds everything, answers included (mode 0600).
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Restore a backup into an empty database (checks the file first; all or nothing)
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Replace everything in a database that is not empty
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -316,6 +333,8 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             raw,
             output.as_deref(),
         ),
+        Command::Backup { file } => operations::backup(&config, &file),
+        Command::Restore { file, force } => operations::restore(&config, &file, force),
         Command::User(UserCommand::Add {
             email,
             role,

@@ -81,6 +81,30 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub secret: Option<String>,
+    /// Days a person who left the roster is kept (then erased; answers stay) [default: 365]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_RETAIN_DEPARTED_DAYS",
+        value_name = "DAYS"
+    )]
+    pub retain_departed_days: Option<u32>,
+    /// Days sent and failed mail rows are kept [default: 90]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_RETAIN_MAIL_DAYS",
+        value_name = "DAYS"
+    )]
+    pub retain_mail_days: Option<u32>,
+    /// Days audit log entries are kept [default: 730]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_RETAIN_AUDIT_DAYS",
+        value_name = "DAYS"
+    )]
+    pub retain_audit_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +119,9 @@ struct ConfigFile {
     mail_from: Option<String>,
     help_contact: Option<String>,
     secret: Option<String>,
+    retain_departed_days: Option<u32>,
+    retain_mail_days: Option<u32>,
+    retain_audit_days: Option<u32>,
 }
 
 #[derive(Clone)]
@@ -111,6 +138,8 @@ pub struct Config {
     /// Named in every email as the one to ask for help (`ICSAT_HELP_CONTACT`).
     pub help_contact: String,
     pub secret: Option<String>,
+    /// How long departed employees, mail rows and audit entries are kept.
+    pub retention: crate::retention::Retention,
 }
 
 impl fmt::Debug for Config {
@@ -126,6 +155,7 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("help_contact", &self.help_contact)
             .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -172,7 +202,23 @@ impl ConfigArgs {
             .or(file.help_contact)
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| mail_from.clone());
+        let defaults = crate::retention::Retention::default();
+        let retention = crate::retention::Retention {
+            departed_days: self
+                .retain_departed_days
+                .or(file.retain_departed_days)
+                .unwrap_or(defaults.departed_days),
+            mail_days: self
+                .retain_mail_days
+                .or(file.retain_mail_days)
+                .unwrap_or(defaults.mail_days),
+            audit_days: self
+                .retain_audit_days
+                .or(file.retain_audit_days)
+                .unwrap_or(defaults.audit_days),
+        };
         Ok(Config {
+            retention,
             database_url,
             database_url_given,
             definitions: self

@@ -17,6 +17,7 @@ pub mod exports;
 pub mod mail;
 pub mod reports;
 pub mod responses;
+pub mod retention;
 pub mod roster;
 pub mod stats;
 pub mod surveys;

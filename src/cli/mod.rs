@@ -119,6 +119,16 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Erase what the retention settings no longer keep (serve does it daily)
+    ///
+    /// Departed employees after ICSAT_RETAIN_DEPARTED_DAYS (their invitations; answers
+    /// stay), sent and failed mail after ICSAT_RETAIN_MAIL_DAYS, expired sessions and
+    /// sign-in links, audit entries after ICSAT_RETAIN_AUDIT_DAYS.
+    Purge {
+        /// Show what would be erased and erase nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Restore a backup into an empty database (checks the file first; all or nothing)
     Restore {
         #[arg(value_name = "FILE")]
@@ -335,6 +345,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         ),
         Command::Backup { file } => operations::backup(&config, &file),
         Command::Restore { file, force } => operations::restore(&config, &file, force),
+        Command::Purge { dry_run } => operations::purge(&config, dry_run),
         Command::User(UserCommand::Add {
             email,
             role,

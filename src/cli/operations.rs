@@ -1,4 +1,4 @@
-//! Commands for those who run icsat: backup and restore.
+//! Commands for those who run icsat: backup and restore, purge.
 
 use std::path::Path;
 
@@ -26,5 +26,18 @@ pub fn restore(config: &Config, file: &Path, force: bool) -> Result<(), AppError
         summary.tables,
         summary.rows
     );
+    Ok(())
+}
+
+pub fn purge(config: &Config, dry_run: bool) -> Result<(), AppError> {
+    let db = crate::db::Db::open(&config.database_url)?;
+    let mut conn = db.get()?;
+    let purged =
+        crate::retention::purge(&mut conn, &config.retention, chrono::Utc::now(), dry_run)?;
+    if dry_run {
+        println!("would erase (dry run, nothing changed): {purged}");
+    } else {
+        println!("erased: {purged}");
+    }
     Ok(())
 }

@@ -56,6 +56,36 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
     }
 }
 
+/// How often `serve` asks whether today's purge is due (see `retention::claim_daily`).
+const PURGE_CHECK: Duration = Duration::from_secs(3600);
+
+/// Runs the retention purge once a day; of several processes on one database, whichever
+/// takes the day's lease first.
+async fn run_retention(db: Db, retention: crate::retention::Retention) {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut every = tokio::time::interval(PURGE_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let (db, holder) = (db.clone(), holder.clone());
+        let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::db::DbError> {
+            let mut conn = db.get()?;
+            let now = Utc::now();
+            if !crate::retention::claim_daily(&mut conn, &holder, now)? {
+                return Ok(None);
+            }
+            crate::retention::purge(&mut conn, &retention, now, false).map(Some)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(Some(purged))) => tracing::info!(%purged, "retention purge"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "retention purge failed; retrying"),
+            Err(e) => tracing::error!(error = %e, "retention task stopped; retrying"),
+        }
+    }
+}
+
 /// Opens the database, stores the current definitions, and runs the web service until
 /// interrupted.
 pub fn serve(config: Config) -> Result<(), AppError> {
@@ -95,6 +125,7 @@ pub fn serve(config: Config) -> Result<(), AppError> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state)?;
         actix_web::rt::spawn(run_scheduler(db.clone(), mailer));
+        actix_web::rt::spawn(run_retention(db.clone(), config.retention));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let sender = actix_web::rt::spawn(crate::mail::run_sender(db.clone(), transport, async move {
             let _ = stopped.await;

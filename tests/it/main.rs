@@ -16,6 +16,7 @@ mod export;
 mod mail;
 mod reports;
 mod responses;
+mod retention;
 mod roster;
 mod serve;
 mod signin;

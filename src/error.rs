@@ -36,6 +36,8 @@ pub enum AppError {
     Mail(#[from] crate::mail::MailError),
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
+    #[error("{0}")]
+    BadArgument(String),
     #[error("cannot write the output: {0}")]
     Output(String),
     #[error(transparent)]

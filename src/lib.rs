@@ -5,6 +5,7 @@
 //! storage on SQLite or PostgreSQL, `stats` (pure statistics), the `web` service and the
 //! `cli`.
 
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod cli;

@@ -129,6 +129,17 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Who did what and when, newest first: sign-ins, exports, releases, accounts, ...
+    Audit {
+        /// Only entries from this day (YYYY-MM-DD, UTC) or moment (RFC 3339) on
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// At most this many entries
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
     /// Restore a backup into an empty database (checks the file first; all or nothing)
     Restore {
         #[arg(value_name = "FILE")]
@@ -219,6 +230,12 @@ pub enum Format {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Role {
     Admin,
     Head,
@@ -305,6 +322,13 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             let loaded = crate::surveys::load(std::slice::from_ref(&config.definitions))?;
             crate::surveys::sync(&mut conn, &loaded)?;
             let count = crate::responses::import::import_file(&mut conn, &survey, &wave, &file)?;
+            crate::audit::record(
+                &mut conn,
+                &crate::audit::cli_actor(),
+                crate::audit::RESPONSES_IMPORT,
+                &format!("{survey}/{wave}"),
+                &format!("{count} responses"),
+            );
             println!("imported {count} responses into wave {wave} of {survey} (closed)");
             Ok(())
         }
@@ -346,6 +370,11 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Backup { file } => operations::backup(&config, &file),
         Command::Restore { file, force } => operations::restore(&config, &file, force),
         Command::Purge { dry_run } => operations::purge(&config, dry_run),
+        Command::Audit {
+            since,
+            format,
+            limit,
+        } => operations::audit(&config, since.as_deref(), format, limit),
         Command::User(UserCommand::Add {
             email,
             role,
@@ -359,6 +388,20 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             };
             let new = crate::users::add(&mut conn, &email, role, department.as_deref())?;
             let what = if new { "added" } else { "updated" };
+            crate::audit::record(
+                &mut conn,
+                &crate::audit::cli_actor(),
+                if new {
+                    crate::audit::USER_ADD
+                } else {
+                    crate::audit::USER_UPDATE
+                },
+                &email,
+                &match &department {
+                    Some(d) => format!("{} of {d}", role.as_str()),
+                    None => role.as_str().to_string(),
+                },
+            );
             match department {
                 Some(d) => println!("{what} {email}: {} of {d}", role.as_str()),
                 None => println!("{what} {email}: {}", role.as_str()),

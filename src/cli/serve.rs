@@ -42,7 +42,9 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
         let (db, mailer) = (db.clone(), mailer.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::waves::WaveError> {
             let mut conn = db.get()?;
-            scheduler::due(&mut conn, &mailer, Utc::now())
+            let report = scheduler::due(&mut conn, &mailer, Utc::now())?;
+            audit_tick(&mut conn, &report);
+            Ok(report)
         })
         .await;
         match outcome {
@@ -52,6 +54,21 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "scheduler tick failed; retrying"),
             Err(e) => tracing::error!(error = %e, "scheduler task stopped; retrying"),
+        }
+    }
+}
+
+/// Audit entries for what a scheduler tick did.
+fn audit_tick(conn: &mut crate::db::Conn, report: &scheduler::TickReport) {
+    use crate::audit::{record, RELEASE, REMIND, WAVE_CLOSE, WAVE_OPEN};
+    for (action, waves) in [
+        (WAVE_OPEN, &report.opened),
+        (REMIND, &report.reminded),
+        (WAVE_CLOSE, &report.closed),
+        (RELEASE, &report.released),
+    ] {
+        for wave in waves {
+            record(conn, "scheduler", action, wave, "");
         }
     }
 }
@@ -74,7 +91,15 @@ async fn run_retention(db: Db, retention: crate::retention::Retention) {
             if !crate::retention::claim_daily(&mut conn, &holder, now)? {
                 return Ok(None);
             }
-            crate::retention::purge(&mut conn, &retention, now, false).map(Some)
+            let purged = crate::retention::purge(&mut conn, &retention, now, false)?;
+            crate::audit::record(
+                &mut conn,
+                "serve",
+                crate::audit::PURGE,
+                "",
+                &purged.to_string(),
+            );
+            Ok(Some(purged))
         })
         .await;
         match outcome {

@@ -7,6 +7,7 @@ mod admin;
 mod anonymity;
 mod anonymity_storage;
 mod answering;
+mod audit;
 mod backup;
 mod browser;
 mod cli;

@@ -8,15 +8,14 @@
 //! back with `json_populate_recordset`, so every value comes back exactly. Either way a
 //! backup holds everything, answers included: it is written with mode 0600.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use sha2::{Digest, Sha256};
 
 use crate::db::{DatabaseUrl, Db, DbError};
 
@@ -428,6 +427,9 @@ use postgres::backup as backup_postgres;
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader, BufWriter, Write};
 
     /// Writes lines and hashes them, for the closing checksum.
     struct Hashed {

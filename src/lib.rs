@@ -5,6 +5,13 @@
 //! storage on SQLite or PostgreSQL, `stats` (pure statistics), the `web` service and the
 //! `cli`.
 
+// A build with one backend matches on a connection enum of one variant and leaves the
+// other backend's helpers unused; the full build (CI's clippy) keeps both lints.
+#![cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(irrefutable_let_patterns, dead_code)
+)]
+
 pub mod audit;
 pub mod auth;
 pub mod backup;

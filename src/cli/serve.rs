@@ -105,7 +105,9 @@ async fn run_retention(db: Db, retention: crate::retention::Retention) {
         match outcome {
             Ok(Ok(Some(purged))) => tracing::info!(%purged, "retention purge"),
             Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "retention purge failed; retrying"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "retention purge failed; tried again within a day")
+            }
             Err(e) => tracing::error!(error = %e, "retention task stopped; retrying"),
         }
     }

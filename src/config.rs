@@ -296,6 +296,27 @@ mod tests {
     }
 
     #[test]
+    fn retention_comes_from_flags_then_the_file_then_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("icsat.toml");
+        std::fs::write(&path, "retain_mail_days = 30\nretain_audit_days = 400\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(path),
+            retain_audit_days: Some(100),
+            ..Default::default()
+        };
+        let retention = args.resolve().unwrap().retention;
+        assert_eq!(
+            (
+                retention.departed_days,
+                retention.mail_days,
+                retention.audit_days
+            ),
+            (365, 30, 100)
+        );
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let args = ConfigArgs {
             smtp_url: Some("smtp://me:pw@mail:587".into()),

@@ -112,6 +112,30 @@ pub struct ConfigArgs {
         value_name = "SECONDS"
     )]
     pub request_timeout: Option<u64>,
+    /// Days a person who left the roster is kept (then erased; answers stay) [default: 365]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_RETAIN_DEPARTED_DAYS",
+        value_name = "DAYS"
+    )]
+    pub retain_departed_days: Option<u32>,
+    /// Days sent and failed mail rows are kept [default: 90]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_RETAIN_MAIL_DAYS",
+        value_name = "DAYS"
+    )]
+    pub retain_mail_days: Option<u32>,
+    /// Days audit log entries are kept [default: 730]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_RETAIN_AUDIT_DAYS",
+        value_name = "DAYS"
+    )]
+    pub retain_audit_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +152,9 @@ struct ConfigFile {
     secret: Option<String>,
     trusted_proxies: Option<String>,
     request_timeout: Option<u64>,
+    retain_departed_days: Option<u32>,
+    retain_mail_days: Option<u32>,
+    retain_audit_days: Option<u32>,
 }
 
 #[derive(Clone)]
@@ -148,6 +175,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a client may take to send a request's body (and at most its headers).
     pub request_timeout: std::time::Duration,
+    /// How long departed employees, mail rows and audit entries are kept.
+    pub retention: crate::retention::Retention,
 }
 
 impl fmt::Debug for Config {
@@ -165,6 +194,7 @@ impl fmt::Debug for Config {
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("trusted_proxies", &self.trusted_proxies)
             .field("request_timeout", &self.request_timeout)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -242,9 +272,25 @@ impl ConfigArgs {
         if request_timeout == 0 {
             return Err(ConfigError::RequestTimeout);
         }
+        let defaults = crate::retention::Retention::default();
+        let retention = crate::retention::Retention {
+            departed_days: self
+                .retain_departed_days
+                .or(file.retain_departed_days)
+                .unwrap_or(defaults.departed_days),
+            mail_days: self
+                .retain_mail_days
+                .or(file.retain_mail_days)
+                .unwrap_or(defaults.mail_days),
+            audit_days: self
+                .retain_audit_days
+                .or(file.retain_audit_days)
+                .unwrap_or(defaults.audit_days),
+        };
         Ok(Config {
             trusted_proxies,
             request_timeout: std::time::Duration::from_secs(request_timeout),
+            retention,
             database_url,
             database_url_given,
             definitions: self
@@ -320,6 +366,27 @@ mod tests {
         std::fs::write(&path, "bnd = \"x\"\n").unwrap();
         let err = args.resolve().unwrap_err().to_string();
         assert!(err.contains("unknown field `bnd`"), "{err}");
+    }
+
+    #[test]
+    fn retention_comes_from_flags_then_the_file_then_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("icsat.toml");
+        std::fs::write(&path, "retain_mail_days = 30\nretain_audit_days = 400\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(path),
+            retain_audit_days: Some(100),
+            ..Default::default()
+        };
+        let retention = args.resolve().unwrap().retention;
+        assert_eq!(
+            (
+                retention.departed_days,
+                retention.mail_days,
+                retention.audit_days
+            ),
+            (365, 30, 100)
+        );
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub enum AppError {
     User(#[from] crate::users::UserError),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    #[error("{0}")]
+    BadArgument(String),
     #[error("cannot write the output: {0}")]
     Output(String),
     #[error(transparent)]

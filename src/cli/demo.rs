@@ -11,6 +11,9 @@ use crate::waves::lifecycle::Mailer;
 
 /// The demo's own database when none is configured: rebuilt on every run.
 const DEMO_FILE: &str = "icsat-demo.db";
+/// Where the shipped definitions are written when there is no definitions folder (an
+/// installed binary run from any folder).
+const DEMO_DEFINITIONS: &str = "icsat-demo-definitions";
 
 /// Deletes the demo file (with SQLite's WAL and shared-memory files) so each run starts
 /// from scratch.
@@ -49,6 +52,15 @@ pub fn demo(mut config: Config, options: &DemoOptions, then_serve: bool) -> Resu
     }
     // The demo never sends mail: invitations are written as .eml files.
     config.smtp_url = None;
+    if !config.definitions.is_dir() {
+        let dir = PathBuf::from(DEMO_DEFINITIONS);
+        eprintln!(
+            "No survey definitions in {}: using the shipped ones, written to {DEMO_DEFINITIONS}/.",
+            config.definitions.display()
+        );
+        config.definitions = demo::shipped::write_to(&dir)
+            .map_err(|e| AppError::Output(format!("cannot write {}: {e}", dir.display())))?;
+    }
     let started = Instant::now();
     let db = Db::open(&config.database_url)?;
     let mailer = Mailer::from_config(&config).map_err(AppError::Wave)?;

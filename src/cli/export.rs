@@ -51,6 +51,15 @@ pub fn export(
             return Err(e.into());
         }
     };
+    let what = if raw { "raw CSV" } else { "summary CSV" };
+    let scope = query.department.unwrap_or("whole company");
+    crate::audit::record(
+        &mut conn,
+        &crate::audit::cli_actor(),
+        crate::audit::EXPORT,
+        &format!("{}/{}", query.survey, query.wave),
+        &format!("{what}, {scope}"),
+    );
     if let Some(path) = output {
         let what = if raw { "responses" } else { "rows" };
         eprintln!("wrote {rows} {what} to {}", path.display());

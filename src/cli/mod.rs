@@ -3,6 +3,7 @@
 
 mod demo;
 mod export;
+mod operations;
 mod report;
 mod roster;
 mod serve;
@@ -110,6 +111,43 @@ pub enum Command {
     /// Accounts for HR and department heads
     #[command(subcommand)]
     User(UserCommand),
+    /// Copy the whole database into a new FILE, consistent while `serve` writes
+    ///
+    /// SQLite: FILE is a SQLite database. PostgreSQL: FILE is a text file of the
+    /// tables' rows with a checksum. Either holds everything, answers included (mode 0600).
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Erase what the retention settings no longer keep (serve does it daily)
+    ///
+    /// Departed employees after ICSAT_RETAIN_DEPARTED_DAYS (their invitations; answers
+    /// stay), sent and failed mail after ICSAT_RETAIN_MAIL_DAYS, expired sessions and
+    /// sign-in links, audit entries after ICSAT_RETAIN_AUDIT_DAYS.
+    Purge {
+        /// Show what would be erased and erase nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Who did what and when, newest first: sign-ins, exports, releases, accounts, ...
+    Audit {
+        /// Only entries from this day (YYYY-MM-DD, UTC) or moment (RFC 3339) on
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// At most this many entries
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Restore a backup into an empty database (checks the file first; all or nothing)
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Replace everything in a database that is not empty
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +227,12 @@ pub enum Format {
     Json,
     Csv,
     Html,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -291,6 +335,13 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             let loaded = crate::surveys::load(std::slice::from_ref(&config.definitions))?;
             crate::surveys::sync(&mut conn, &loaded)?;
             let count = crate::responses::import::import_file(&mut conn, &survey, &wave, &file)?;
+            crate::audit::record(
+                &mut conn,
+                &crate::audit::cli_actor(),
+                crate::audit::RESPONSES_IMPORT,
+                &format!("{survey}/{wave}"),
+                &format!("{count} responses"),
+            );
             println!("imported {count} responses into wave {wave} of {survey} (closed)");
             Ok(())
         }
@@ -329,6 +380,14 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             raw,
             output.as_deref(),
         ),
+        Command::Backup { file } => operations::backup(&config, &file),
+        Command::Restore { file, force } => operations::restore(&config, &file, force),
+        Command::Purge { dry_run } => operations::purge(&config, dry_run),
+        Command::Audit {
+            since,
+            format,
+            limit,
+        } => operations::audit(&config, since.as_deref(), format, limit),
         Command::User(UserCommand::Add {
             email,
             role,
@@ -342,6 +401,20 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             };
             let new = crate::users::add(&mut conn, &email, role, department.as_deref())?;
             let what = if new { "added" } else { "updated" };
+            crate::audit::record(
+                &mut conn,
+                &crate::audit::cli_actor(),
+                if new {
+                    crate::audit::USER_ADD
+                } else {
+                    crate::audit::USER_UPDATE
+                },
+                &email,
+                &match &department {
+                    Some(d) => format!("{} of {d}", role.as_str()),
+                    None => role.as_str().to_string(),
+                },
+            );
             match department {
                 Some(d) => println!("{what} {email}: {} of {d}", role.as_str()),
                 None => println!("{what} {email}: {}", role.as_str()),

@@ -55,7 +55,9 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
         let (db, mailer) = (db.clone(), mailer.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::waves::WaveError> {
             let mut conn = db.get()?;
-            scheduler::due(&mut conn, &mailer, Utc::now())
+            let report = scheduler::due(&mut conn, &mailer, Utc::now())?;
+            audit_tick(&mut conn, &report);
+            Ok(report)
         })
         .await;
         match outcome {
@@ -65,6 +67,61 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "scheduler tick failed; retrying"),
             Err(e) => tracing::error!(error = %e, "scheduler task stopped; retrying"),
+        }
+    }
+}
+
+/// Audit entries for what a scheduler tick did.
+fn audit_tick(conn: &mut crate::db::Conn, report: &scheduler::TickReport) {
+    use crate::audit::{record, RELEASE, REMIND, WAVE_CLOSE, WAVE_OPEN};
+    for (action, waves) in [
+        (WAVE_OPEN, &report.opened),
+        (REMIND, &report.reminded),
+        (WAVE_CLOSE, &report.closed),
+        (RELEASE, &report.released),
+    ] {
+        for wave in waves {
+            record(conn, "scheduler", action, wave, "");
+        }
+    }
+}
+
+/// How often `serve` asks whether today's purge is due (see `retention::claim_daily`).
+const PURGE_CHECK: Duration = Duration::from_secs(3600);
+
+/// Runs the retention purge once a day; of several processes on one database, whichever
+/// takes the day's lease first.
+async fn run_retention(db: Db, retention: crate::retention::Retention) {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut every = tokio::time::interval(PURGE_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let (db, holder) = (db.clone(), holder.clone());
+        let outcome = tokio::task::spawn_blocking(move || -> Result<_, crate::db::DbError> {
+            let mut conn = db.get()?;
+            let now = Utc::now();
+            if !crate::retention::claim_daily(&mut conn, &holder, now)? {
+                return Ok(None);
+            }
+            let purged = crate::retention::purge(&mut conn, &retention, now, false)?;
+            crate::audit::record(
+                &mut conn,
+                "serve",
+                crate::audit::PURGE,
+                "",
+                &purged.to_string(),
+            );
+            Ok(Some(purged))
+        })
+        .await;
+        match outcome {
+            Ok(Ok(Some(purged))) => tracing::info!(%purged, "retention purge"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "retention purge failed; tried again within a day")
+            }
+            Err(e) => tracing::error!(error = %e, "retention task stopped; retrying"),
         }
     }
 }
@@ -108,6 +165,7 @@ pub fn serve(config: Config) -> Result<(), AppError> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state)?;
         actix_web::rt::spawn(run_scheduler(db.clone(), mailer));
+        actix_web::rt::spawn(run_retention(db.clone(), config.retention));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let sender = actix_web::rt::spawn(crate::mail::run_sender(db.clone(), transport, async move {
             let _ = stopped.await;

@@ -34,6 +34,13 @@ pub fn open(config: &Config, survey: &str, label: Option<&str>) -> Result<(), Ap
     .map_err(AppError::Wave)?
     {
         Opened::New { invited, .. } => {
+            crate::audit::record(
+                &mut conn,
+                &crate::audit::cli_actor(),
+                crate::audit::WAVE_OPEN,
+                &format!("{survey}/{label}"),
+                &format!("{invited} invited"),
+            );
             println!(
                 "opened wave {label} of {survey}: {invited} invitations queued; closes {}",
                 closes_at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z")
@@ -52,6 +59,13 @@ pub fn remind(config: &Config, spec: &str) -> Result<(), AppError> {
     let wave = waves::find_spec(&mut conn, spec).map_err(AppError::Wave)?;
     let mailer = Mailer::from_config(config).map_err(AppError::Wave)?;
     let reminded = lifecycle::remind(&mut conn, &mailer, &wave).map_err(AppError::Wave)?;
+    crate::audit::record(
+        &mut conn,
+        &crate::audit::cli_actor(),
+        crate::audit::REMIND,
+        spec,
+        &format!("{reminded} reminders queued"),
+    );
     println!(
         "reminders queued for {reminded} people who have not answered wave {}",
         wave.label
@@ -64,6 +78,13 @@ pub fn close(config: &Config, spec: &str) -> Result<(), AppError> {
     let mut conn = db.get()?;
     let wave = waves::find_spec(&mut conn, spec).map_err(AppError::Wave)?;
     if lifecycle::close(&mut conn, &wave).map_err(AppError::Wave)? {
+        crate::audit::record(
+            &mut conn,
+            &crate::audit::cli_actor(),
+            crate::audit::WAVE_CLOSE,
+            spec,
+            "final release made",
+        );
         println!("closed wave {}", wave.label);
         Ok(())
     } else {

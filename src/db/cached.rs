@@ -112,6 +112,7 @@ mod tests {
             )
             .expect("walk")
         );
+        #[cfg(feature = "postgres")]
         assert!(
             QueryFragment::<diesel::pg::Pg>::is_safe_to_cache_prepared(&bump, &diesel::pg::Pg)
                 .expect("walk")

@@ -5,24 +5,39 @@
 //! (upserts, RETURNING, batch inserts) without the limits of `MultiConnection`.
 
 pub mod cached;
+#[cfg(feature = "sqlite")]
 mod group_commit;
 pub mod planner;
 pub mod schema;
 pub mod settings;
+#[cfg(feature = "sqlite")]
 mod write_gate;
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("icsat needs a database: build with the feature sqlite, postgres, or both");
+
 use std::path::{Path, PathBuf};
+#[cfg(feature = "sqlite")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+#[cfg(feature = "sqlite")]
+use diesel::r2d2::CustomizeConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::Connection;
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
+#[cfg(feature = "sqlite")]
+use diesel::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+#[cfg(feature = "sqlite")]
 pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+#[cfg(feature = "postgres")]
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+#[cfg(feature = "postgres")]
 /// Any number that fits in a Postgres advisory lock key; names the migration lock.
 const MIGRATION_LOCK_KEY: i64 = 0x1c5a_7001;
 
@@ -44,6 +59,11 @@ pub enum DbError {
     TaskFailed,
     #[error("the shared write transaction failed: {0}")]
     GroupCommit(String),
+    #[error("this icsat was built without {backend} support: build it with the feature {feature}")]
+    NotBuilt {
+        backend: &'static str,
+        feature: &'static str,
+    },
 }
 
 /// Where the data lives, parsed once from `ICSAT_DATABASE_URL`.
@@ -124,13 +144,16 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// How long SQLite waits for another writer (its busy_timeout), and so how long a writer
 /// waits at the [`WriteGate`] before going ahead to that wait.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
+#[cfg(feature = "sqlite")]
 #[derive(Debug)]
 struct SqlitePragmas;
 
+#[cfg(feature = "sqlite")]
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // WAL lets readers and the one writer work at once; busy_timeout makes a second
@@ -156,16 +179,20 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 /// A pool of connections to one backend; cheap to clone and share between tasks.
 #[derive(Clone)]
 pub enum Db {
+    #[cfg(feature = "sqlite")]
     Sqlite(
         Pool<ConnectionManager<SqliteConnection>>,
         Arc<group_commit::GroupCommit>,
     ),
+    #[cfg(feature = "postgres")]
     Postgres(Pool<ConnectionManager<PgConnection>>),
 }
 
 /// One connection taken from the pool; see [`with_conn!`](crate::with_conn).
 pub enum Conn {
+    #[cfg(feature = "sqlite")]
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    #[cfg(feature = "postgres")]
     Postgres(PooledConnection<ConnectionManager<PgConnection>>),
 }
 
@@ -180,6 +207,7 @@ impl Db {
             reason: reason.trim().to_string(),
         };
         match url {
+            #[cfg(feature = "sqlite")]
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent() {
                     if !parent.as_os_str().is_empty() && !parent.is_dir() {
@@ -215,6 +243,7 @@ impl Db {
                     .map_err(|e| connect_error(e.to_string()))?;
                 Ok(Db::Sqlite(pool, Arc::new(group_commit::GroupCommit::new())))
             }
+            #[cfg(feature = "postgres")]
             DatabaseUrl::Postgres(raw) => {
                 PgConnection::establish(raw).map_err(|e| connect_error(e.to_string()))?;
                 let pool = Pool::builder()
@@ -225,6 +254,8 @@ impl Db {
                     .map_err(|e| connect_error(e.to_string()))?;
                 Ok(Db::Postgres(pool))
             }
+            #[allow(unreachable_patterns)]
+            other => Err(not_built(other.backend())),
         }
     }
 
@@ -237,14 +268,18 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(..) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub fn get(&self) -> Result<Conn, DbError> {
         Ok(match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool, _) => Conn::Sqlite(pool.get()?),
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => Conn::Postgres(pool.get()?),
         })
     }
@@ -254,12 +289,14 @@ impl Db {
         let failed =
             |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
         let names = match self.get()? {
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(mut conn) => conn
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(failed)?
                 .iter()
                 .map(|v| v.to_string())
                 .collect(),
+            #[cfg(feature = "postgres")]
             Conn::Postgres(mut conn) => {
                 // Several `serve` processes may start together: one migrates, the others wait.
                 diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
@@ -303,12 +340,15 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool, group) => group.run(pool, work).await,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => self.run(move |conn| conn.transaction(work)).await,
         }
     }
 }
 
+#[cfg(feature = "postgres")]
 use diesel::RunQueryDsl;
 
 impl Conn {
@@ -324,24 +364,33 @@ impl Conn {
     {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         // Held until the transaction has ended; see [`WriteGate`].
+        #[cfg(feature = "sqlite")]
         let _pass = match self {
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => {
                 write_gate::write_gate(c).and_then(|gate| gate.enter(SQLITE_BUSY_TIMEOUT))
             }
+            #[cfg(feature = "postgres")]
             Conn::Postgres(_) => None,
         };
         let begun = match self {
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => {
                 AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")
             }
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN"),
         };
         begun.map_err(|e| E::from(DbError::Query(e)))?;
         let outcome = work(self);
         let finished = match (&outcome, &mut *self) {
+            #[cfg(feature = "sqlite")]
             (Ok(_), Conn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            #[cfg(feature = "postgres")]
             (Ok(_), Conn::Postgres(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            #[cfg(feature = "sqlite")]
             (Err(_), Conn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+            #[cfg(feature = "postgres")]
             (Err(_), Conn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
         };
         match outcome {
@@ -350,6 +399,15 @@ impl Conn {
                 .map_err(|e| E::from(DbError::Query(e))),
             // The work's own error says more than a failed rollback would.
             Err(e) => Err(e),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -366,12 +424,14 @@ pub trait BackendKind {
     fn backend_kind(&self) -> Backend;
 }
 
+#[cfg(feature = "sqlite")]
 impl BackendKind for SqliteConnection {
     fn backend_kind(&self) -> Backend {
         Backend::Sqlite
     }
 }
 
+#[cfg(feature = "postgres")]
 impl BackendKind for PgConnection {
     fn backend_kind(&self) -> Backend {
         Backend::Postgres
@@ -384,10 +444,12 @@ impl BackendKind for PgConnection {
 macro_rules! with_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match &mut $conn {
+            #[cfg(feature = "sqlite")]
             $crate::db::Conn::Sqlite(pooled) => {
                 let $c: &mut ::diesel::SqliteConnection = &mut *pooled;
                 $body
             }
+            #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(pooled) => {
                 let $c: &mut ::diesel::PgConnection = &mut *pooled;
                 $body
@@ -404,10 +466,12 @@ macro_rules! with_conn {
 macro_rules! transaction {
     ($conn:expr, $c:ident => $body:expr) => {
         match &mut $conn {
+            #[cfg(feature = "sqlite")]
             $crate::db::Conn::Sqlite(pooled) => {
                 let conn: &mut ::diesel::SqliteConnection = &mut *pooled;
                 conn.immediate_transaction(|$c| $body)
             }
+            #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(pooled) => {
                 let conn: &mut ::diesel::PgConnection = &mut *pooled;
                 ::diesel::Connection::transaction(conn, |$c| $body)
@@ -437,6 +501,20 @@ pub fn log_statements() {
     }
     if let Err(e) = diesel::connection::set_default_instrumentation(logger) {
         tracing::warn!(error = %e, "statements will not be logged");
+    }
+}
+
+/// The error for a URL of a backend this build left out.
+fn not_built(backend: Backend) -> DbError {
+    match backend {
+        Backend::Sqlite => DbError::NotBuilt {
+            backend: "SQLite",
+            feature: "sqlite",
+        },
+        Backend::Postgres => DbError::NotBuilt {
+            backend: "PostgreSQL",
+            feature: "postgres",
+        },
     }
 }
 

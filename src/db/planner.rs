@@ -8,20 +8,25 @@
 //! statistics themselves when the tables changed much since they were last gathered,
 //! by autovacuum's own rule. SQLite plans these reads by the primary key either way.
 
+#[cfg(feature = "postgres")]
 use diesel::prelude::*;
+#[cfg(feature = "postgres")]
 use diesel::sql_types::{BigInt, Text};
 
 use super::{Conn, DbError};
 
 /// The tables whose statistics steer the counting and export reads.
+#[cfg(feature = "postgres")]
 const BULK_TABLES: [&str; 2] = ["responses", "answers"];
 
 /// autovacuum's default rule: analyse when more than 50 rows plus 10% of the table
 /// changed since the last analysis.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn is_stale(live: i64, changed: i64) -> bool {
     changed > 50 + live / 10
 }
 
+#[cfg(feature = "postgres")]
 #[derive(QueryableByName)]
 struct Changes {
     #[diesel(sql_type = Text)]
@@ -35,10 +40,16 @@ struct Changes {
 /// Analyses `responses` and `answers` on PostgreSQL when they changed much since their
 /// statistics were gathered; returns the tables analysed. Nothing on SQLite.
 pub fn refresh_if_stale(conn: &mut Conn) -> Result<Vec<&'static str>, DbError> {
-    let Conn::Postgres(pg) = conn else {
-        return Ok(Vec::new());
-    };
-    let pg: &mut PgConnection = pg;
+    #[cfg(feature = "postgres")]
+    if let Conn::Postgres(pg) = conn {
+        return refresh_postgres(pg);
+    }
+    let _ = conn;
+    Ok(Vec::new())
+}
+
+#[cfg(feature = "postgres")]
+fn refresh_postgres(pg: &mut PgConnection) -> Result<Vec<&'static str>, DbError> {
     // The tables of the connection's own search path (a schema per test run or bench).
     let changes: Vec<Changes> = diesel::sql_query(
         "SELECT c.relname::text AS relname, \

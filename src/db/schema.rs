@@ -243,6 +243,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Who did what and when (`src/audit.rs`); nothing about answers or respondents.
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        subject -> Text,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(employees -> departments (department_id));
 diesel::joinable!(survey_versions -> surveys (survey_id));
 diesel::joinable!(waves -> surveys (survey_id));
@@ -275,6 +287,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     wave_views,
     wave_participation,
     wave_cubes,
+    audit_log,
 );
 
 // Report counts group answers by their respondent's department.

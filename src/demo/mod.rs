@@ -13,6 +13,7 @@
 
 mod answers;
 pub mod company;
+pub mod shipped;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -159,6 +159,7 @@ fn next_page(
 ) -> Result<Vec<(String, Option<i64>)>, ExportError> {
     use diesel::sql_types::{BigInt, Text};
     let rows: Vec<PageRow> = match conn {
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c) => diesel::sql_query(
             "SELECT id, department_id FROM responses \
              WHERE +wave_id = ? AND id > ? ORDER BY id LIMIT ?",
@@ -167,6 +168,7 @@ fn next_page(
         .bind::<Text, _>(after)
         .bind::<BigInt, _>(PAGE)
         .load(&mut **c),
+        #[cfg(feature = "postgres")]
         Conn::Postgres(c) => diesel::sql_query(
             "SELECT id, department_id FROM responses \
              WHERE wave_id = $1 AND id > $2 ORDER BY id LIMIT $3",

@@ -171,6 +171,7 @@ pub(crate) fn claim(
     use mail_outbox::dsl as o;
     conn.transaction(|conn| {
         let ids: Vec<i64> = match conn {
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => o::mail_outbox
                 .filter(o::status.eq(QUEUED))
                 .filter(o::next_attempt_at.le(now))
@@ -181,6 +182,7 @@ pub(crate) fn claim(
                 .load(&mut **c)?,
             // Two processes claiming at once skip each other's rows instead of waiting
             // for them and then taking them too.
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => o::mail_outbox
                 .filter(o::status.eq(QUEUED))
                 .filter(o::next_attempt_at.le(now))

@@ -232,7 +232,7 @@ fn record(
 ) -> Result<(), Recorded> {
     let text = set.to_text();
     let now = crate::db::now();
-    let is_postgres = matches!(conn, Conn::Postgres(_));
+    let is_postgres = conn.backend() == crate::db::Backend::Postgres;
     crate::transaction!(*conn, c => {
         if is_postgres {
             diesel::sql_query("SELECT id FROM waves WHERE id = $1 FOR UPDATE")

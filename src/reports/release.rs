@@ -356,7 +356,9 @@ fn in_snapshot<T>(
 ) -> Result<T, ReportError> {
     use diesel::connection::SimpleConnection;
     let begin = match conn {
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(_) => "BEGIN DEFERRED",
+        #[cfg(feature = "postgres")]
         Conn::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     };
     crate::with_conn!(*conn, c => c.batch_execute(begin)).map_err(DbError::from)?;

@@ -15,6 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
+#[cfg(feature = "postgres")]
 use diesel::sql_types::BigInt;
 
 use crate::db::schema::{departments, invitations, responses, wave_participation, waves};
@@ -244,6 +245,7 @@ pub fn at_close(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Resul
 
 /// [`at_close`]'s transaction.
 fn within(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Result<Closed, DbError> {
+    #[cfg(feature = "postgres")]
     if let Conn::Postgres(c) = conn {
         // Two processes finishing one wave queue here rather than interleave.
         diesel::sql_query("SELECT id FROM waves WHERE id = $1 FOR UPDATE")

@@ -107,7 +107,9 @@ fn plan(conn: &mut Conn) -> Result<Vec<Chunk>, DbError> {
         .collect();
     drawn.sort_unstable();
     let size = match conn {
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(_) => SQLITE_CHUNK,
+        #[cfg(feature = "postgres")]
         Conn::Postgres(_) => POSTGRES_CHUNK,
     };
     Ok(drawn.chunks(size).map(<[_]>::to_vec).collect())
@@ -118,6 +120,7 @@ fn plan(conn: &mut Conn) -> Result<Vec<Chunk>, DbError> {
 /// a hand edit of the database could cause) stays in the inbox, with a warning that
 /// names its inbox id only. Returns how many were moved.
 fn move_chunk(conn: &mut Conn, chunk: &[(String, i64)]) -> Result<usize, DbError> {
+    #[cfg(feature = "postgres")]
     if let Conn::Postgres(c) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<BigInt, _>(SEAL_LOCK)

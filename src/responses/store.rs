@@ -2,6 +2,7 @@
 //! inbox (`super::inbox`). Ids are random (UUID v4): no sequence tells their order.
 
 use diesel::prelude::*;
+#[cfg(feature = "postgres")]
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
 
 use super::NewResponse;
@@ -77,6 +78,7 @@ pub(super) fn write_rows(
     answer_rows: &[AnswerRow],
 ) -> Result<(), DbError> {
     match conn {
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c) => {
             let c: &mut diesel::SqliteConnection = c;
             for row in rows {
@@ -88,6 +90,7 @@ pub(super) fn write_rows(
                 diesel::insert_into(answers::table).values(row).execute(c)?;
             }
         }
+        #[cfg(feature = "postgres")]
         Conn::Postgres(c) => {
             let c: &mut diesel::PgConnection = c;
             for chunk in rows.chunks(BATCH) {
@@ -119,6 +122,7 @@ pub(super) fn write_rows(
 // number of rows and stays prepared (diesel parses and plans a multi-row VALUES afresh
 // every time, as its SQL changes with the count). unnest yields the rows in array order,
 // which sealing relies on (`super::inbox`).
+#[cfg(feature = "postgres")]
 crate::cached_statement! {
     /// Inserts responses, one array element per row.
     struct PgInsertResponses {
@@ -134,6 +138,7 @@ crate::cached_statement! {
     employee_ids: Array<Nullable<BigInt>>, ")"
 }
 
+#[cfg(feature = "postgres")]
 crate::cached_statement! {
     /// Inserts answers, one array element per row.
     struct PgInsertAnswers {

@@ -182,11 +182,24 @@ pub async fn resend(
             .respond(&state, Output::Html);
     }
     let id = path.into_inner();
+    let actor = signed.user.email.clone();
     let done = state
         .db
         .run(move |conn| -> Result<_, ViewError> {
             let back = data::mail_wave(conn, id)?;
             let queued = crate::mail::resend(conn, id, crate::db::now())?;
+            // The message's id only: its recipient is an invitee.
+            let subject = back
+                .as_ref()
+                .map(|(s, l)| format!("{s}/{l}"))
+                .unwrap_or_default();
+            crate::audit::record(
+                conn,
+                &actor,
+                crate::audit::RESEND,
+                &subject,
+                &format!("message {id}"),
+            );
             Ok((back, queued))
         })
         .await;
@@ -206,4 +219,64 @@ pub async fn resend(
         }
         Err(e) => Denied::from(e).respond(&state, Output::Html),
     }
+}
+
+/// Entries per page of `/admin/audit`.
+const AUDIT_PAGE: i64 = 50;
+
+#[derive(Debug, serde::Deserialize)]
+pub struct AuditQuery {
+    /// Show entries older than this entry's id (the next page).
+    before: Option<String>,
+}
+
+/// `GET /admin/audit?before=ID`: the audit log, newest first, a page at a time.
+pub async fn audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AuditQuery>,
+) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let before =
+        match query.before.as_deref().filter(|b| !b.is_empty()) {
+            None => None,
+            Some(b) => match b.parse::<i64>() {
+                Ok(id) if id > 0 => Some(id),
+                _ => return state.pages.app_message(
+                    StatusCode::BAD_REQUEST,
+                    "No such page of the audit log",
+                    &[
+                        "Use the links on the audit log's pages: before= takes an entry number."
+                            .into(),
+                    ],
+                    &state.config.help_contact,
+                ),
+            },
+        };
+    let listed = state
+        .db
+        .run(move |conn| crate::audit::list(conn, None, before, AUDIT_PAGE + 1))
+        .await;
+    let mut entries = match listed {
+        Ok(entries) => entries,
+        Err(e) => return Denied::from(ViewError::from(e)).respond(&state, Output::Html),
+    };
+    let older = (entries.len() as i64 > AUDIT_PAGE).then(|| {
+        entries.truncate(AUDIT_PAGE as usize);
+        entries.last().map(|e| e.id)
+    });
+    let mut context = Context::new();
+    context.insert("page_title", "Audit log");
+    context.insert("user", &nav(&state, &signed, None));
+    context.insert("entries", &entries);
+    context.insert("before", &before);
+    context.insert("older", &older.flatten());
+    context.insert("keep_days", &state.config.retention.audit_days);
+    context.insert("help", &state.config.help_contact);
+    state
+        .pages
+        .render(StatusCode::OK, "admin/audit.html", &context)
 }

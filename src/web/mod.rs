@@ -100,6 +100,7 @@ impl Application {
                 )
                 .route("/admin/surveys/{survey}/trend", web::get().to(admin::trend))
                 .route("/admin/mail/{id}/resend", web::post().to(admin::resend))
+                .route("/admin/audit", web::get().to(admin::audit))
                 .route("/results", web::get().to(results::index))
                 .route("/results/{survey}", web::get().to(results::survey))
                 .route(

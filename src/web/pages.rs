@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use tera::{Context, Tera};
 
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     (
         "survey/form.html",
@@ -41,6 +41,10 @@ const TEMPLATES: [(&str, &str); 15] = [
         include_str!("../../templates/admin/trend.html"),
     ),
     (
+        "admin/audit.html",
+        include_str!("../../templates/admin/audit.html"),
+    ),
+    (
         "results/index.html",
         include_str!("../../templates/results/index.html"),
     ),
@@ -71,7 +75,7 @@ pub struct Pages {
 impl Pages {
     pub fn new() -> Result<Pages, tera::Error> {
         let mut tera = Tera::default();
-        tera.add_raw_templates(TEMPLATES)?;
+        tera.add_raw_templates(TEMPLATES.iter().copied())?;
         Ok(Pages { tera })
     }
 

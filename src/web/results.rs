@@ -388,6 +388,7 @@ pub async fn csv(
     let department = query.department().map(str::to_string);
     let cache = state.definitions.clone();
     let (survey_q, label_q) = (survey.clone(), label.clone());
+    let actor = signed.user.email.clone();
     let built = state
         .db
         .run(move |conn| -> Result<_, ViewError> {
@@ -405,6 +406,14 @@ pub async fn csv(
                     .map_err(|e| {
                         ViewError::Report(crate::reports::ReportError::BadFilter(e.to_string()))
                     })?;
+            let scope = name.as_deref().unwrap_or("whole company");
+            crate::audit::record(
+                conn,
+                &actor,
+                crate::audit::EXPORT,
+                &format!("{survey_q}/{label_q}"),
+                &format!("summary CSV, {scope}"),
+            );
             Ok((bytes, name))
         })
         .await;

@@ -305,6 +305,13 @@ pub async fn sign_in(
             match sign_in::consume(conn, &token, now)? {
                 Some(user) => {
                     let session = sessions::create(conn, &user, now)?;
+                    crate::audit::record(
+                        conn,
+                        &user.email,
+                        crate::audit::SIGN_IN,
+                        user.role.as_str(),
+                        "",
+                    );
                     Ok(Some((user, session)))
                 }
                 None => Ok(None),

@@ -90,3 +90,28 @@ fn the_default_demo_file_is_rebuilt() {
     }
     assert!(db.path("icsat-demo.db").is_file());
 }
+
+/// An installed binary has no definitions folder beside it: the demo uses the shipped
+/// definitions compiled in, from any folder.
+#[test]
+fn the_demo_runs_from_a_folder_without_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_icsat"))
+        .args(["demo", "--employees", "40", "--no-serve"])
+        .current_dir(dir.path())
+        .env_remove("ICSAT_DATABASE_URL")
+        .env_remove("ICSAT_DEFINITIONS")
+        .env_remove("ICSAT_CONFIG")
+        .env_remove("ICSAT_SMTP_URL")
+        .output()
+        .unwrap();
+    let out = CommandOutput(out);
+    out.assert_ok();
+    assert!(out.stdout().contains("Demo built in"), "{}", out.stdout());
+    assert!(out.stderr().contains("shipped"), "{}", out.stderr());
+    assert!(dir.path().join("icsat-demo.db").is_file());
+    assert!(dir
+        .path()
+        .join("icsat-demo-definitions/internal-services.toml")
+        .is_file());
+}

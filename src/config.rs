@@ -81,6 +81,18 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub secret: Option<String>,
+    /// Serve `/metrics` and record what it shows [default: true]
+    #[arg(long, global = true, env = "ICSAT_METRICS", value_name = "BOOL")]
+    pub metrics: Option<bool>,
+    /// Bearer token `/metrics` asks for [default: none, /metrics is open]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +107,8 @@ struct ConfigFile {
     mail_from: Option<String>,
     help_contact: Option<String>,
     secret: Option<String>,
+    metrics: Option<bool>,
+    metrics_token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -111,6 +125,10 @@ pub struct Config {
     /// Named in every email as the one to ask for help (`ICSAT_HELP_CONTACT`).
     pub help_contact: String,
     pub secret: Option<String>,
+    /// `ICSAT_METRICS`: whether `/metrics` is served and requests are measured.
+    pub metrics: bool,
+    /// `ICSAT_METRICS_TOKEN`: the bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -126,6 +144,8 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("help_contact", &self.help_contact)
             .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("metrics", &self.metrics)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -198,6 +218,12 @@ impl ConfigArgs {
                 .secret
                 .clone()
                 .or(file.secret)
+                .filter(|s| !s.is_empty()),
+            metrics: self.metrics.or(file.metrics).unwrap_or(true),
+            metrics_token: self
+                .metrics_token
+                .clone()
+                .or(file.metrics_token)
                 .filter(|s| !s.is_empty()),
         })
     }

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod exports;
 pub mod mail;
+pub mod metrics;
 pub mod reports;
 pub mod responses;
 pub mod roster;

@@ -28,8 +28,12 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
         // Through the shared writer, so that on SQLite sealing neither waits for the
         // write lock nor holds submissions waiting for it.
         let started = std::time::Instant::now();
+        let metrics = crate::metrics::global();
         let sealed = match crate::responses::inbox::seal_grouped(&db).await {
-            Ok(sealed) => sealed,
+            Ok(sealed) => {
+                metrics.sealed(started, sealed);
+                sealed
+            }
             Err(e) => {
                 tracing::error!(error = %e, "sealing failed; retrying");
                 0
@@ -45,6 +49,11 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
             scheduler::due(&mut conn, &mailer, Utc::now())
         })
         .await;
+        let ok = matches!(outcome, Ok(Ok(_)));
+        metrics
+            .scheduler_ticks
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
+            .inc();
         match outcome {
             Ok(Ok(report)) if report != scheduler::TickReport::default() => {
                 tracing::info!(?report, "scheduler tick")

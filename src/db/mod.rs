@@ -236,6 +236,19 @@ impl Db {
         })
     }
 
+    /// Connections of the pool now, for `/metrics`.
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        let (state, max) = match self {
+            Db::Sqlite(pool, _) => (pool.state(), pool.max_size()),
+            Db::Postgres(pool) => (pool.state(), pool.max_size()),
+        };
+        crate::metrics::PoolUse {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max,
+        }
+    }
+
     /// Applies the embedded migrations that are not applied yet; returns their names.
     pub fn migrate(&self) -> Result<Vec<String>, DbError> {
         let failed =
@@ -338,6 +351,23 @@ impl Conn {
             // The work's own error says more than a failed rollback would.
             Err(e) => Err(e),
         }
+    }
+
+    /// How many embedded migrations the database lacks (0: the schema is current), for
+    /// `/readyz`.
+    pub fn pending_migrations(&mut self) -> Result<usize, DbError> {
+        let failed =
+            |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        Ok(match self {
+            Conn::Sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(failed)?
+                .len(),
+            Conn::Postgres(c) => c
+                .pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(failed)?
+                .len(),
+        })
     }
 
     /// Succeeds when the database answers a trivial query (the health check).

@@ -159,6 +159,7 @@ async fn pass(
         ..SendStats::default()
     };
     let mut queue: VecDeque<Claimed> = claimed.into();
+    let deliveries = &crate::metrics::global().mail_deliveries;
     let mut renewed = Instant::now();
     while let Some(message) = queue.pop_front() {
         if stop.load(Ordering::SeqCst) {
@@ -193,12 +194,14 @@ async fn pass(
                 tracing::debug!(outbox_id = id, domain, "mail sent");
                 db.run(move |conn| outbox::mark_sent(conn, id, now)).await?;
                 stats.sent += 1;
+                deliveries.with_label_values(&["sent"]).inc();
             }
             Err(DeliveryError::Permanent(reply)) => {
                 tracing::warn!(outbox_id = id, domain, "mail refused permanently");
                 db.run(move |conn| outbox::mark_failed(conn, id, attempts, &reply))
                     .await?;
                 stats.failed += 1;
+                deliveries.with_label_values(&["failed"]).inc();
             }
             Err(DeliveryError::Temporary(reply)) | Err(DeliveryError::Unreachable(reply))
                 if attempts >= options.max_attempts =>
@@ -208,6 +211,7 @@ async fn pass(
                 db.run(move |conn| outbox::mark_failed(conn, id, attempts, &reply))
                     .await?;
                 stats.failed += 1;
+                deliveries.with_label_values(&["failed"]).inc();
             }
             Err(error) => {
                 let unreachable = matches!(error, DeliveryError::Unreachable(_));
@@ -218,6 +222,7 @@ async fn pass(
                 db.run(move |conn| outbox::mark_retry(conn, id, attempts, next, &reply))
                     .await?;
                 stats.retried += 1;
+                deliveries.with_label_values(&["retried"]).inc();
                 if unreachable {
                     stats.unreachable = true;
                     break;

@@ -8,6 +8,7 @@ pub mod charts;
 pub mod data;
 mod health;
 pub mod limits;
+mod observe;
 pub mod pages;
 pub mod results;
 pub mod signin;
@@ -74,8 +75,11 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(sign_in.clone())
                 .wrap(security_headers())
+                .wrap(actix_web::middleware::from_fn(observe::measure))
                 .app_data(web::PayloadConfig::new(survey::MAX_BODY))
                 .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+                .route("/metrics", web::get().to(observe::metrics))
                 .route("/static/icsat.css", web::get().to(stylesheet))
                 .route("/s/{token}", web::get().to(survey::show))
                 .route("/s/{token}", web::post().to(survey::submit))

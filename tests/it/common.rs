@@ -342,6 +342,23 @@ impl Server {
         }
     }
 
+    /// GET with one extra request header.
+    pub fn get_with_header(&self, path: &str, name: &str, value: &str) -> Reply {
+        let mut response = Server::agent()
+            .get(&format!("{}{path}", self.base_url))
+            .header(name, value)
+            .call()
+            .expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
     /// POSTs a form with a `Cookie` header (empty: none).
     pub fn post_form_with(&self, path: &str, cookies: &str, fields: &[(&str, &str)]) -> Reply {
         let body: String = form_urlencoded::Serializer::new(String::new())

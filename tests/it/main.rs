@@ -13,6 +13,7 @@ mod delivery;
 mod demo;
 mod export;
 mod mail;
+mod operations;
 mod reports;
 mod responses;
 mod roster;

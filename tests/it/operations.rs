@@ -1,0 +1,348 @@
+//! What operators rely on: `/metrics`, `/healthz` and `/readyz`, JSON logs with request
+//! ids, graceful shutdown, and the OpenAPI document of the JSON API.
+
+use std::collections::BTreeMap;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+
+use crate::answering::{csrf_of, load_survey};
+use crate::common::{Server, TestDb};
+use icsat::db::schema::{invitation_tokens, invitations, waves};
+
+const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789abcdef";
+
+/// Opens a wave of the `services` survey (see `answering::load_survey`) for `server`'s
+/// database; returns a known link token per invitation.
+fn open_wave(db: &TestDb, label: &str) -> Vec<String> {
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let config = icsat::config::ConfigArgs {
+        database_url: Some(db.url.clone()),
+        outbox_dir: Some(db.path("outbox")),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let mailer = icsat::waves::lifecycle::Mailer::from_config(&config).unwrap();
+    let now = Utc::now();
+    icsat::waves::lifecycle::open(
+        &mut conn,
+        &mailer,
+        "services",
+        label,
+        now - Duration::hours(1),
+        now + Duration::days(7),
+        icsat::waves::Origin::Manual,
+    )
+    .unwrap();
+    let ids: Vec<i64> = icsat::with_conn!(conn, c => invitations::table
+        .select(invitations::id)
+        .order(invitations::id)
+        .load(c))
+    .unwrap();
+    ids.iter()
+        .map(|id| {
+            let (token, hash) = icsat::waves::tokens::new_token();
+            icsat::with_conn!(conn, c => diesel::insert_into(invitation_tokens::table)
+                .values((
+                    invitation_tokens::token_hash.eq(hash),
+                    invitation_tokens::invitation_id.eq(id),
+                    invitation_tokens::created_at.eq(icsat::db::now()),
+                ))
+                .execute(c))
+            .unwrap();
+            token
+        })
+        .collect()
+}
+
+/// A complete form for the `services` survey; 200 when stored.
+fn answer(server: &Server, token: &str, i: usize) -> u16 {
+    let path = format!("/s/{token}");
+    let (status, page, _) = server.get(&path);
+    if status != 200 {
+        return status;
+    }
+    let csrf = csrf_of(&page);
+    let fast = (1 + i % 5).to_string();
+    let nps = (i % 11).to_string();
+    let (status, _) = server.post_form(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("lang", "en"),
+            ("q.it-fast", &fast),
+            ("q.it-nps", &nps),
+            ("q.enps", &nps),
+            ("q.comment", "fine"),
+        ],
+    );
+    status
+}
+
+/// A scrape as a series → value map (`name{labels}` as written), checking the format:
+/// every sample belongs to a family announced by `# TYPE`.
+fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+    let mut families = Vec::new();
+    let mut samples = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut words = rest.split_whitespace();
+            let name = words.next().expect("a family name").to_string();
+            let kind = words.next().expect("a family type");
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            families.push(name);
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("series and value");
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("a number in {line:?}"));
+        let name = series.split('{').next().unwrap_or(series);
+        assert!(
+            families.iter().any(|f| name == f
+                || name
+                    .strip_prefix(f.as_str())
+                    .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
+            "{name} has no # TYPE line"
+        );
+        samples.insert(series.to_string(), value);
+    }
+    samples
+}
+
+/// Sum of the samples of `name` whose labels contain every one of `labels`.
+fn total(samples: &BTreeMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
+    samples
+        .iter()
+        .filter(|(series, _)| {
+            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+            n == name && labels.iter().all(|l| rest.contains(l))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn scrape(server: &Server) -> (String, BTreeMap<String, f64>) {
+    let reply = server.get_with_header(
+        "/metrics",
+        "Authorization",
+        &format!("Bearer {METRICS_TOKEN}"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply
+        .header("content-type")
+        .starts_with("text/plain; version=0.0.4"));
+    let samples = parse_metrics(&reply.body);
+    (reply.body, samples)
+}
+
+/// Scrapes until `done` holds (the scheduler ticks every 20 s), at most a minute.
+fn scrape_until(
+    server: &Server,
+    what: &str,
+    done: impl Fn(&BTreeMap<String, f64>) -> bool,
+) -> (String, BTreeMap<String, f64>) {
+    let start = Instant::now();
+    loop {
+        let (text, samples) = scrape(server);
+        if done(&samples) {
+            return (text, samples);
+        }
+        assert!(
+            start.elapsed() < StdDuration::from_secs(60),
+            "{what} never happened:\n{text}"
+        );
+        std::thread::sleep(StdDuration::from_millis(250));
+    }
+}
+
+const FAMILIES: [&str; 15] = [
+    "icsat_http_requests_total",
+    "icsat_http_request_duration_seconds_bucket",
+    "icsat_submissions_stored_total",
+    "icsat_responses_sealed_total",
+    "icsat_seal_duration_seconds_count",
+    "icsat_seal_lag_seconds",
+    "icsat_inbox_waiting_responses",
+    "icsat_scheduler_ticks_total",
+    "icsat_count_duration_seconds_count",
+    "icsat_release_duration_seconds_count",
+    "icsat_mail_messages",
+    "icsat_mail_oldest_queued_age_seconds",
+    "icsat_mail_deliveries_total",
+    "icsat_db_pool_connections",
+    "icsat_db_pool_max_connections",
+];
+
+fn metrics_families_move_under_load(db: TestDb) {
+    load_survey(&db);
+    let defs = db.path("defs").display().to_string();
+    let server = Server::start_with(
+        &db,
+        &[
+            ("ICSAT_DEFINITIONS", &defs),
+            ("ICSAT_METRICS_TOKEN", METRICS_TOKEN),
+        ],
+    );
+    // The token is asked for, and a wrong one refused.
+    let (status, _, headers) = server.get("/metrics");
+    assert_eq!(status, 401);
+    assert!(headers.get("www-authenticate").is_some());
+    let wrong = server.get_with_header("/metrics", "Authorization", "Bearer not-the-token");
+    assert_eq!(wrong.status, 401);
+
+    let (_, before) = scrape(&server);
+    for family in FAMILIES {
+        assert!(
+            before.keys().any(|k| k.split('{').next() == Some(family)),
+            "{family} missing"
+        );
+    }
+
+    // A short load: a wave opens (12 invitations are sent as .eml files), 6 answer, one
+    // link is mistyped.
+    let tokens = open_wave(&db, "metrics-wave");
+    for (i, token) in tokens.iter().take(6).enumerate() {
+        assert_eq!(answer(&server, token, i), 200);
+    }
+    let (status, _, _) = server.get("/s/not-a-real-token-at-all");
+    assert_eq!(status, 404);
+    let (_, during) = scrape_until(&server, "sending the invitations", |s| {
+        total(s, "icsat_mail_messages", &["status=\"sent\""]) >= 12.0
+    });
+    let moved = |name: &str, labels: &[&str], by: f64| {
+        let (a, b) = (total(&before, name, labels), total(&during, name, labels));
+        assert!(b - a >= by, "{name}{labels:?}: {a} then {b}");
+    };
+    moved("icsat_submissions_stored_total", &[], 6.0);
+    moved(
+        "icsat_http_requests_total",
+        &["route=\"/s/{token}\"", "method=\"POST\"", "status=\"200\""],
+        6.0,
+    );
+    moved(
+        "icsat_http_request_duration_seconds_count",
+        &["route=\"/s/{token}\"", "method=\"GET\"", "status=\"200\""],
+        6.0,
+    );
+    moved(
+        "icsat_http_requests_total",
+        &["route=\"/s/{token}\"", "status=\"404\""],
+        1.0,
+    );
+    moved("icsat_mail_deliveries_total", &["outcome=\"sent\""], 12.0);
+    assert!(total(&during, "icsat_db_pool_max_connections", &[]) >= 1.0);
+    assert!(
+        total(&during, "icsat_inbox_waiting_responses", &[])
+            + total(&during, "icsat_responses_sealed_total", &[])
+            >= 6.0
+    );
+
+    // The wave ends: the scheduler's next tick seals the inbox, closes the wave, counts
+    // it and makes its final release.
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    icsat::with_conn!(conn, c => diesel::update(waves::table)
+        .set(waves::closes_at.eq(Some(icsat::db::now() - Duration::seconds(1))))
+        .execute(c))
+    .unwrap();
+    let (text, after) = scrape_until(&server, "closing the wave", |s| {
+        total(
+            s,
+            "icsat_release_duration_seconds_count",
+            &["kind=\"final\""],
+        ) >= 1.0
+    });
+    assert!(total(&after, "icsat_responses_sealed_total", &[]) >= 6.0);
+    assert_eq!(total(&after, "icsat_inbox_waiting_responses", &[]), 0.0);
+    assert!(total(&after, "icsat_count_duration_seconds_count", &[]) >= 1.0);
+    assert!(
+        total(&after, "icsat_scheduler_ticks_total", &["outcome=\"ok\""])
+            > total(&before, "icsat_scheduler_ticks_total", &["outcome=\"ok\""])
+    );
+    assert!(total(&after, "icsat_seal_duration_seconds_count", &[]) >= 1.0);
+
+    // Nothing personal: no token, no department, no email address, no path with a token.
+    for token in &tokens {
+        assert!(!text.contains(token.as_str()));
+    }
+    for word in [
+        "IT\"",
+        "HR\"",
+        "Sales",
+        "@x.io",
+        "/s/not",
+        "services",
+        "metrics-wave",
+    ] {
+        assert!(!text.contains(word), "{word} in the metrics");
+    }
+    for series in after.keys() {
+        if let Some(route) = series.split("route=\"").nth(1) {
+            let route = route.split('"').next().unwrap_or("");
+            assert!(
+                route == "unmatched" || !route.contains("/s/") || route == "/s/{token}",
+                "{route}"
+            );
+        }
+    }
+}
+
+fn metrics_can_be_turned_off(db: TestDb) {
+    let server = Server::start_with(&db, &[("ICSAT_METRICS", "false")]);
+    let (status, _, _) = server.get("/metrics");
+    assert_eq!(status, 404);
+    let (status, _, _) = server.get("/healthz");
+    assert_eq!(status, 200);
+}
+
+fn health_and_readiness(db: TestDb) {
+    let server = Server::start(&db);
+    let (status, body, _) = server.get("/healthz");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let (status, body, _) = server.get("/readyz");
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    // Without a token set, /metrics is open.
+    let (status, body, _) = server.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(body.contains("icsat_http_requests_total"));
+
+    // A migration this version has that the database lacks: not ready, and says why.
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let last: String = icsat::with_conn!(conn, c => diesel::sql_query(
+        "SELECT version FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1",
+    )
+    .get_result::<Version>(c))
+    .unwrap()
+    .version;
+    let delete = format!("DELETE FROM __diesel_schema_migrations WHERE version = '{last}'");
+    icsat::with_conn!(conn, c => diesel::sql_query(&delete).execute(c)).unwrap();
+    let (status, body, _) = server.get("/readyz");
+    assert_eq!(status, 503);
+    assert!(body.contains("icsat migrate"), "{body}");
+    let (status, _, _) = server.get("/healthz");
+    assert_eq!(status, 200, "alive all the same");
+    let insert = format!("INSERT INTO __diesel_schema_migrations (version) VALUES ('{last}')");
+    icsat::with_conn!(conn, c => diesel::sql_query(&insert).execute(c)).unwrap();
+    let (status, _, _) = server.get("/readyz");
+    assert_eq!(status, 200);
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+crate::on_both_backends!(
+    metrics_families_move_under_load,
+    metrics_can_be_turned_off,
+    health_and_readiness,
+);

@@ -93,6 +93,18 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+    /// Log lines as text, or as one JSON object per line (flag or variable only: logging
+    /// starts before the configuration file is read) [default: text]
+    #[arg(long, global = true, env = "ICSAT_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// `ICSAT_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Default, Deserialize)]

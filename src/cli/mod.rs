@@ -200,7 +200,10 @@ pub enum Role {
 /// Parses the command line, runs the command, prints any error and returns the status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Serve));
+    init_logging(
+        matches!(cli.command, Command::Serve),
+        cli.config.log_format.unwrap_or_default(),
+    );
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -210,15 +213,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(service: bool) {
+fn init_logging(service: bool, format: crate::config::LogFormat) {
     let default = if service { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ICSAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = match format {
+        crate::config::LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .try_init(),
+        // One object per line: the event's fields at the top, the request's span (its
+        // request id, method and route pattern) under "span".
+        crate::config::LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init(),
+    };
     crate::db::log_statements();
 }
 

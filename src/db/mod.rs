@@ -285,7 +285,10 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let db = self.clone();
+        // The caller's span (a request's id) goes along, for what the work logs.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             let mut conn = db.get()?;
             work(&mut conn)
         })

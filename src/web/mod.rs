@@ -75,7 +75,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(sign_in.clone())
                 .wrap(security_headers())
-                .wrap(actix_web::middleware::from_fn(observe::measure))
+                .wrap(actix_web::middleware::from_fn(observe::observe))
                 .app_data(web::PayloadConfig::new(survey::MAX_BODY))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

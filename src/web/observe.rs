@@ -1,12 +1,15 @@
-//! What operators watch: every request measured by its route pattern (`crate::metrics`),
-//! and `GET /metrics`, the Prometheus text exposition.
+//! What operators watch: every request measured by its route pattern (`crate::metrics`)
+//! and given a request id for the logs, and `GET /metrics`, the Prometheus text
+//! exposition.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::AppState;
 use crate::metrics::{self, Stored};
@@ -25,33 +28,62 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Measures every request: its route pattern (`/s/{token}`, never the path, which holds
-/// the token), method, status and time.
-pub async fn measure(
+/// The id of a request: the caller's `X-Request-Id` when it is a plain one (a proxy's,
+/// to follow a request through both logs), else a new random one. Never anything taken
+/// from the path or the body.
+fn request_id(req: &ServiceRequest) -> String {
+    let given = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        });
+    match given {
+        Some(id) => id.to_string(),
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    }
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Every request gets a request id (in its log span and the `X-Request-Id` response
+/// header) and is measured: its route pattern (`/s/{token}`, never the path, which holds
+/// the token), method, status and time. Logs "request" at debug level under the target
+/// `icsat::http` when it is answered.
+pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let on = req
+    let measured = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| state.config.metrics);
-    if !on {
-        return next.call(req).await;
-    }
     let started = std::time::Instant::now();
+    let id = request_id(&req);
     let method = method_label(req.method());
-    let result = next.call(req).await;
+    let route = req.match_pattern();
+    let route = route.as_deref().unwrap_or("unmatched");
+    let span = tracing::info_span!("request", request_id = %id, method, route);
+    let result = next.call(req).instrument(span.clone()).await;
     let seconds = started.elapsed().as_secs_f64();
-    let (status, route) = match &result {
-        Ok(res) => (res.status().as_u16(), res.request().match_pattern()),
-        Err(e) => (e.as_response_error().status_code().as_u16(), None),
+    let status = match &result {
+        Ok(res) => res.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
     };
-    metrics::global().http_request(
-        route.as_deref().unwrap_or("unmatched"),
-        method,
-        status,
-        seconds,
+    if measured {
+        metrics::global().http_request(route, method, status, seconds);
+    }
+    span.in_scope(
+        || tracing::debug!(target: "icsat::http", status, ms = seconds * 1000.0, "request"),
     );
-    result
+    let mut res = result?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), value);
+    }
+    Ok(res)
 }
 
 /// Whether the request carries `Authorization: Bearer {expected}`; compared as hashes,

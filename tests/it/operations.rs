@@ -335,6 +335,110 @@ fn health_and_readiness(db: TestDb) {
     assert_eq!(status, 200);
 }
 
+/// A secret long enough for any check; must never reach the logs.
+const SECRET: &str = "log-test-secret-5f1e0c8a9b7d6e4f3a2b1c0d9e8f7a6b";
+
+fn json_logs_carry_request_ids_and_no_tokens(db: TestDb) {
+    load_survey(&db);
+    let defs = db.path("defs").display().to_string();
+    let log = db.path("serve.log");
+    let server = Server::start_logging(
+        &db,
+        &[
+            ("ICSAT_DEFINITIONS", &defs),
+            ("ICSAT_LOG_FORMAT", "json"),
+            // Everything, the libraries' debug lines included.
+            ("ICSAT_LOG", "debug"),
+            ("ICSAT_SECRET", SECRET),
+            ("ICSAT_METRICS_TOKEN", METRICS_TOKEN),
+        ],
+        std::fs::File::create(&log).unwrap(),
+    );
+    // The caller's id when it is a plain one; a new one otherwise.
+    let given = server.get_with_header("/healthz", "X-Request-Id", "proxy-req-42");
+    assert_eq!(given.header("x-request-id"), "proxy-req-42");
+    let odd = server.get_with_header("/healthz", "X-Request-Id", "<script>alert(1)</script>");
+    let made = server.get_with("/healthz", "");
+    for reply in [&odd, &made] {
+        let id = reply.header("x-request-id");
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    assert_ne!(odd.header("x-request-id"), made.header("x-request-id"));
+
+    // Requests whose paths and bodies hold what must never be logged.
+    let tokens = open_wave(&db, "log-wave");
+    let path = format!("/s/{}", tokens[0]);
+    let (_, page, _) = server.get(&path);
+    let comment = "zebra-answer-7731 my manager is unfair";
+    let (status, _) = server.post_form(
+        &path,
+        &[
+            ("csrf", &csrf_of(&page)),
+            ("lang", "en"),
+            ("q.it-fast", "2"),
+            ("q.it-nps", "3"),
+            ("q.enps", "4"),
+            ("q.comment", comment),
+        ],
+    );
+    assert_eq!(status, 200);
+    let (status, _, _) = server.get("/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(status, 404);
+    db.icsat(&["user", "add", "hr@x.io", "--role", "admin"])
+        .assert_ok();
+    let link = crate::common::link_for(&db, &server, "hr@x.io");
+    let sign_in_path = &link[link.find("/login/").unwrap()..];
+    assert_eq!(server.get_with(sign_in_path, "").status, 200);
+    let metrics = server.get_with_header(
+        "/metrics",
+        "Authorization",
+        &format!("Bearer {METRICS_TOKEN}"),
+    );
+    assert_eq!(metrics.status, 200);
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+        assert!(value.is_object(), "{line}");
+        assert!(
+            value.get("timestamp").is_some() && value.get("level").is_some(),
+            "{line}"
+        );
+        lines.push(value);
+    }
+    let request = |id: Option<&str>, route: &str, method: &str, status: u64| {
+        lines.iter().any(|l| {
+            let span = &l["span"];
+            l["message"] == "request"
+                && id.is_none_or(|id| span["request_id"] == id)
+                && span["route"] == route
+                && span["method"] == method
+                && l["status"] == status
+        })
+    };
+    assert!(
+        request(Some("proxy-req-42"), "/healthz", "GET", 200),
+        "{text}"
+    );
+    assert!(request(None, "/s/{token}", "POST", 200), "{text}");
+    assert!(request(None, "/s/{token}", "GET", 404), "{text}");
+    assert!(request(None, "/login/{token}", "GET", 200), "{text}");
+    for secret in [
+        tokens[0].as_str(),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        &sign_in_path["/login/".len()..],
+        "zebra-answer-7731",
+        SECRET,
+        METRICS_TOKEN,
+    ] {
+        assert!(!text.contains(secret), "{secret:?} reached the logs");
+    }
+}
+
 #[derive(QueryableByName)]
 struct Version {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -345,4 +449,5 @@ crate::on_both_backends!(
     metrics_families_move_under_load,
     metrics_can_be_turned_off,
     health_and_readiness,
+    json_logs_carry_request_ids_and_no_tokens,
 );

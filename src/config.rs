@@ -23,6 +23,8 @@ pub enum ConfigError {
     Bind(String),
     #[error("ICSAT_BASE_URL: {0:?} must start with http:// or https://")]
     BaseUrl(String),
+    #[error("ICSAT_SHUTDOWN_TIMEOUT: {0} is not between 1 and 3600 seconds")]
+    ShutdownTimeout(u64),
 }
 
 /// The settings as flags; every one also reads its environment variable.
@@ -93,6 +95,15 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+    /// Seconds `serve` takes to stop on SIGTERM or SIGINT: requests in flight finish, the
+    /// inbox is sealed, mail leases handed back [default: 30]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_SHUTDOWN_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: Option<u64>,
     /// Log lines as text, or as one JSON object per line (flag or variable only: logging
     /// starts before the configuration file is read) [default: text]
     #[arg(long, global = true, env = "ICSAT_LOG_FORMAT", value_name = "FORMAT")]
@@ -121,6 +132,7 @@ struct ConfigFile {
     secret: Option<String>,
     metrics: Option<bool>,
     metrics_token: Option<String>,
+    shutdown_timeout: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -141,6 +153,8 @@ pub struct Config {
     pub metrics: bool,
     /// `ICSAT_METRICS_TOKEN`: the bearer token `/metrics` asks for, if any.
     pub metrics_token: Option<String>,
+    /// `ICSAT_SHUTDOWN_TIMEOUT`: the longest `serve` takes to stop once told to.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -158,6 +172,7 @@ impl fmt::Debug for Config {
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("metrics", &self.metrics)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -204,6 +219,13 @@ impl ConfigArgs {
             .or(file.help_contact)
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| mail_from.clone());
+        let shutdown_timeout = self
+            .shutdown_timeout
+            .or(file.shutdown_timeout)
+            .unwrap_or(30);
+        if !(1..=3600).contains(&shutdown_timeout) {
+            return Err(ConfigError::ShutdownTimeout(shutdown_timeout));
+        }
         Ok(Config {
             database_url,
             database_url_given,
@@ -231,6 +253,7 @@ impl ConfigArgs {
                 .clone()
                 .or(file.secret)
                 .filter(|s| !s.is_empty()),
+            shutdown_timeout: std::time::Duration::from_secs(shutdown_timeout),
             metrics: self.metrics.or(file.metrics).unwrap_or(true),
             metrics_token: self
                 .metrics_token
@@ -267,6 +290,8 @@ mod tests {
         assert_eq!(config.mail_from, "surveys@localhost");
         assert_eq!(config.help_contact, "surveys@localhost");
         assert!(config.smtp_url.is_none() && config.secret.is_none());
+        assert_eq!(config.shutdown_timeout, std::time::Duration::from_secs(30));
+        assert!(config.metrics && config.metrics_token.is_none());
     }
 
     #[test]
@@ -313,6 +338,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("HOST:PORT"));
+        let bad_timeout = ConfigArgs {
+            shutdown_timeout: Some(0),
+            ..Default::default()
+        };
+        assert!(bad_timeout
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .starts_with("ICSAT_SHUTDOWN_TIMEOUT: 0 is not between 1 and 3600"));
         let bad_db = ConfigArgs {
             database_url: Some("mysql://x".into()),
             ..Default::default()

@@ -281,6 +281,22 @@ pub(crate) fn release(conn: &mut Conn, worker: &str, ids: &[i64]) -> Result<(), 
     Ok(())
 }
 
+/// Gives back every lease `worker` holds on a message not sent yet.
+pub(crate) fn release_all(conn: &mut Conn, worker: &str) -> Result<(), MailError> {
+    use mail_outbox::dsl as o;
+    with_conn!(*conn, c => diesel::update(
+        o::mail_outbox
+            .filter(o::status.eq(QUEUED))
+            .filter(o::claimed_by.eq(worker)),
+    )
+    .set((
+        o::claimed_until.eq(None::<NaiveDateTime>),
+        o::claimed_by.eq(None::<String>),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
 /// Sent: the message is emptied, since it may hold a survey or sign-in token.
 pub(crate) fn mark_sent(conn: &mut Conn, id: i64, now: NaiveDateTime) -> Result<(), MailError> {
     use mail_outbox::dsl as o;

@@ -90,11 +90,27 @@ pub async fn run_sender_with(
     options: SendOptions,
     shutdown: impl Future<Output = ()>,
 ) {
-    let worker = format!(
+    run_sender_as(db, transport, options, worker_name(), shutdown).await
+}
+
+/// A name for this process's sender in its claims: unique per process and start.
+pub fn worker_name() -> String {
+    format!(
         "{}-{}",
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
+    )
+}
+
+/// [`run_sender_with`] under a name given by the caller, who can then hand back the
+/// claims of a sender it had to stop before it finished ([`release_claims`]).
+pub async fn run_sender_as(
+    db: Db,
+    transport: Transport,
+    options: SendOptions,
+    worker: String,
+    shutdown: impl Future<Output = ()>,
+) {
     tracing::info!(worker, transport = %transport.describe(), "mail sender started");
     let stop = AtomicBool::new(false);
     let (wake, mut woken) = tokio::sync::watch::channel(());
@@ -138,6 +154,15 @@ pub async fn run_sender_with(
     };
     tokio::join!(watcher, work);
     tracing::info!(worker, "mail sender stopped");
+}
+
+/// Hands back every claim `worker` still holds, so another process (or the next start)
+/// sends those messages at once instead of after the lease; for a sender stopped in the
+/// middle of a delivery. A message whose delivery was cut short may then be sent twice,
+/// never lost.
+pub async fn release_claims(db: &Db, worker: &str) -> Result<(), MailError> {
+    let worker = worker.to_string();
+    db.run(move |conn| outbox::release_all(conn, &worker)).await
 }
 
 async fn pass(

@@ -69,6 +69,7 @@ impl Application {
                 help_contact: state.config.help_contact.clone(),
             },
         )));
+        let shutdown = state.config.shutdown_timeout;
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
@@ -116,11 +117,22 @@ impl Application {
                 .service(web::scope("/api").default_service(web::to(api::not_found)))
                 .default_service(web::to(not_found))
         })
+        // `serve` handles SIGTERM and SIGINT itself (its shutdown has more to do than
+        // the HTTP server's); requests in flight get most of the time it allows.
+        .disable_signals()
+        .shutdown_timeout(drain_seconds(shutdown))
         .listen(listener)
         .map_err(bind_error)?
         .run();
         Ok(Application { port, server })
     }
+}
+
+/// Of a shutdown's time, what requests in flight may take (whole seconds, at least one):
+/// the rest is for sealing the inbox and handing back mail leases.
+pub fn drain_seconds(shutdown: Duration) -> u64 {
+    let total = shutdown.as_secs();
+    total.saturating_sub((total / 5).max(2)).max(1)
 }
 
 /// Headers every response carries: nothing loads from elsewhere, nothing frames us, and
@@ -152,4 +164,16 @@ async fn not_found() -> HttpResponse {
     HttpResponse::NotFound()
         .content_type("text/plain; charset=utf-8")
         .body("Not found. Check the address; survey links are personal and must be copied whole.\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn requests_in_flight_get_most_of_a_shutdown() {
+        let drain = |s| super::drain_seconds(std::time::Duration::from_secs(s));
+        assert_eq!(drain(30), 24);
+        assert_eq!(drain(6), 4);
+        assert_eq!(drain(2), 1);
+        assert_eq!(drain(1), 1);
+    }
 }

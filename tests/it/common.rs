@@ -275,6 +275,18 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Sends SIGTERM, as systemd or a container runtime does, and waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for icsat serve")
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

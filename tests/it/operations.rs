@@ -439,6 +439,181 @@ fn json_logs_carry_request_ids_and_no_tokens(db: TestDb) {
     }
 }
 
+/// The `services` survey for `n` employees.
+fn load_survey_for(db: &TestDb, n: usize) {
+    let defs = db.path("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("services.toml"), crate::answering::FORM_SURVEY).unwrap();
+    let mut roster = String::from("email,name,department,location\n");
+    for i in 0..n {
+        roster.push_str(&format!(
+            "e{i}@x.io,Employee {i},{},Berlin\n",
+            ["IT", "HR", "Sales"][i % 3]
+        ));
+    }
+    let roster = db.write("roster.csv", roster);
+    db.icsat(&["roster", "import", roster.to_str().unwrap()])
+        .assert_ok();
+}
+
+/// One employee answering over HTTP without panicking on a refused connection (the
+/// server may be stopping): Some(status) of the POST, None when no answer came.
+fn try_answer(base: &str, token: &str, i: usize) -> Option<u16> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(StdDuration::from_secs(30)))
+        .build()
+        .into();
+    let url = format!("{base}/s/{token}");
+    let mut page = agent.get(&url).call().ok()?;
+    if page.status() != 200 {
+        return Some(page.status().as_u16());
+    }
+    let page = page.body_mut().read_to_string().ok()?;
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("csrf", csrf_of(&page).as_str()),
+            ("lang", "en"),
+            ("q.it-fast", &(1 + i % 5).to_string()),
+            ("q.it-nps", &(i % 11).to_string()),
+            ("q.enps", &(i % 11).to_string()),
+            ("q.comment", "ok"),
+        ])
+        .finish();
+    let reply = agent
+        .post(&url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(body.as_bytes())
+        .ok()?;
+    Some(reply.status().as_u16())
+}
+
+/// SIGTERM in the middle of answering and sending: every submission answered 200 is
+/// stored and sealed, every claimed mail is back in the queue, and the exit is 0.
+fn sigterm_under_load_loses_nothing(db: TestDb) {
+    use icsat::db::schema::mail_outbox;
+    load_survey_for(&db, 160);
+    // An SMTP server that accepts connections and never answers: the sender holds its
+    // claims, with a delivery in flight, when the signal comes.
+    let smtp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp_url = format!("smtp+plain://{}", smtp.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for conn in smtp.incoming().take(4).flatten() {
+            open.push(conn);
+        }
+        open
+    });
+    let defs = db.path("defs").display().to_string();
+    let mut server = Server::start_logging(
+        &db,
+        &[
+            ("ICSAT_DEFINITIONS", &defs),
+            ("ICSAT_SMTP_URL", &smtp_url),
+            ("ICSAT_SHUTDOWN_TIMEOUT", "6"),
+            ("ICSAT_LOG", "info"),
+        ],
+        std::fs::File::create(db.path("serve.log")).unwrap(),
+    );
+    let tokens = open_wave(&db, "shutdown-wave");
+    let handle = db.db();
+    let claimed = || -> i64 {
+        let mut conn = handle.get().unwrap();
+        icsat::with_conn!(conn, c => mail_outbox::table
+            .filter(mail_outbox::claimed_by.is_not_null())
+            .count()
+            .get_result(c))
+        .unwrap()
+    };
+    let waited = Instant::now();
+    while claimed() == 0 {
+        assert!(
+            waited.elapsed() < StdDuration::from_secs(30),
+            "no mail was claimed"
+        );
+        std::thread::sleep(StdDuration::from_millis(50));
+    }
+
+    // Eight employees at a time answer; the signal comes once 40 are stored.
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(tokens.clone()));
+    let saved = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (queue, saved, base) = (queue.clone(), saved.clone(), server.base_url.clone());
+            std::thread::spawn(move || {
+                let mut i = w;
+                loop {
+                    let Some(token) = queue.lock().unwrap().pop() else {
+                        return;
+                    };
+                    match try_answer(&base, &token, i) {
+                        Some(200) => saved.lock().unwrap().push(token),
+                        Some(status) => panic!("answered {status} before stopping"),
+                        None => return,
+                    }
+                    i += 8;
+                }
+            })
+        })
+        .collect();
+    while saved.lock().unwrap().len() < 40 {
+        std::thread::sleep(StdDuration::from_millis(5));
+    }
+    let status = server.terminate();
+    for worker in workers {
+        worker.join().expect("a client thread");
+    }
+    let log = std::fs::read_to_string(db.path("serve.log")).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "exit status; log:\n{log}");
+    assert!(log.contains("shutting down"), "{log}");
+    drop(held);
+
+    let saved = saved.lock().unwrap().clone();
+    assert!(saved.len() >= 40);
+    let mut conn = handle.get().unwrap();
+    for token in &saved {
+        let invitation = icsat::responses::submit::find_by_token(&mut conn, token)
+            .unwrap()
+            .expect("the invitation");
+        assert!(
+            invitation.responded_on.is_some(),
+            "a submission answered 200 was not stored"
+        );
+    }
+    use icsat::db::schema::responses;
+    let answered: i64 = icsat::with_conn!(conn, c => invitations::table
+        .filter(invitations::responded_on.is_not_null())
+        .count()
+        .get_result(c))
+    .unwrap();
+    let sealed: i64 = icsat::with_conn!(conn, c => responses::table.count().get_result(c)).unwrap();
+    assert_eq!(
+        icsat::responses::inbox::waiting(&mut conn).unwrap(),
+        0,
+        "the inbox is sealed on the way out; log:\n{log}"
+    );
+    assert_eq!(sealed, answered, "one response per answered invitation");
+    assert!(answered >= saved.len() as i64);
+    let (leased, queued, total): (i64, i64, i64) = icsat::with_conn!(conn, c => (
+        mail_outbox::table
+            .filter(mail_outbox::claimed_by.is_not_null().or(mail_outbox::claimed_until.is_not_null()))
+            .count()
+            .get_result(c)
+            .unwrap(),
+        mail_outbox::table
+            .filter(mail_outbox::status.eq("queued"))
+            .count()
+            .get_result(c)
+            .unwrap(),
+        mail_outbox::table.count().get_result(c).unwrap(),
+    ));
+    assert_eq!(leased, 0, "every claim is handed back");
+    assert_eq!(
+        queued, total,
+        "nothing was sent through a server that never answered"
+    );
+}
+
 #[derive(QueryableByName)]
 struct Version {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -450,4 +625,5 @@ crate::on_both_backends!(
     metrics_can_be_turned_off,
     health_and_readiness,
     json_logs_carry_request_ids_and_no_tokens,
+    sigterm_under_load_loses_nothing,
 );

@@ -103,6 +103,7 @@ impl Application {
                     "/results/{survey}/waves/{label}/summary.csv",
                     web::get().to(results::csv),
                 )
+                .route("/api/openapi.json", web::get().to(api::openapi))
                 .route("/api/surveys", web::get().to(api::surveys))
                 .route("/api/surveys/{survey}/waves", web::get().to(api::waves))
                 .route(

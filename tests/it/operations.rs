@@ -614,6 +614,179 @@ fn sigterm_under_load_loses_nothing(db: TestDb) {
     );
 }
 
+/// The `/api/` routes `src/web/mod.rs` registers: (method, path pattern).
+fn registered_api_routes() -> Vec<(String, String)> {
+    let source =
+        std::fs::read_to_string(crate::common::repo_root().join("src/web/mod.rs")).unwrap();
+    source
+        .split(".route(")
+        .skip(1)
+        .filter_map(|call| {
+            let call = call
+                .split(".service(")
+                .next()
+                .unwrap_or(call)
+                .split(".default_service(")
+                .next()
+                .unwrap_or(call);
+            let path = call.split('"').nth(1)?;
+            let method = call.split("web::").nth(1)?.split('(').next()?;
+            path.starts_with("/api/")
+                .then(|| (method.to_string(), path.to_string()))
+        })
+        .collect()
+}
+
+/// Whether `value` has the shape `schema` describes (the parts of JSON Schema the
+/// document uses: $ref, oneOf, type, const, required, properties, items).
+fn conforms(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+) -> bool {
+    use serde_json::Value;
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let target = reference
+            .trim_start_matches("#/")
+            .split('/')
+            .fold(doc, |at, key| &at[key]);
+        assert!(!target.is_null(), "{reference} resolves to nothing");
+        return conforms(doc, target, value);
+    }
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        return options.iter().any(|o| conforms(doc, o, value));
+    }
+    if let Some(constant) = schema.get("const") {
+        return constant == value;
+    }
+    let type_ok = |name: &str| match name {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_u64() || value.is_i64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        other => panic!("type {other} not checked"),
+    };
+    match schema.get("type") {
+        Some(Value::String(name)) if !type_ok(name) => return false,
+        Some(Value::Array(names)) if !names.iter().filter_map(Value::as_str).any(type_ok) => {
+            return false
+        }
+        _ => {}
+    }
+    if let (Some(required), Some(object)) = (
+        schema.get("required").and_then(Value::as_array),
+        value.as_object(),
+    ) {
+        if !required
+            .iter()
+            .filter_map(Value::as_str)
+            .all(|key| object.contains_key(key))
+        {
+            return false;
+        }
+    }
+    if let (Some(properties), Some(object)) = (
+        schema.get("properties").and_then(Value::as_object),
+        value.as_object(),
+    ) {
+        for (key, property) in properties {
+            if let Some(v) = object.get(key) {
+                if !conforms(doc, property, v) {
+                    return false;
+                }
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        return array.iter().all(|item| conforms(doc, items, item));
+    }
+    true
+}
+
+fn openapi_documents_every_json_route(db: TestDb) {
+    let fixture = crate::access::fixture(&db);
+    let server = &fixture.server;
+    let (status, body, headers) = server.get("/api/openapi.json");
+    assert_eq!(status, 200);
+    assert!(headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json")));
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("the document is JSON");
+    assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3.1."));
+
+    // Every /api/ route the app registers is documented, and nothing else is.
+    let mut registered = registered_api_routes();
+    registered.sort();
+    assert!(registered.len() >= 6, "{registered:?}");
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .expect("operations")
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    documented.sort();
+    assert_eq!(
+        documented, registered,
+        "documented vs registered /api/ routes"
+    );
+
+    // Each documented route answers a status it documents: 200 with the documented
+    // shape for an admin, 401 without a session, 403 for a head asking for another
+    // department, 404 for a survey that does not exist.
+    let fill = |path: &str, survey: &str| {
+        path.replace("{survey}", survey)
+            .replace("{label}", crate::access::WAVE)
+    };
+    for (method, path) in &documented {
+        assert_eq!(method, "get", "{path}: only GET routes are called here");
+        let operation = &doc["paths"][path.as_str()]["get"];
+        let responses = operation["responses"].as_object().expect("responses");
+        let documents = |status: u16| responses.contains_key(&status.to_string());
+        let call = |url: &str, session: &str| {
+            let reply = server.get_with(url, session);
+            assert!(
+                documents(reply.status),
+                "{url} answered {} which {path} does not document",
+                reply.status
+            );
+            reply
+        };
+        let url = fill(path, "pulse");
+        let reply = call(&url, &fixture.admin);
+        assert_eq!(reply.status, 200, "{url}: {}", reply.body);
+        let value: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+        let schema = &responses["200"]["content"]["application/json"]["schema"];
+        assert!(conforms(&doc, schema, &value), "{url}: {value}");
+        let public = operation["security"].as_array().is_some_and(Vec::is_empty);
+        if public {
+            continue;
+        }
+        assert_eq!(call(&url, "").status, 401, "{url}");
+        let params = operation["parameters"].to_string();
+        if params.contains("parameters/department") {
+            let other = format!("{url}?department=Sales");
+            assert_eq!(call(&other, &fixture.head_b).status, 403, "{other}");
+        }
+        if path.contains("{survey}") {
+            let missing = fill(path, "no-such-survey");
+            assert_eq!(call(&missing, &fixture.admin).status, 404, "{missing}");
+        }
+    }
+    let (status, body, _) = server.get("/api/no/such/route");
+    assert_eq!(status, 404);
+    assert!(body.contains("\"error\""));
+}
+
 #[derive(QueryableByName)]
 struct Version {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -626,4 +799,5 @@ crate::on_both_backends!(
     health_and_readiness,
     json_logs_carry_request_ids_and_no_tokens,
     sigterm_under_load_loses_nothing,
+    openapi_documents_every_json_route,
 );

@@ -317,12 +317,16 @@ mod tests {
         let args = ConfigArgs {
             smtp_url: Some("smtp://me:pw@mail:587".into()),
             secret: Some("s3cret".into()),
+            metrics_token: Some("m3trics".into()),
             database_url: Some("postgres://u:dbpw@h/d".into()),
             ..Default::default()
         };
         let shown = format!("{:?}", args.resolve().unwrap());
         assert!(
-            !shown.contains("s3cret") && !shown.contains("pw@") && !shown.contains("dbpw"),
+            !shown.contains("s3cret")
+                && !shown.contains("m3trics")
+                && !shown.contains("pw@")
+                && !shown.contains("dbpw"),
             "{shown}"
         );
     }

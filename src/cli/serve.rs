@@ -2,9 +2,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
-
 use chrono::Utc;
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::Db;

@@ -1,5 +1,7 @@
 //! Load benchmark of survey submissions: `wrk` POSTs a distinct link token per request to
-//! the real release `icsat serve`, next to `wrk` on `GET /healthz` as the ceiling.
+//! the real release `icsat serve`, next to `wrk` on `GET /readyz` (a request that asks
+//! the database through the blocking pool, as `/healthz` did before it became a bare
+//! liveness check) as the ceiling.
 //!
 //!     cargo build --release --bin icsat --example submit_bench
 //!     target/release/examples/submit_bench                       # SQLite in a temp folder
@@ -164,7 +166,7 @@ struct Args {
     /// wrk script [default: scripts/submit_bench.lua of this crate]
     #[arg(long)]
     script: Option<PathBuf>,
-    /// Skip the /healthz ceiling run
+    /// Skip the /readyz ceiling run
     #[arg(long)]
     no_healthz: bool,
     /// Only prepare the database and the request file, print how to serve and load it,
@@ -177,6 +179,11 @@ struct Args {
     /// Wrap the server in this command (e.g. "perf record -g -o /tmp/perf.data --")
     #[arg(long)]
     server_wrapper: Option<String>,
+    /// Scrape /metrics every SECONDS during the submissions, as Prometheus would. The
+    /// cost of metrics: one run with `--server-env ICSAT_METRICS=false`, one with
+    /// `--scrape-metrics 1`; compare "stored submissions/s"
+    #[arg(long, value_name = "SECONDS")]
+    scrape_metrics: Option<f64>,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -319,7 +326,7 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
             Some(wrk(
                 args,
                 pid,
-                &format!("{base}/healthz"),
+                &format!("{base}/readyz"),
                 None,
                 &requests_file,
             )?)
@@ -341,8 +348,19 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
                 largest
             })
         });
+        let scraper = args.scrape_metrics.map(|every| {
+            let (watching, url) = (watching.clone(), format!("{base}/metrics"));
+            std::thread::spawn(move || scrape_metrics(&url, every, &watching))
+        });
         let submit = wrk(args, pid, &base, Some(&script), &requests_file);
         watching.store(false, std::sync::atomic::Ordering::Relaxed);
+        if let Some(scraper) = scraper {
+            let (scrapes, ms) = scraper.join().map_err(|_| "the scraper stopped")??;
+            println!(
+                "/metrics scraped {scrapes} times during the run, {:.2} ms each on average",
+                ms / (scrapes.max(1) as f64)
+            );
+        }
         let mut submit = submit?;
         submit.largest_wal = watcher.and_then(|w| w.join().ok());
         Ok((healthz, submit))
@@ -396,7 +414,7 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
         )
     };
     if let Some(h) = &healthz {
-        row("GET /healthz", h);
+        row("GET /readyz", h);
     }
     row("POST /s/{token}", &submit);
     let cpu = |label: &str, r: &WrkResult| {
@@ -411,7 +429,7 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
         )
     };
     if let Some(h) = &healthz {
-        cpu("GET /healthz", h);
+        cpu("GET /readyz", h);
     }
     cpu("POST /s/{token}", &submit);
     let seconds = submit.seconds.max(1e-9);
@@ -435,7 +453,7 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
     );
     if let Some(h) = &healthz {
         println!(
-            "fraction of the /healthz ceiling: {:.1}%",
+            "fraction of the /readyz ceiling: {:.1}%",
             100.0 * submit.rps / h.rps.max(1e-9)
         );
     }
@@ -449,6 +467,34 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
         println!("WARNING: a wrk thread ran out of tokens; use more --employees");
     }
     Ok(())
+}
+
+/// GETs `url` every `every` seconds while `watching`; returns the scrapes and their
+/// total milliseconds. A scrape that fails is an error: the figures would mislead.
+fn scrape_metrics(
+    url: &str,
+    every: f64,
+    watching: &std::sync::atomic::AtomicBool,
+) -> Result<(u64, f64), String> {
+    let agent = ureq::Agent::new_with_defaults();
+    let (mut scrapes, mut ms) = (0u64, 0.0);
+    while watching.load(std::sync::atomic::Ordering::Relaxed) {
+        let started = Instant::now();
+        let text = agent
+            .get(url)
+            .call()
+            .map_err(|e| format!("GET {url}: {e}"))?
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if !text.contains("icsat_db_pool_max_connections") {
+            return Err(format!("{url} answered without metrics"));
+        }
+        ms += started.elapsed().as_secs_f64() * 1000.0;
+        scrapes += 1;
+        std::thread::sleep(Duration::from_secs_f64(every.max(0.05)));
+    }
+    Ok((scrapes, ms))
 }
 
 /// Builds the database and the request file; returns the number of invitations.

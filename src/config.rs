@@ -31,6 +31,8 @@ pub enum ConfigError {
     RequestTimeout,
     #[error("ICSAT_TRUSTED_PROXIES: {0}")]
     TrustedProxies(String),
+    #[error("ICSAT_SHUTDOWN_TIMEOUT: {0} is not between 1 and 3600 seconds")]
+    ShutdownTimeout(u64),
 }
 
 /// The settings as flags; every one also reads its environment variable.
@@ -136,6 +138,39 @@ pub struct ConfigArgs {
         value_name = "DAYS"
     )]
     pub retain_audit_days: Option<u32>,
+    /// Serve `/metrics` and record what it shows [default: true]
+    #[arg(long, global = true, env = "ICSAT_METRICS", value_name = "BOOL")]
+    pub metrics: Option<bool>,
+    /// Bearer token `/metrics` asks for [default: none, /metrics is open]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+    /// Seconds `serve` takes to stop on SIGTERM or SIGINT: requests in flight finish, the
+    /// inbox is sealed, mail leases handed back [default: 30]
+    #[arg(
+        long,
+        global = true,
+        env = "ICSAT_SHUTDOWN_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: Option<u64>,
+    /// Log lines as text, or as one JSON object per line (flag or variable only: logging
+    /// starts before the configuration file is read) [default: text]
+    #[arg(long, global = true, env = "ICSAT_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// `ICSAT_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,6 +190,9 @@ struct ConfigFile {
     retain_departed_days: Option<u32>,
     retain_mail_days: Option<u32>,
     retain_audit_days: Option<u32>,
+    metrics: Option<bool>,
+    metrics_token: Option<String>,
+    shutdown_timeout: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -177,6 +215,12 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// How long departed employees, mail rows and audit entries are kept.
     pub retention: crate::retention::Retention,
+    /// `ICSAT_METRICS`: whether `/metrics` is served and requests are measured.
+    pub metrics: bool,
+    /// `ICSAT_METRICS_TOKEN`: the bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<String>,
+    /// `ICSAT_SHUTDOWN_TIMEOUT`: the longest `serve` takes to stop once told to.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -195,6 +239,9 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("request_timeout", &self.request_timeout)
             .field("retention", &self.retention)
+            .field("metrics", &self.metrics)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -287,6 +334,13 @@ impl ConfigArgs {
                 .or(file.retain_audit_days)
                 .unwrap_or(defaults.audit_days),
         };
+        let shutdown_timeout = self
+            .shutdown_timeout
+            .or(file.shutdown_timeout)
+            .unwrap_or(30);
+        if !(1..=3600).contains(&shutdown_timeout) {
+            return Err(ConfigError::ShutdownTimeout(shutdown_timeout));
+        }
         Ok(Config {
             trusted_proxies,
             request_timeout: std::time::Duration::from_secs(request_timeout),
@@ -309,6 +363,13 @@ impl ConfigArgs {
             mail_from,
             help_contact,
             secret,
+            shutdown_timeout: std::time::Duration::from_secs(shutdown_timeout),
+            metrics: self.metrics.or(file.metrics).unwrap_or(true),
+            metrics_token: self
+                .metrics_token
+                .clone()
+                .or(file.metrics_token)
+                .filter(|s| !s.is_empty()),
         })
     }
 }
@@ -348,6 +409,8 @@ mod tests {
         assert_eq!(config.mail_from, "surveys@localhost");
         assert_eq!(config.help_contact, "surveys@localhost");
         assert!(config.smtp_url.is_none() && config.secret.is_none());
+        assert_eq!(config.shutdown_timeout, std::time::Duration::from_secs(30));
+        assert!(config.metrics && config.metrics_token.is_none());
     }
 
     #[test]
@@ -394,12 +457,16 @@ mod tests {
         let args = ConfigArgs {
             smtp_url: Some("smtp://me:pw@mail:587".into()),
             secret: Some("s3cret-s3cret-s3cret-s3cret-s3cret".into()),
+            metrics_token: Some("m3trics".into()),
             database_url: Some("postgres://u:dbpw@h/d".into()),
             ..Default::default()
         };
         let shown = format!("{:?}", args.resolve().unwrap());
         assert!(
-            !shown.contains("s3cret") && !shown.contains("pw@") && !shown.contains("dbpw"),
+            !shown.contains("s3cret")
+                && !shown.contains("m3trics")
+                && !shown.contains("pw@")
+                && !shown.contains("dbpw"),
             "{shown}"
         );
     }
@@ -415,6 +482,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("HOST:PORT"));
+        let bad_timeout = ConfigArgs {
+            shutdown_timeout: Some(0),
+            ..Default::default()
+        };
+        assert!(bad_timeout
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .starts_with("ICSAT_SHUTDOWN_TIMEOUT: 0 is not between 1 and 3600"));
         let bad_db = ConfigArgs {
             database_url: Some("mysql://x".into()),
             ..Default::default()

@@ -24,6 +24,7 @@ pub mod error;
 pub mod exports;
 pub mod files;
 pub mod mail;
+pub mod metrics;
 pub mod reports;
 pub mod responses;
 pub mod retention;

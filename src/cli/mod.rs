@@ -245,7 +245,10 @@ pub enum Role {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     crate::files::private_umask();
-    init_logging(matches!(cli.command, Command::Serve));
+    init_logging(
+        matches!(cli.command, Command::Serve),
+        cli.config.log_format.unwrap_or_default(),
+    );
     if std::env::args().any(|a| a == "--secret" || a.starts_with("--secret=")) {
         tracing::warn!("--secret puts the key on the command line, where every user of this machine can read it (ps, /proc); set ICSAT_SECRET instead");
     }
@@ -258,7 +261,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(service: bool) {
+fn init_logging(service: bool, format: crate::config::LogFormat) {
     let default = if service { "info" } else { "warn" };
     let asked = std::env::var("ICSAT_LOG").unwrap_or_default();
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("ICSAT_LOG")
@@ -271,11 +274,23 @@ fn init_logging(service: bool) {
             filter = filter.add_directive(directive);
         }
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = match format {
+        crate::config::LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .try_init(),
+        // One object per line: the event's fields at the top, the request's span (its
+        // request id, method and route pattern) under "span".
+        crate::config::LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init(),
+    };
     crate::db::log_statements();
 }
 

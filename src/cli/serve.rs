@@ -1,8 +1,9 @@
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -20,7 +21,7 @@ const SEAL_LOG_EVERY: Duration = Duration::from_secs(3600);
 /// Seals the responses waiting in the inbox, then ticks the scheduler, until the process
 /// ends. Every action either takes is idempotent across processes, so several `serve`
 /// processes may all run it.
-async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
+async fn run_scheduler(db: Db, mailer: Arc<Mailer>, mut stop: watch::Receiver<bool>) {
     // Every TICK from one start to the next, not TICK after the last one ended: a seal
     // under load takes seconds, and sealing must keep pace with answering.
     let mut every = tokio::time::interval(TICK);
@@ -28,11 +29,21 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
     let mut sealed_this_hour = 0u64;
     let mut hour_started = std::time::Instant::now();
     loop {
-        every.tick().await;
+        // A tick begun is finished (its steps are transactions, each safe to cut short,
+        // but a finished one leaves less to redo); none begins once told to stop.
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
         // Through the shared writer, so that on SQLite sealing neither waits for the
         // write lock nor holds submissions waiting for it.
+        let started = std::time::Instant::now();
+        let metrics = crate::metrics::global();
         let sealed = match crate::responses::inbox::seal_grouped(&db).await {
-            Ok(sealed) => sealed,
+            Ok(sealed) => {
+                metrics.sealed(started, sealed);
+                sealed
+            }
             Err(e) => {
                 tracing::error!(error = %e, "sealing failed; retrying");
                 0
@@ -60,6 +71,11 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>) {
             Ok(report)
         })
         .await;
+        let ok = matches!(outcome, Ok(Ok(_)));
+        metrics
+            .scheduler_ticks
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
+            .inc();
         match outcome {
             Ok(Ok(report)) if report != scheduler::TickReport::default() => {
                 tracing::info!(?report, "scheduler tick")
@@ -162,22 +178,153 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         definitions: Arc::new(crate::web::cache::DefinitionCache::default()),
     };
     let transport = crate::mail::Transport::from_config(&config)?;
+    let timeout = config.shutdown_timeout;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(state)?;
-        actix_web::rt::spawn(run_scheduler(db.clone(), mailer));
+        let handle = app.server.handle();
         actix_web::rt::spawn(run_retention(db.clone(), config.retention));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let sender = actix_web::rt::spawn(crate::mail::run_sender(db.clone(), transport, async move {
-            let _ = stopped.await;
-        }));
+        let (stop, stopped) = watch::channel(false);
+        let scheduler = actix_web::rt::spawn(run_scheduler(db.clone(), mailer, stopped.clone()));
+        let worker = crate::mail::worker_name();
+        let mut sender_stopped = stopped.clone();
+        let sender = actix_web::rt::spawn(crate::mail::run_sender_as(
+            db.clone(),
+            transport,
+            crate::mail::SendOptions::default(),
+            worker.clone(),
+            async move {
+                let _ = sender_stopped.wait_for(|stop| *stop).await;
+            },
+        ));
         let host = config.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         println!("icsat is listening on http://{host}:{}", app.port);
         let _ = std::io::stdout().flush();
         tracing::info!(database = %config.database_url.display(), surveys = loaded.len(), "serving");
-        let served = app.server.await.map_err(AppError::Server);
-        // Let the sender finish the message in flight and hand back its claims.
-        let _ = stop.send(());
-        let _ = tokio::time::timeout(Duration::from_secs(15), sender).await;
-        served
+        let mut server = app.server;
+        let signal = tokio::select! {
+            served = &mut server => {
+                // The server stopped by itself: an error, as nothing else stops it.
+                let _ = stop.send(true);
+                let _ = tokio::time::timeout(Duration::from_secs(15), sender).await;
+                return served.map_err(AppError::Server);
+            }
+            signal = shutdown_signal() => signal,
+        };
+        shut_down(Stopping {
+            signal,
+            timeout,
+            db,
+            worker,
+            server,
+            handle,
+            stop,
+            scheduler,
+            sender,
+        })
+        .await;
+        Ok(())
     })
+}
+
+/// What a shutdown stops.
+struct Stopping {
+    signal: &'static str,
+    timeout: Duration,
+    db: Db,
+    worker: String,
+    server: actix_web::dev::Server,
+    handle: actix_web::dev::ServerHandle,
+    stop: watch::Sender<bool>,
+    scheduler: actix_web::rt::task::JoinHandle<()>,
+    sender: actix_web::rt::task::JoinHandle<()>,
+}
+
+/// Stops within `timeout` of the signal: no new connection is accepted, requests in
+/// flight finish (a submission answered "saved" has committed), then the inbox is sealed,
+/// and the mail sender finishes the message in flight and hands back its other claims.
+/// Whatever is still running at the end is cut short: each step is a transaction, so
+/// nothing half-done is stored, and a sender's claims are handed back explicitly.
+async fn shut_down(s: Stopping) {
+    let started = Instant::now();
+    let deadline = started + s.timeout;
+    // Kept for the last steps (handing back claims) and the exit itself.
+    let margin = (s.timeout / 10).min(Duration::from_secs(1));
+    let watchdog_deadline = deadline;
+    std::thread::spawn(move || {
+        std::thread::sleep(watchdog_deadline.saturating_duration_since(Instant::now()));
+        tracing::warn!("shutdown took longer than ICSAT_SHUTDOWN_TIMEOUT: stopping now");
+        std::process::exit(0);
+    });
+    tracing::info!(
+        signal = s.signal,
+        timeout_s = s.timeout.as_secs(),
+        "shutting down: finishing requests in flight"
+    );
+    let _ = s.stop.send(true);
+    let until = tokio::time::Instant::from_std(deadline - margin);
+    let stopping = s.handle.stop(true);
+    let mut server = s.server;
+    // The server's own future runs the stop: both are polled.
+    let drained = tokio::time::timeout_at(until, async {
+        let _ = tokio::join!(stopping, &mut server);
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("shutdown: requests still in flight were cut off");
+    }
+    // Every response answered "saved" is in the inbox now; seal it, so that nothing
+    // waits for the next start.
+    match tokio::time::timeout_at(until, crate::responses::inbox::seal_grouped(&s.db)).await {
+        Ok(Ok(_)) => tracing::info!("shutdown: inbox sealed"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "shutdown: sealing failed; the next start seals")
+        }
+        Err(_) => tracing::warn!("shutdown: sealing took too long; the next start seals"),
+    }
+    let sender_abort = s.sender.abort_handle();
+    if tokio::time::timeout_at(until, s.sender).await.is_err() {
+        sender_abort.abort();
+        tracing::warn!("shutdown: a delivery was still in flight; its message is handed back");
+    }
+    // A pass stopped early hands back its claims itself; this also covers one cut short.
+    let last = tokio::time::Instant::from_std(deadline);
+    match tokio::time::timeout_at(last, crate::mail::release_claims(&s.db, &s.worker)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "shutdown: mail leases not handed back; they run out")
+        }
+        Err(_) => tracing::warn!("shutdown: mail leases not handed back in time; they run out"),
+    }
+    let scheduler_abort = s.scheduler.abort_handle();
+    if tokio::time::timeout_at(last, s.scheduler).await.is_err() {
+        scheduler_abort.abort();
+    }
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "stopped");
+}
+
+/// Waits for SIGTERM (systemd, containers) or SIGINT (Ctrl-C); returns its name.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                tracing::warn!("cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }

@@ -284,6 +284,19 @@ impl Db {
         })
     }
 
+    /// Connections of the pool now, for `/metrics`.
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        let (state, max) = match self {
+            Db::Sqlite(pool, _) => (pool.state(), pool.max_size()),
+            Db::Postgres(pool) => (pool.state(), pool.max_size()),
+        };
+        crate::metrics::PoolUse {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max,
+        }
+    }
+
     /// Applies the embedded migrations that are not applied yet; returns their names.
     pub fn migrate(&self) -> Result<Vec<String>, DbError> {
         let failed =
@@ -322,7 +335,10 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let db = self.clone();
+        // The caller's span (a request's id) goes along, for what the work logs.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             let mut conn = db.get()?;
             work(&mut conn)
         })
@@ -409,6 +425,25 @@ impl Conn {
             #[cfg(feature = "postgres")]
             Conn::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// How many embedded migrations the database lacks (0: the schema is current), for
+    /// `/readyz`.
+    pub fn pending_migrations(&mut self) -> Result<usize, DbError> {
+        let failed =
+            |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        Ok(match self {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(failed)?
+                .len(),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(c) => c
+                .pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(failed)?
+                .len(),
+        })
     }
 
     /// Succeeds when the database answers a trivial query (the health check).

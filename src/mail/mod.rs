@@ -18,8 +18,11 @@ mod transport;
 use std::fmt;
 
 pub use compose::compose;
-pub use outbox::{counts_by_wave, enqueue, failures, resend, MailCounts, OutboxStatus};
-pub use sender::{run_sender, run_sender_with, send_due, send_due_with, SendOptions, SendStats};
+pub use outbox::{counts_by_wave, enqueue, failures, resend, totals, MailCounts, OutboxStatus};
+pub use sender::{
+    release_claims, run_sender, run_sender_as, run_sender_with, send_due, send_due_with,
+    worker_name, SendOptions, SendStats,
+};
 pub use templates::{SignInContext, SurveyMailContext, Templates};
 pub use transport::{DeliveryError, SmtpRelay, Transport, DEFAULT_SMTP_TIMEOUT};
 

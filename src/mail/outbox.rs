@@ -113,6 +113,29 @@ pub fn counts_by_wave(conn: &mut Conn) -> Result<HashMap<i64, MailCounts>, MailE
     Ok(counts)
 }
 
+/// Messages of every wave and none by status, and when the oldest queued one was
+/// queued: what `/metrics` shows of the outbox.
+pub fn totals(conn: &mut Conn) -> Result<(MailCounts, Option<NaiveDateTime>), MailError> {
+    let rows: Vec<(String, i64)> = with_conn!(*conn, c => mail_outbox::table
+        .group_by(mail_outbox::status)
+        .select((mail_outbox::status, diesel::dsl::count_star()))
+        .load(c))?;
+    let mut counts = MailCounts::default();
+    for (status, n) in rows {
+        let n = u64::try_from(n).unwrap_or(0);
+        match status.as_str() {
+            SENT => counts.sent += n,
+            FAILED => counts.failed += n,
+            _ => counts.queued += n,
+        }
+    }
+    let oldest: Option<NaiveDateTime> = with_conn!(*conn, c => mail_outbox::table
+        .filter(mail_outbox::status.eq(QUEUED))
+        .select(diesel::dsl::min(mail_outbox::created_at))
+        .get_result(c))?;
+    Ok((counts, oldest))
+}
+
 /// The wave's messages that could not be delivered: (recipient, the server's reply or
 /// the reason), in the order they were queued.
 pub fn failures(conn: &mut Conn, wave_id: i64) -> Result<Vec<(String, String)>, MailError> {
@@ -249,6 +272,22 @@ pub(crate) fn release(conn: &mut Conn, worker: &str, ids: &[i64]) -> Result<(), 
     with_conn!(*conn, c => diesel::update(
         o::mail_outbox
             .filter(o::id.eq_any(ids))
+            .filter(o::status.eq(QUEUED))
+            .filter(o::claimed_by.eq(worker)),
+    )
+    .set((
+        o::claimed_until.eq(None::<NaiveDateTime>),
+        o::claimed_by.eq(None::<String>),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Gives back every lease `worker` holds on a message not sent yet.
+pub(crate) fn release_all(conn: &mut Conn, worker: &str) -> Result<(), MailError> {
+    use mail_outbox::dsl as o;
+    with_conn!(*conn, c => diesel::update(
+        o::mail_outbox
             .filter(o::status.eq(QUEUED))
             .filter(o::claimed_by.eq(worker)),
     )

@@ -90,11 +90,27 @@ pub async fn run_sender_with(
     options: SendOptions,
     shutdown: impl Future<Output = ()>,
 ) {
-    let worker = format!(
+    run_sender_as(db, transport, options, worker_name(), shutdown).await
+}
+
+/// A name for this process's sender in its claims: unique per process and start.
+pub fn worker_name() -> String {
+    format!(
         "{}-{}",
         std::process::id(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
+    )
+}
+
+/// [`run_sender_with`] under a name given by the caller, who can then hand back the
+/// claims of a sender it had to stop before it finished ([`release_claims`]).
+pub async fn run_sender_as(
+    db: Db,
+    transport: Transport,
+    options: SendOptions,
+    worker: String,
+    shutdown: impl Future<Output = ()>,
+) {
     tracing::info!(worker, transport = %transport.describe(), "mail sender started");
     let stop = AtomicBool::new(false);
     let (wake, mut woken) = tokio::sync::watch::channel(());
@@ -140,6 +156,15 @@ pub async fn run_sender_with(
     tracing::info!(worker, "mail sender stopped");
 }
 
+/// Hands back every claim `worker` still holds, so another process (or the next start)
+/// sends those messages at once instead of after the lease; for a sender stopped in the
+/// middle of a delivery. A message whose delivery was cut short may then be sent twice,
+/// never lost.
+pub async fn release_claims(db: &Db, worker: &str) -> Result<(), MailError> {
+    let worker = worker.to_string();
+    db.run(move |conn| outbox::release_all(conn, &worker)).await
+}
+
 async fn pass(
     db: &Db,
     transport: &Transport,
@@ -159,6 +184,7 @@ async fn pass(
         ..SendStats::default()
     };
     let mut queue: VecDeque<Claimed> = claimed.into();
+    let deliveries = &crate::metrics::global().mail_deliveries;
     let mut renewed = Instant::now();
     while let Some(message) = queue.pop_front() {
         if stop.load(Ordering::SeqCst) {
@@ -193,12 +219,14 @@ async fn pass(
                 tracing::debug!(outbox_id = id, domain, "mail sent");
                 db.run(move |conn| outbox::mark_sent(conn, id, now)).await?;
                 stats.sent += 1;
+                deliveries.with_label_values(&["sent"]).inc();
             }
             Err(DeliveryError::Permanent(reply)) => {
                 tracing::warn!(outbox_id = id, domain, "mail refused permanently");
                 db.run(move |conn| outbox::mark_failed(conn, id, attempts, &reply))
                     .await?;
                 stats.failed += 1;
+                deliveries.with_label_values(&["failed"]).inc();
             }
             Err(DeliveryError::Temporary(reply)) | Err(DeliveryError::Unreachable(reply))
                 if attempts >= options.max_attempts =>
@@ -208,6 +236,7 @@ async fn pass(
                 db.run(move |conn| outbox::mark_failed(conn, id, attempts, &reply))
                     .await?;
                 stats.failed += 1;
+                deliveries.with_label_values(&["failed"]).inc();
             }
             Err(error) => {
                 let unreachable = matches!(error, DeliveryError::Unreachable(_));
@@ -218,6 +247,7 @@ async fn pass(
                 db.run(move |conn| outbox::mark_retry(conn, id, attempts, next, &reply))
                     .await?;
                 stats.retried += 1;
+                deliveries.with_label_values(&["retried"]).inc();
                 if unreachable {
                     stats.unreachable = true;
                     break;

@@ -207,6 +207,11 @@ const PAGE: usize = 2_000;
 
 /// Counts a wave's stored responses per class.
 pub fn count(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Result<Cube, DbError> {
+    let took = &crate::metrics::global().count_duration;
+    crate::metrics::timed(took, || count_classes(conn, wave_id, definition))
+}
+
+fn count_classes(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Result<Cube, DbError> {
     // The page lookups below need the planner to know `answers` (see `db::planner`).
     crate::db::planner::refresh_if_stale(conn)?;
     let mut questions = Questions::of(definition);

@@ -379,6 +379,19 @@ pub fn make(
     definition: &Definition,
     is_final: bool,
 ) -> Result<Option<ReleaseInfo>, ReportError> {
+    let kind = if is_final { "final" } else { "interim" };
+    let took = crate::metrics::global()
+        .release_duration
+        .with_label_values(&[kind]);
+    crate::metrics::timed(&took, || make_release(conn, wave_id, definition, is_final))
+}
+
+fn make_release(
+    conn: &mut Conn,
+    wave_id: i64,
+    definition: &Definition,
+    is_final: bool,
+) -> Result<Option<ReleaseInfo>, ReportError> {
     let previous = latest(conn, wave_id)?;
     if previous.as_ref().is_some_and(|p| p.info.is_final) {
         return Ok(None);

@@ -10,6 +10,7 @@ pub mod data;
 mod deadline;
 mod health;
 pub mod limits;
+mod observe;
 pub mod pages;
 pub mod results;
 pub mod signin;
@@ -73,6 +74,7 @@ impl Application {
         )));
         let timeout = state.config.request_timeout;
         let https = state.config.base_url.starts_with("https://");
+        let shutdown = state.config.shutdown_timeout;
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
@@ -82,8 +84,11 @@ impl Application {
                     deadline::read_body(timeout, req, next)
                 }))
                 .wrap(security_headers(https))
+                .wrap(actix_web::middleware::from_fn(observe::observe))
                 .app_data(web::PayloadConfig::new(survey::MAX_BODY))
                 .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+                .route("/metrics", web::get().to(observe::metrics))
                 .route("/static/icsat.css", web::get().to(stylesheet))
                 .route("/s/{token}", web::get().to(survey::show))
                 .route("/s/{token}", web::post().to(survey::submit))
@@ -107,6 +112,7 @@ impl Application {
                     "/results/{survey}/waves/{label}/summary.csv",
                     web::get().to(results::csv),
                 )
+                .route("/api/openapi.json", web::get().to(api::openapi))
                 .route("/api/surveys", web::get().to(api::surveys))
                 .route("/api/surveys/{survey}/waves", web::get().to(api::waves))
                 .route(
@@ -127,11 +133,22 @@ impl Application {
         .client_request_timeout(timeout.min(Duration::from_secs(5)))
         .client_disconnect_timeout(Duration::from_secs(5))
         .on_connect(deadline::note_socket)
+        // `serve` handles SIGTERM and SIGINT itself (its shutdown has more to do than
+        // the HTTP server's); requests in flight get most of the time it allows.
+        .disable_signals()
+        .shutdown_timeout(drain_seconds(shutdown))
         .listen(listener)
         .map_err(bind_error)?
         .run();
         Ok(Application { port, server })
     }
+}
+
+/// Of a shutdown's time, what requests in flight may take (whole seconds, at least one):
+/// the rest is for sealing the inbox and handing back mail leases.
+pub fn drain_seconds(shutdown: Duration) -> u64 {
+    let total = shutdown.as_secs();
+    total.saturating_sub((total / 5).max(2)).max(1)
 }
 
 /// Headers every response carries: nothing loads from elsewhere, nothing frames us, and
@@ -170,4 +187,16 @@ async fn not_found() -> HttpResponse {
     HttpResponse::NotFound()
         .content_type("text/plain; charset=utf-8")
         .body("Not found. Check the address; survey links are personal and must be copied whole.\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn requests_in_flight_get_most_of_a_shutdown() {
+        let drain = |s| super::drain_seconds(std::time::Duration::from_secs(s));
+        assert_eq!(drain(30), 24);
+        assert_eq!(drain(6), 4);
+        assert_eq!(drain(2), 1);
+        assert_eq!(drain(1), 1);
+    }
 }

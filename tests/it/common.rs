@@ -275,6 +275,18 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Sends SIGTERM, as systemd or a container runtime does, and waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for icsat serve")
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -332,6 +344,23 @@ impl Server {
             request = request.header("Cookie", cookies);
         }
         let mut response = request.call().expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// GET with one extra request header.
+    pub fn get_with_header(&self, path: &str, name: &str, value: &str) -> Reply {
+        let mut response = Server::agent()
+            .get(&format!("{}{path}", self.base_url))
+            .header(name, value)
+            .call()
+            .expect("request");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.body_mut().read_to_string().unwrap_or_default();

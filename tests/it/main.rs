@@ -15,6 +15,7 @@ mod delivery;
 mod demo;
 mod export;
 mod mail;
+mod operations;
 mod reports;
 mod responses;
 mod retention;

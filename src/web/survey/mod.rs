@@ -246,6 +246,9 @@ pub async fn submit(
         crate::db::now(),
     )
     .await;
+    if let Ok(Outcome::Stored) = stored {
+        crate::metrics::global().submissions_stored.inc();
+    }
     match stored {
         Ok(Outcome::Stored) => state.pages.message(
             StatusCode::OK,

@@ -18,8 +18,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && groupadd --system icsat \
-    && useradd --system --gid icsat --home-dir /var/lib/icsat --no-create-home \
+    && groupadd --system --gid 10001 icsat \
+    && useradd --system --uid 10001 --gid icsat --home-dir /var/lib/icsat --no-create-home \
        --shell /usr/sbin/nologin icsat \
     && install -d -m 0700 -o icsat -g icsat /var/lib/icsat
 COPY --from=build /src/target/release/icsat /usr/local/bin/icsat
@@ -28,7 +28,8 @@ ENV ICSAT_DATABASE_URL=sqlite:///var/lib/icsat/icsat.db \
     ICSAT_DEFINITIONS=/etc/icsat/survey-definitions \
     ICSAT_OUTBOX_DIR=/var/lib/icsat/outbox \
     ICSAT_BIND=0.0.0.0:8080
-USER icsat
+# Numeric, so that the host and Kubernetes' runAsNonRoot can check it.
+USER 10001:10001
 WORKDIR /var/lib/icsat
 VOLUME ["/var/lib/icsat"]
 EXPOSE 8080

@@ -16,7 +16,9 @@ mod write_gate;
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("icsat needs a database: build with the feature sqlite, postgres, or both");
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "sqlite")]
+use std::path::Path;
+use std::path::PathBuf;
 #[cfg(feature = "sqlite")]
 use std::sync::Arc;
 use std::time::Duration;
@@ -287,7 +289,9 @@ impl Db {
     /// Connections of the pool now, for `/metrics`.
     pub fn pool_use(&self) -> crate::metrics::PoolUse {
         let (state, max) = match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool, _) => (pool.state(), pool.max_size()),
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => (pool.state(), pool.max_size()),
         };
         crate::metrics::PoolUse {

@@ -195,7 +195,44 @@ pub enum Conn {
     #[cfg(feature = "sqlite")]
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
     #[cfg(feature = "postgres")]
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    Postgres(PgConn),
+}
+
+/// A pooled PostgreSQL connection that can take a second one from its pool: work that
+/// reads much (counting a wave) spreads its reads over two connections, so PostgreSQL
+/// works on both at once. Derefs to the `PgConnection`.
+#[cfg(feature = "postgres")]
+pub struct PgConn {
+    conn: PooledConnection<ConnectionManager<PgConnection>>,
+    pool: Pool<ConnectionManager<PgConnection>>,
+}
+
+#[cfg(feature = "postgres")]
+impl PgConn {
+    /// Another connection of the same pool, when one comes within a second; `None` when
+    /// the pool is busy (the caller then does the work on its own connection).
+    pub fn sibling(&self) -> Option<PgConn> {
+        let conn = self.pool.get_timeout(Duration::from_secs(1)).ok()?;
+        Some(PgConn {
+            conn,
+            pool: self.pool.clone(),
+        })
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl std::ops::Deref for PgConn {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl std::ops::DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
 }
 
 // min_idle is 0: r2d2 otherwise fills the pool from background threads, and a command
@@ -282,7 +319,10 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(pool, _) => Conn::Sqlite(pool.get()?),
             #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => Conn::Postgres(pool.get()?),
+            Db::Postgres(pool) => Conn::Postgres(PgConn {
+                conn: pool.get()?,
+                pool: pool.clone(),
+            }),
         })
     }
 

@@ -238,19 +238,14 @@ fn count_classes(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Resu
         class_of.push(at);
     }
     let mut tallies: Vec<Tally> = (0..classes.len()).map(|_| Tally::default()).collect();
-    let mut answers: Vec<Vec<Answer>> = Vec::with_capacity(PAGE);
-    for (page, classes_of_page) in rows.chunks(PAGE).zip(class_of.chunks(PAGE)) {
-        // Answers are keyed by response id, random across every wave: the page's ids,
-        // looked up one by one, read this wave's answers only.
-        let ids: Vec<&str> = page.iter().map(|(id, _, _)| id.as_str()).collect();
+    let pages: Vec<Vec<&str>> = rows
+        .chunks(PAGE)
+        .map(|page| page.iter().map(|(id, _, _)| id.as_str()).collect())
+        .collect();
+    let mut tally_page = |found: Vec<AnswerRow>, ids: &[&str], classes_of_page: &[usize]| {
         let position: HashMap<&str, usize> =
             ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let found: Vec<(String, String, i32, Option<i32>)> = crate::with_conn!(*conn, c => answers::table
-            .filter(answers::response_id.eq_any(&ids))
-            .select((answers::response_id, answers::question_id, answers::ordinal, answers::value))
-            .load(c))?;
-        answers.iter_mut().for_each(Vec::clear);
-        answers.resize_with(page.len(), Vec::new);
+        let mut answers: Vec<Vec<Answer>> = vec![Vec::new(); ids.len()];
         for (response, question, ordinal, value) in &found {
             if let Some(&at) = position.get(response.as_str()) {
                 let q = questions.slot(question);
@@ -260,12 +255,146 @@ fn count_classes(conn: &mut Conn, wave_id: i64, definition: &Definition) -> Resu
         for (response, &class) in answers.iter().zip(classes_of_page) {
             tallies[class].add(&questions, response);
         }
+    };
+    // One page is read on the count's own connection.
+    let helper = if pages.len() > 1 {
+        second_reader(conn)?
+    } else {
+        None
+    };
+    match helper {
+        None => {
+            for (ids, classes_of_page) in pages.iter().zip(class_of.chunks(PAGE)) {
+                let found = page_answers(conn, ids)?;
+                tally_page(found, ids, classes_of_page);
+            }
+        }
+        Some(mut helper) => {
+            // PostgreSQL: every other page is read on a second connection (in the same
+            // snapshot), so the server looks up two pages at once; tallying stays here,
+            // in page order.
+            std::thread::scope(|scope| -> Result<(), DbError> {
+                let (send, receive) = std::sync::mpsc::sync_channel(1);
+                let odd: Vec<&Vec<&str>> = pages.iter().skip(1).step_by(2).collect();
+                scope.spawn(move || {
+                    for ids in odd {
+                        let found = helper.read(ids);
+                        let failed = found.is_err();
+                        if send.send(found).is_err() || failed {
+                            break;
+                        }
+                    }
+                    helper.finish();
+                });
+                for (i, (ids, classes_of_page)) in
+                    pages.iter().zip(class_of.chunks(PAGE)).enumerate()
+                {
+                    let found = if i % 2 == 1 {
+                        // Its thread ends only after sending an error or every page.
+                        receive.recv().map_err(|_| DbError::TaskFailed)??
+                    } else {
+                        page_answers(conn, ids)?
+                    };
+                    tally_page(found, ids, classes_of_page);
+                }
+                Ok(())
+            })?;
+        }
     }
     for (tally, class) in tallies.into_iter().zip(classes.iter_mut()) {
         tally.into_class(&questions, class);
     }
     classes.sort_by(|a, b| (a.department, &a.attributes).cmp(&(b.department, &b.attributes)));
     Ok(Cube { classes })
+}
+
+/// One answer row: response id, question id, ordinal, value.
+type AnswerRow = (String, String, i32, Option<i32>);
+
+/// The answers of one page of response ids. Answers are keyed by response id, random
+/// across every wave: the page's ids, looked up one by one, read this wave's answers only.
+fn page_answers(conn: &mut Conn, ids: &[&str]) -> Result<Vec<AnswerRow>, DbError> {
+    Ok(crate::with_conn!(*conn, c => answers::table
+        .filter(answers::response_id.eq_any(ids))
+        .select((answers::response_id, answers::question_id, answers::ordinal, answers::value))
+        .load(c))?)
+}
+
+/// A second PostgreSQL connection reading pages for a count, in the snapshot of the
+/// count's own transaction when it runs in one (a release's REPEATABLE READ).
+#[cfg(feature = "postgres")]
+struct SecondReader {
+    conn: Conn,
+    in_transaction: bool,
+}
+
+#[cfg(feature = "postgres")]
+impl SecondReader {
+    fn read(&mut self, ids: &[&str]) -> Result<Vec<AnswerRow>, DbError> {
+        page_answers(&mut self.conn, ids)
+    }
+
+    fn finish(mut self) {
+        if self.in_transaction {
+            if let Conn::Postgres(pg) = &mut self.conn {
+                let _ = diesel::connection::SimpleConnection::batch_execute(&mut **pg, "COMMIT");
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+struct SecondReader;
+
+#[cfg(not(feature = "postgres"))]
+impl SecondReader {
+    fn read(&mut self, _ids: &[&str]) -> Result<Vec<AnswerRow>, DbError> {
+        Ok(Vec::new())
+    }
+    fn finish(self) {}
+}
+
+/// On PostgreSQL, a second connection for reading pages; `None` on SQLite (one reader
+/// file, nothing to gain), when the pool has none to spare, or for a small wave.
+#[cfg(feature = "postgres")]
+fn second_reader(conn: &mut Conn) -> Result<Option<SecondReader>, DbError> {
+    use diesel::connection::{SimpleConnection, TransactionManager};
+    use diesel::sql_types::Text;
+    #[derive(QueryableByName)]
+    struct Snapshot {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let Conn::Postgres(pg) = conn else {
+        return Ok(None);
+    };
+    let Some(mut sibling) = pg.sibling() else {
+        return Ok(None);
+    };
+    let depth =
+        diesel::connection::AnsiTransactionManager::transaction_manager_status_mut(&mut **pg)
+            .transaction_depth()
+            .ok()
+            .flatten();
+    let in_transaction = depth.is_some();
+    if in_transaction {
+        let snapshot: Snapshot =
+            diesel::sql_query("SELECT pg_export_snapshot() AS id").get_result(&mut **pg)?;
+        // The id comes from PostgreSQL itself (hex digits and dashes), never from input.
+        sibling.batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+            snapshot.id.replace('\'', "")
+        ))?;
+    }
+    Ok(Some(SecondReader {
+        conn: Conn::Postgres(sibling),
+        in_transaction,
+    }))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn second_reader(_conn: &mut Conn) -> Result<Option<SecondReader>, DbError> {
+    Ok(None)
 }
 
 /// Counts a closed wave's responses per class and stores the result (once: a later

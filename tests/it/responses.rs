@@ -166,7 +166,75 @@ fn a_bad_file_lists_every_problem_and_stores_nothing(db: TestDb) {
     assert_eq!(count(&db, "responses"), 0);
 }
 
+// A wave larger than one page of the count (2,000 responses): on PostgreSQL every other
+// page is read on a second connection in the release's snapshot; the figures are exact
+// either way.
+fn a_wave_counted_in_several_pages_gives_exact_figures(db: TestDb) {
+    let defs = prepared(&db);
+    let respondents = 4_500;
+    let mut csv = String::from("department,it-fast,it-nps,enps,channel,comment\n");
+    let mut fast = [0u64; 5];
+    let mut by_department = std::collections::BTreeMap::<&str, u64>::new();
+    for i in 0..respondents {
+        let department = ["IT", "HR", "Sales"][i % 3];
+        let value = (i * 7 + i / 3) % 5 + 1;
+        fast[value - 1] += 1;
+        *by_department.entry(department).or_default() += 1;
+        csv.push_str(&format!(
+            "{department},{value},{},{},,\n",
+            i % 11,
+            (i / 5) % 11
+        ));
+    }
+    let file = db.write("big.csv", &csv);
+    let run = |args: &[&str]| {
+        db.command(args)
+            .env("ICSAT_DEFINITIONS", &defs)
+            .output()
+            .map(crate::common::CommandOutput)
+            .unwrap()
+    };
+    run(&[
+        "responses",
+        "import",
+        "pulse",
+        "--wave",
+        "2025-03-01",
+        file.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let out = run(&[
+        "report",
+        "pulse",
+        "--wave",
+        "2025-03-01",
+        "--format",
+        "json",
+    ]);
+    out.assert_ok();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let groups = report["groups"].as_array().unwrap();
+    let company = groups.iter().find(|g| g["department"].is_null()).unwrap();
+    assert_eq!(company["respondents"], respondents as u64);
+    let distribution = &company["questions"]["it-fast"]["distribution"];
+    for (value, expected) in fast.iter().enumerate() {
+        assert_eq!(
+            distribution[(value + 1).to_string()],
+            *expected,
+            "{distribution}"
+        );
+    }
+    for (department, expected) in by_department {
+        let group = groups
+            .iter()
+            .find(|g| g["department"] == department)
+            .unwrap();
+        assert_eq!(group["respondents"], expected, "{department}");
+    }
+}
+
 crate::on_both_backends!(
     imports_a_closed_wave_once,
+    a_wave_counted_in_several_pages_gives_exact_figures,
     a_bad_file_lists_every_problem_and_stores_nothing
 );

@@ -1,0 +1,1 @@
+ALTER TABLE answers ALTER COLUMN response_id RESET (n_distinct);

@@ -190,6 +190,9 @@ pub fn raw(
     out: impl Write,
     progress: &dyn Fn(u64, u64),
 ) -> Result<u64, ExportError> {
+    // Each page continues along the primary key; after a bulk import or seal the planner
+    // needs current statistics to see that (see `db::planner`).
+    crate::db::planner::refresh_if_stale(conn)?;
     let (waves, index) = find_wave(conn, query.survey, query.wave)?;
     let wave_row = &waves[index];
     let definition = reports::wave_definition(conn, wave_row.version_id)?;

@@ -75,6 +75,13 @@ pub fn open_wave_labelled(db: &TestDb, label: &str, roster: bool) -> (Server, Ve
     }
     let defs = db.path("defs").display().to_string();
     let server = Server::start_with(db, &[("ICSAT_DEFINITIONS", &defs)]);
+    let tokens = open_wave_in(db, label);
+    (server, tokens)
+}
+
+/// Opens a wave of `services` (its definition stored, as by a server's start) in `db`
+/// with no server of its own; returns a known link token per new invitation.
+pub fn open_wave_in(db: &TestDb, label: &str) -> Vec<String> {
     let handle = db.db();
     let mut conn = handle.get().unwrap();
     let known: Vec<i64> =
@@ -98,8 +105,7 @@ pub fn open_wave_labelled(db: &TestDb, label: &str, roster: bool) -> (Server, Ve
     )
     .unwrap();
     let ids: Vec<i64> = icsat::with_conn!(conn, c => invitations::table.select(invitations::id).order(invitations::id).load(c)).unwrap();
-    let tokens = ids
-        .iter()
+    ids.iter()
         .filter(|id| !known.contains(id))
         .map(|id| {
             let (token, hash) = icsat::waves::tokens::new_token();
@@ -113,8 +119,7 @@ pub fn open_wave_labelled(db: &TestDb, label: &str, roster: bool) -> (Server, Ve
             .unwrap();
             token
         })
-        .collect();
-    (server, tokens)
+        .collect()
 }
 
 /// The `services` survey and 12 employees in IT, HR and Sales.

@@ -4,59 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use diesel::prelude::*;
 
-use crate::answering::{csrf_of, load_survey};
+use crate::answering::{csrf_of, load_survey, open_wave_in};
 use crate::common::{Server, TestDb};
-use icsat::db::schema::{invitation_tokens, invitations, waves};
+use icsat::db::schema::{invitations, waves};
 
 const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789abcdef";
-
-/// Opens a wave of the `services` survey (see `answering::load_survey`) for `server`'s
-/// database; returns a known link token per invitation.
-fn open_wave(db: &TestDb, label: &str) -> Vec<String> {
-    let handle = db.db();
-    let mut conn = handle.get().unwrap();
-    let config = icsat::config::ConfigArgs {
-        database_url: Some(db.url.clone()),
-        outbox_dir: Some(db.path("outbox")),
-        ..Default::default()
-    }
-    .resolve()
-    .unwrap();
-    let mailer = icsat::waves::lifecycle::Mailer::from_config(&config).unwrap();
-    let now = Utc::now();
-    icsat::waves::lifecycle::open(
-        &mut conn,
-        &mailer,
-        "services",
-        label,
-        now - Duration::hours(1),
-        now + Duration::days(7),
-        icsat::waves::Origin::Manual,
-    )
-    .unwrap();
-    let ids: Vec<i64> = icsat::with_conn!(conn, c => invitations::table
-        .select(invitations::id)
-        .order(invitations::id)
-        .load(c))
-    .unwrap();
-    ids.iter()
-        .map(|id| {
-            let (token, hash) = icsat::waves::tokens::new_token();
-            icsat::with_conn!(conn, c => diesel::insert_into(invitation_tokens::table)
-                .values((
-                    invitation_tokens::token_hash.eq(hash),
-                    invitation_tokens::invitation_id.eq(id),
-                    invitation_tokens::created_at.eq(icsat::db::now()),
-                ))
-                .execute(c))
-            .unwrap();
-            token
-        })
-        .collect()
-}
 
 /// A complete form for the `services` survey; 200 when stored.
 fn answer(server: &Server, token: &str, i: usize) -> u16 {
@@ -207,7 +162,7 @@ fn metrics_families_move_under_load(db: TestDb) {
 
     // A short load: a wave opens (12 invitations are sent as .eml files), 6 answer, one
     // link is mistyped.
-    let tokens = open_wave(&db, "metrics-wave");
+    let tokens = open_wave_in(&db, "metrics-wave");
     for (i, token) in tokens.iter().take(6).enumerate() {
         assert_eq!(answer(&server, token, i), 200);
     }
@@ -367,7 +322,7 @@ fn json_logs_carry_request_ids_and_no_tokens(db: TestDb) {
     assert_ne!(odd.header("x-request-id"), made.header("x-request-id"));
 
     // Requests whose paths and bodies hold what must never be logged.
-    let tokens = open_wave(&db, "log-wave");
+    let tokens = open_wave_in(&db, "log-wave");
     let path = format!("/s/{}", tokens[0]);
     let (_, page, _) = server.get(&path);
     let comment = "zebra-answer-7731 my manager is unfair";
@@ -515,7 +470,7 @@ fn sigterm_under_load_loses_nothing(db: TestDb) {
         ],
         std::fs::File::create(db.path("serve.log")).unwrap(),
     );
-    let tokens = open_wave(&db, "shutdown-wave");
+    let tokens = open_wave_in(&db, "shutdown-wave");
     let handle = db.db();
     let claimed = || -> i64 {
         let mut conn = handle.get().unwrap();

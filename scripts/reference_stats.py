@@ -2,7 +2,7 @@
 """Reference figures for src/stats, computed independently with pandas and scipy.
 
 Builds small datasets of raw answers (deterministic: fixed seed, and the answers are
-written into the fixture itself), computes every figure of shared/spec/statistics.md
+written into the fixture itself), computes every figure of docs/spec/statistics.md
 from the raw answers as an analyst would, and writes tests/fixtures/stats/reference.json.
 The Rust tests rebuild their tallies from the same raw answers and compare every figure
 to 1e-9.

@@ -1,5 +1,5 @@
 //! Configuration: each key from a flag, else its `ICSAT_*` environment variable, else an
-//! optional `icsat.toml`, else the default of `shared/spec/interfaces.md`.
+//! optional `icsat.toml`, else the default of `docs/spec/interfaces.md`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

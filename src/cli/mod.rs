@@ -1,4 +1,4 @@
-//! The `icsat` command line (`shared/spec/interfaces.md`): parsing and dispatch; each
+//! The `icsat` command line (`docs/spec/interfaces.md`): parsing and dispatch; each
 //! command's work lives in the domain module it belongs to.
 
 mod demo;

@@ -1,6 +1,6 @@
 //! Survey definitions: the TOML files HR keeps in `survey-definitions/`, read into a
 //! typed [`Definition`] with every broken rule reported at its line and column
-//! (`shared/spec/survey-definition.md` is the contract).
+//! (`docs/spec/survey-definition.md` is the contract).
 //!
 //! Pure: no I/O. The caller reads files and the roster and passes them in; the current
 //! time is always an argument of the scheduling helpers.

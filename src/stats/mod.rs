@@ -1,6 +1,6 @@
 //! Survey statistics: every figure a report shows, computed from sufficient statistics.
 //!
-//! The contract is `shared/spec/statistics.md`; `scripts/reference_stats.py` computes the
+//! The contract is `docs/spec/statistics.md`; `scripts/reference_stats.py` computes the
 //! same figures with pandas and scipy from raw answers, and the tests compare the two to
 //! 1e-9. Everything here is pure and costs the same whatever the number of respondents:
 //! answers are first tallied into [`ValueCounts`], [`ChoiceCounts`] or [`PairSums`] (which

@@ -1,4 +1,4 @@
-//! The report JSON of `shared/spec/interfaces.md`, as these types serialise it.
+//! The report JSON of `docs/spec/interfaces.md`, as these types serialise it.
 
 use serde::Serialize;
 use serde_json::json;

@@ -19,14 +19,15 @@ compile_error!("icsat needs a database: build with the feature sqlite, postgres,
 #[cfg(feature = "sqlite")]
 use std::path::Path;
 use std::path::PathBuf;
-#[cfg(feature = "sqlite")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 #[cfg(feature = "sqlite")]
+use diesel::r2d2::ConnectionManager;
+#[cfg(feature = "sqlite")]
 use diesel::r2d2::CustomizeConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{Pool, PooledConnection};
 use diesel::Connection;
 #[cfg(feature = "postgres")]
 use diesel::PgConnection;
@@ -186,8 +187,9 @@ pub enum Db {
         Pool<ConnectionManager<SqliteConnection>>,
         Arc<group_commit::GroupCommit>,
     ),
+    /// The pool, and the URL it connects to (for [`Db::separate`]).
     #[cfg(feature = "postgres")]
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Postgres(Pool<PgManager>, Arc<str>),
 }
 
 /// One connection taken from the pool; see [`with_conn!`](crate::with_conn).
@@ -203,8 +205,8 @@ pub enum Conn {
 /// works on both at once. Derefs to the `PgConnection`.
 #[cfg(feature = "postgres")]
 pub struct PgConn {
-    conn: PooledConnection<ConnectionManager<PgConnection>>,
-    pool: Pool<ConnectionManager<PgConnection>>,
+    conn: PooledConnection<PgManager>,
+    pool: Pool<PgManager>,
 }
 
 #[cfg(feature = "postgres")]
@@ -224,14 +226,98 @@ impl PgConn {
 impl std::ops::Deref for PgConn {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        &self.conn
+        &self.conn.conn
     }
 }
 
 #[cfg(feature = "postgres")]
 impl std::ops::DerefMut for PgConn {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.conn
+        &mut self.conn.conn
+    }
+}
+
+/// Connections of a `serve` process's PostgreSQL pool for requests, commands and
+/// background work; the submission writers have their own (`responses::batched`).
+#[cfg(feature = "postgres")]
+const PG_POOL_SIZE: u32 = 16;
+
+/// A pool whose first connection is `first` (the one that checked the URL), so a
+/// command that runs a handful of queries connects once, not twice.
+#[cfg(feature = "postgres")]
+fn pg_pool(url: &str, size: u32, first: Option<PgConnection>) -> Result<Pool<PgManager>, DbError> {
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(10))
+        .build(PgManager {
+            url: url.to_string(),
+            first: std::sync::Mutex::new(first),
+        })
+        .map_err(|e| DbError::Connect {
+            url: redact(url),
+            reason: e.to_string(),
+        })
+}
+
+/// diesel's `ConnectionManager` for PostgreSQL, with two changes: the connection made
+/// before the pool (to check the URL) is the pool's first, and a connection is pinged at
+/// checkout only when it was not pinged in the last [`PING_EVERY`]. diesel's pings every
+/// checkout: a round trip and a statement for each page and health check. A connection
+/// the server dropped (a restart) still fails at most that long before its ping finds it
+/// and the pool replaces it.
+#[cfg(feature = "postgres")]
+pub struct PgManager {
+    url: String,
+    first: std::sync::Mutex<Option<PgConnection>>,
+}
+
+#[cfg(feature = "postgres")]
+const PING_EVERY: Duration = Duration::from_secs(1);
+
+/// A pooled PostgreSQL connection and when its ping last succeeded.
+#[cfg(feature = "postgres")]
+pub struct PingedPg {
+    conn: PgConnection,
+    pinged: std::time::Instant,
+}
+
+#[cfg(feature = "postgres")]
+impl diesel::r2d2::ManageConnection for PgManager {
+    type Connection = PingedPg;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PingedPg, diesel::r2d2::Error> {
+        let made = self
+            .first
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let conn = match made {
+            Some(conn) => conn,
+            None => {
+                PgConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?
+            }
+        };
+        Ok(PingedPg {
+            conn,
+            pinged: std::time::Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PingedPg) -> Result<(), diesel::r2d2::Error> {
+        use diesel::r2d2::R2D2Connection;
+        if conn.pinged.elapsed() < PING_EVERY {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)?;
+        conn.pinged = std::time::Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut PingedPg) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || conn.conn.is_broken()
     }
 }
 
@@ -284,17 +370,25 @@ impl Db {
             }
             #[cfg(feature = "postgres")]
             DatabaseUrl::Postgres(raw) => {
-                PgConnection::establish(raw).map_err(|e| connect_error(e.to_string()))?;
-                let pool = Pool::builder()
-                    .max_size(16)
-                    .min_idle(Some(0))
-                    .connection_timeout(Duration::from_secs(10))
-                    .build(ConnectionManager::<PgConnection>::new(raw.clone()))
-                    .map_err(|e| connect_error(e.to_string()))?;
-                Ok(Db::Postgres(pool))
+                let first =
+                    PgConnection::establish(raw).map_err(|e| connect_error(e.to_string()))?;
+                let pool = pg_pool(raw, PG_POOL_SIZE, Some(first))?;
+                Ok(Db::Postgres(pool, Arc::from(raw.as_str())))
             }
             #[allow(unreachable_patterns)]
             other => Err(not_built(other.backend())),
+        }
+    }
+
+    /// Another pool of at most `size` connections to the same database, for work that
+    /// must not wait behind this pool's users nor make them wait (the submission
+    /// writers). SQLite has one writer whatever the pool: there it is this pool.
+    pub fn separate(&self, size: u32) -> Result<Db, DbError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(..) => Ok(self.clone()),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_, url) => Ok(Db::Postgres(pg_pool(url, size, None)?, url.clone())),
         }
     }
 
@@ -310,7 +404,7 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(..) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -319,7 +413,7 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(pool, _) => Conn::Sqlite(pool.get()?),
             #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => Conn::Postgres(PgConn {
+            Db::Postgres(pool, _) => Conn::Postgres(PgConn {
                 conn: pool.get()?,
                 pool: pool.clone(),
             }),
@@ -332,7 +426,7 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(pool, _) => (pool.state(), pool.max_size()),
             #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => (pool.state(), pool.max_size()),
+            Db::Postgres(pool, _) => (pool.state(), pool.max_size()),
         };
         crate::metrics::PoolUse {
             connections: state.connections,
@@ -342,10 +436,16 @@ impl Db {
     }
 
     /// Applies the embedded migrations that are not applied yet; returns their names.
+    /// A schema already current costs one SELECT (see [`Conn::pending_migrations`]): every
+    /// command starts here, and a report is timed whole.
     pub fn migrate(&self) -> Result<Vec<String>, DbError> {
         let failed =
             |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
-        let names = match self.get()? {
+        let mut conn = self.get()?;
+        if conn.pending_migrations()? == 0 {
+            return Ok(Vec::new());
+        }
+        let names = match conn {
             #[cfg(feature = "sqlite")]
             Conn::Sqlite(mut conn) => conn
                 .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -403,7 +503,7 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(pool, group) => group.run(pool, work).await,
             #[cfg(feature = "postgres")]
-            Db::Postgres(_) => self.run(move |conn| conn.transaction(work)).await,
+            Db::Postgres(..) => self.run(move |conn| conn.transaction(work)).await,
         }
     }
 }
@@ -472,8 +572,26 @@ impl Conn {
     }
 
     /// How many embedded migrations the database lacks (0: the schema is current), for
-    /// `/readyz`.
+    /// `/readyz` and every command's start: one SELECT. (diesel's harness first runs
+    /// `CREATE TABLE IF NOT EXISTS` for its table, a statement that on PostgreSQL takes a
+    /// lock and sends a notice each time; that is left to the rare case where this
+    /// SELECT fails, such as a database never migrated.)
     pub fn pending_migrations(&mut self) -> Result<usize, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Version {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            version: String,
+        }
+        let applied = crate::with_conn!(*self, c => diesel::RunQueryDsl::load::<Version>(
+            diesel::sql_query("SELECT version FROM __diesel_schema_migrations"),
+            c,
+        ));
+        if let Ok(applied) = applied {
+            let applied: std::collections::HashSet<String> =
+                applied.into_iter().map(|v| v.version).collect();
+            let embedded = self.embedded_versions()?;
+            return Ok(embedded.iter().filter(|v| !applied.contains(*v)).count());
+        }
         let failed =
             |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
         Ok(match self {
@@ -487,6 +605,31 @@ impl Conn {
                 .pending_migrations(POSTGRES_MIGRATIONS)
                 .map_err(failed)?
                 .len(),
+        })
+    }
+
+    /// The versions of this build's migrations for this connection's backend.
+    fn embedded_versions(&self) -> Result<Vec<String>, DbError> {
+        use diesel::migration::MigrationSource;
+        let failed =
+            |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        Ok(match self {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(_) => {
+                MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                    .map_err(failed)?
+                    .iter()
+                    .map(|m| m.name().version().to_string())
+                    .collect()
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => {
+                MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                    .map_err(failed)?
+                    .iter()
+                    .map(|m| m.name().version().to_string())
+                    .collect()
+            }
         })
     }
 

@@ -176,6 +176,8 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         pages: Arc::new(pages),
         limiter: Arc::new(crate::web::default_limiter()),
         definitions: Arc::new(crate::web::cache::DefinitionCache::default()),
+        submissions: Arc::new(crate::responses::submit::SubmissionWriter::start(&db)?),
+        forms: Arc::default(),
     };
     let transport = crate::mail::Transport::from_config(&config)?;
     let timeout = config.shutdown_timeout;

@@ -68,8 +68,22 @@ struct Waiting {
 /// Puts a submitted response in the inbox; call inside the transaction that marks its
 /// invitation answered.
 pub fn deposit(conn: &mut Conn, wave_id: i64, response: &NewResponse) -> Result<(), DbError> {
-    let held: Vec<(&str, i32, Option<i32>, Option<&str>)> = response
-        .answers
+    let answers = held_json(&response.answers)?;
+    let row = InboxRow {
+        wave_id,
+        department_id: response.department_id,
+        attributes: &response.attributes,
+        employee_id: response.employee_id,
+        answers: &answers,
+    };
+    crate::with_conn!(*conn, c => diesel::insert_into(response_inbox::table).values(&row).execute(c))?;
+    Ok(())
+}
+
+/// Answers as an inbox row holds them: a JSON array of `[question_id, ordinal, value,
+/// text]`.
+pub(super) fn held_json(answers: &[super::AnswerValue]) -> Result<String, DbError> {
+    let held: Vec<(&str, i32, Option<i32>, Option<&str>)> = answers
         .iter()
         .map(|a| {
             (
@@ -80,17 +94,8 @@ pub fn deposit(conn: &mut Conn, wave_id: i64, response: &NewResponse) -> Result<
             )
         })
         .collect();
-    let answers = serde_json::to_string(&held)
-        .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))?;
-    let row = InboxRow {
-        wave_id,
-        department_id: response.department_id,
-        attributes: &response.attributes,
-        employee_id: response.employee_id,
-        answers: &answers,
-    };
-    crate::with_conn!(*conn, c => diesel::insert_into(response_inbox::table).values(&row).execute(c))?;
-    Ok(())
+    serde_json::to_string(&held)
+        .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))
 }
 
 /// One chunk of a seal: inbox rows with the ids their responses get, in id order.

@@ -4,6 +4,8 @@
 //! and dimensions are generalised until every combination stored is shared by at least
 //! `min_group_size` responses (`generalise`).
 
+#[cfg(feature = "postgres")]
+pub mod batched;
 pub mod dimensions;
 pub mod generalise;
 pub mod import;

@@ -150,22 +150,55 @@ pub fn submit(
     conn.transaction(|conn| store_answers(conn, &invitation, anonymous, answers, now))
 }
 
-/// [`submit`] for the web service: the same work, in a transaction shared with other
-/// submissions arriving meanwhile ([`Db::write_grouped`]); returns once it has committed.
-/// Stores `invitation.attributes` as [`find_by_token`] worked them out.
-pub async fn submit_grouped(
-    db: &Db,
-    invitation: Invitation,
-    anonymous: bool,
-    answers: Vec<AnswerValue>,
-    now: NaiveDateTime,
-) -> Result<Outcome, DbError> {
-    db.write_grouped(move |conn| store_answers(conn, &invitation, anonymous, answers, now))
-        .await
+/// How the web service stores submissions: [`submit`]'s work, in a transaction shared
+/// with the other submissions arriving meanwhile, answered once it has committed. On
+/// SQLite each submission runs in a savepoint of the one writer's transaction
+/// ([`Db::write_grouped`]); on PostgreSQL writer threads store whole batches with a
+/// statement or two each (`super::batched`).
+pub enum SubmissionWriter {
+    Grouped(Db),
+    #[cfg(feature = "postgres")]
+    Batched(super::batched::Batcher),
+}
+
+impl SubmissionWriter {
+    /// The writer for this database (PostgreSQL's starts its threads and their pool).
+    pub fn start(db: &Db) -> Result<SubmissionWriter, DbError> {
+        Ok(match db.backend() {
+            #[cfg(feature = "postgres")]
+            crate::db::Backend::Postgres => {
+                SubmissionWriter::Batched(super::batched::Batcher::start(db)?)
+            }
+            _ => SubmissionWriter::Grouped(db.clone()),
+        })
+    }
+
+    /// Stores `invitation.attributes` as [`find_by_token`] worked them out; returns once
+    /// the answers are committed, or that nothing was stored.
+    pub async fn submit(
+        &self,
+        invitation: Invitation,
+        anonymous: bool,
+        answers: Vec<AnswerValue>,
+        now: NaiveDateTime,
+    ) -> Result<Outcome, DbError> {
+        match self {
+            SubmissionWriter::Grouped(db) => {
+                db.write_grouped(move |conn| {
+                    store_answers(conn, &invitation, anonymous, answers, now)
+                })
+                .await
+            }
+            #[cfg(feature = "postgres")]
+            SubmissionWriter::Batched(batcher) => {
+                batcher.submit(invitation, anonymous, answers, now).await
+            }
+        }
+    }
 }
 
 /// The work of [`submit`], inside the caller's transaction.
-fn store_answers(
+pub(super) fn store_answers(
     conn: &mut Conn,
     invitation: &Invitation,
     anonymous: bool,

@@ -407,6 +407,74 @@ fn racing_submissions_store_exactly_one(db: TestDb) {
     assert_eq!(count(&db, "answers"), 3);
 }
 
+/// Two `serve` processes on one database (the scale-out set-up), each link posted to
+/// both at once, several times: every link is stored exactly once, whichever process
+/// took it, with all its answers; every other post hears "already answered"; nothing
+/// answered 200 is missing. On PostgreSQL the posts are written in batches.
+fn two_servers_store_each_link_once(db: TestDb) {
+    let (first, tokens) = open_wave(&db);
+    let defs = db.path("defs").display().to_string();
+    let second = Server::start_with(&db, &[("ICSAT_DEFINITIONS", &defs)]);
+    let servers = [std::sync::Arc::new(first), std::sync::Arc::new(second)];
+    // Each form fetched from one server and posted to both.
+    let forms: Vec<(String, String)> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let path = format!("/s/{token}");
+            let (_, page, _) = servers[i % 2].get(&path);
+            // The form is kept rendered: each copy still carries its own link and value.
+            assert!(page.contains(&format!("action=\"{path}\"")), "{page}");
+            (path, csrf_of(&page))
+        })
+        .collect();
+    let values: std::collections::BTreeSet<&String> = forms.iter().map(|(_, c)| c).collect();
+    assert_eq!(values.len(), forms.len(), "one CSRF value per invitation");
+    let threads: Vec<_> = (0..3 * forms.len())
+        .map(|k| {
+            let server = servers[k % 2].clone();
+            let (path, csrf) = forms[k % forms.len()].clone();
+            let value = (k % forms.len() % 11).to_string();
+            std::thread::spawn(move || {
+                let status = server
+                    .post_form(
+                        &path,
+                        &[
+                            ("csrf", &csrf),
+                            ("q.it-fast", "4"),
+                            ("q.it-nps", "9"),
+                            ("q.enps", &value),
+                        ],
+                    )
+                    .0;
+                (path, status)
+            })
+        })
+        .collect();
+    let mut stored: std::collections::BTreeMap<String, usize> = Default::default();
+    for thread in threads {
+        let (path, status) = thread.join().unwrap();
+        assert!(status == 200 || status == 409, "{path}: {status}");
+        *stored.entry(path).or_insert(0) += usize::from(status == 200);
+    }
+    assert_eq!(stored.len(), forms.len());
+    assert!(
+        stored.values().all(|n| *n == 1),
+        "each link stored once: {stored:?}"
+    );
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    icsat::responses::inbox::seal(&mut conn).unwrap();
+    assert_eq!(count(&db, "responses"), forms.len() as i64);
+    assert_eq!(count(&db, "answers"), 3 * forms.len() as i64);
+    let answered: i64 = icsat::with_conn!(conn, c => invitations::table
+        .filter(invitations::responded_on.is_not_null())
+        .count()
+        .get_result(c))
+    .unwrap();
+    assert_eq!(answered, forms.len() as i64);
+}
+
 /// After submissions, nothing in the database joins a response to its invitation or
 /// employee: no employee column, no time, no shared sequence, no row order, and on
 /// PostgreSQL no shared transaction id (xmin) once sealed.
@@ -787,5 +855,6 @@ crate::on_both_backends!(
     states_have_their_own_pages,
     guessing_links_is_rate_limited,
     racing_submissions_store_exactly_one,
+    two_servers_store_each_link_once,
     an_anonymous_wave_cannot_be_joined_to_people,
 );

@@ -1,11 +1,15 @@
-//! Load benchmark of survey submissions: `wrk` POSTs a distinct link token per request to
-//! the real release `icsat serve`, next to `wrk` on `GET /readyz` (a request that asks
-//! the database through the blocking pool, as `/healthz` did before it became a bare
-//! liveness check) as the ceiling.
+//! Load benchmark of the survey pages: `wrk` against the real release `icsat serve`,
+//! first on `GET /healthz` (the ceiling: a request that does nothing) and `GET /readyz`
+//! (one that asks the database), then the form (`GET /s/{token}`), then submissions
+//! (`POST /s/{token}`, a distinct link token per request) while a prober asks `/healthz`
+//! and `/readyz` every 20 ms, as a load balancer would.
 //!
 //!     cargo build --release --bin icsat --example submit_bench
 //!     target/release/examples/submit_bench                       # SQLite in a temp folder
-//!     target/release/examples/submit_bench --database postgres://postgres@127.0.0.1:5432/test
+//!     target/release/examples/submit_bench --database sqlite \
+//!         --database postgres://postgres@127.0.0.1:5432/test     # both, compared
+//!     target/release/examples/submit_bench --servers 2 \
+//!         --database postgres://postgres@127.0.0.1:5432/test     # scale-out
 //!
 //! Needs Debian's `wrk` (`apt-get install -y wrk`). Setup: a fresh database (a SQLite file
 //! in a temporary folder, or a new schema in the given PostgreSQL database, dropped
@@ -14,12 +18,15 @@
 //! emails are only queued in the database), and one known link token per invitation.
 //! Each line of the request file is `PATH BODY`: the link and a complete form body with
 //! its CSRF value (HMAC-SHA256 of "survey-form:{invitation_id}" under `ICSAT_SECRET`).
-//! `scripts/submit_bench.lua` gives every wrk thread its own slice of the lines.
+//! `scripts/submit_bench.lua` gives every wrk thread its own slice of the lines. With
+//! `--servers N`, N `serve` processes share the database, each loaded by its own wrk
+//! process with its own share of the tokens.
 //!
-//! Prints requests/s, p50/p99 latency and errors of both runs, and the stored responses
+//! Prints requests/s, p50/p99 latency and errors of every run, and the stored responses
 //! counted in the database afterwards: "durable stored submissions" are those answered
 //! 200; the few requests still in flight when wrk stops (at most one per connection) may
-//! be stored without wrk having counted their 200, and the table says how many.
+//! be stored without wrk having counted their 200, and the table says how many. With
+//! several `--database`, a last table sets the figures side by side.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -148,9 +155,18 @@ struct Args {
     #[arg(long, default_value_t = 200_000)]
     employees: usize,
     /// sqlite://PATH of a file that must not exist yet, or a postgres:// URL in which a
-    /// fresh schema is made and dropped afterwards [default: SQLite in a temp folder]
+    /// fresh schema is made and dropped afterwards; "sqlite" for a file in a temp folder.
+    /// Repeat it to run on several databases one after the other and compare them in
+    /// one table at the end [default: sqlite]
     #[arg(long)]
-    database: Option<String>,
+    database: Vec<String>,
+    /// `serve` processes on the one database, each loaded by a wrk process of its own
+    /// with its own share of the tokens (scale-out on PostgreSQL)
+    #[arg(long, default_value_t = 1)]
+    servers: usize,
+    /// Skip the form GET run
+    #[arg(long)]
+    no_form: bool,
     /// wrk threads
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -190,32 +206,122 @@ type Error = Box<dyn std::error::Error>;
 
 fn main() -> Result<(), Error> {
     let args = Args::parse();
-    let dir = tempfile::tempdir()?;
-    let (url, pg_schema) = database(&args, dir.path())?;
-    let outcome = run(&args, dir.path(), &url);
-    if let Some((base, schema)) = &pg_schema {
-        if let Ok(mut admin) = PgConnection::establish(base) {
-            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let databases = if args.database.is_empty() {
+        vec!["sqlite".to_string()]
+    } else {
+        args.database.clone()
+    };
+    let mut summaries = Vec::new();
+    for database in &databases {
+        let dir = tempfile::tempdir()?;
+        let (url, pg_schema) = database_url(database, dir.path())?;
+        let outcome = run(&args, dir.path(), &url);
+        if let Some((base, schema)) = &pg_schema {
+            if let Ok(mut admin) = PgConnection::establish(base) {
+                let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+        summaries.extend(outcome?);
+    }
+    if summaries.len() > 1 {
+        print_comparison(&args, &summaries);
+    }
+    Ok(())
+}
+
+/// One database's figures, for the table that compares them.
+struct Summary {
+    backend: String,
+    healthz: Option<WrkResult>,
+    readyz: Option<WrkResult>,
+    form: Option<WrkResult>,
+    submit: WrkResult,
+    stored_per_s: f64,
+    probe: Probe,
+    durable: bool,
+}
+
+fn print_comparison(args: &Args, runs: &[Summary]) {
+    println!();
+    println!(
+        "side by side: wrk -t{} -c{} -d{}s, {} serve process(es) each",
+        args.threads, args.connections, args.seconds, args.servers
+    );
+    print!("{:<44}", "");
+    for run in runs {
+        print!(" {:>24}", run.backend);
+    }
+    println!();
+    let line = |label: &str, cell: &dyn Fn(&Summary) -> String| {
+        print!("{label:<44}");
+        for run in runs {
+            print!(" {:>24}", cell(run));
+        }
+        println!();
+    };
+    let rate = |r: &Option<WrkResult>| {
+        r.as_ref().map_or("-".into(), |r| {
+            format!("{:.0}/s p99 {:.1}", r.rps, r.p99_ms)
+        })
+    };
+    line("GET /healthz alone (requests/s, p99 ms)", &|s| {
+        rate(&s.healthz)
+    });
+    line("GET /readyz alone", &|s| rate(&s.readyz));
+    line("GET /s/{token} (form)", &|s| rate(&s.form));
+    line(
+        "form GETs, share of /healthz",
+        &|s| match (&s.form, &s.healthz) {
+            (Some(f), Some(h)) => format!("{:.1}%", 100.0 * f.rps / h.rps.max(1e-9)),
+            _ => "-".into(),
+        },
+    );
+    line("POST /s/{token}: stored submissions/s", &|s| {
+        format!("{:.0}", s.stored_per_s)
+    });
+    line("  p50 / p99 ms", &|s| {
+        format!("{:.1} / {:.1}", s.submit.p50_ms, s.submit.p99_ms)
+    });
+    line("  share of /healthz", &|s| match &s.healthz {
+        Some(h) => format!("{:.1}%", 100.0 * s.stored_per_s / h.rps.max(1e-9)),
+        None => "-".into(),
+    });
+    line("/healthz during submissions p50/p99 ms", &|s| {
+        s.probe.healthz.describe()
+    });
+    line("/readyz during submissions p50/p99 ms", &|s| {
+        s.probe.readyz.describe()
+    });
+    line("every 200 stored, nothing doubled", &|s| {
+        if s.durable { "yes" } else { "NO" }.to_string()
+    });
+    if let [first, rest @ ..] = runs {
+        for other in rest {
+            println!(
+                "{} submissions are {:.0}% of {}'s",
+                other.backend,
+                100.0 * other.stored_per_s / first.stored_per_s.max(1e-9),
+                first.backend
+            );
         }
     }
-    outcome
 }
 
 /// The database URL to use, and for PostgreSQL the base URL and schema to drop.
-fn database(args: &Args, dir: &Path) -> Result<(String, Option<(String, String)>), Error> {
-    match &args.database {
-        None => Ok((format!("sqlite://{}", dir.join("bench.db").display()), None)),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+fn database_url(database: &str, dir: &Path) -> Result<(String, Option<(String, String)>), Error> {
+    match database {
+        "sqlite" => Ok((format!("sqlite://{}", dir.join("bench.db").display()), None)),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let schema = format!("submit_bench_{}", uuid::Uuid::new_v4().simple());
             let mut admin = PgConnection::establish(url)?;
             admin.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
             let separator = if url.contains('?') { '&' } else { '?' };
             Ok((
                 format!("{url}{separator}options=-csearch_path%3D{schema}"),
-                Some((url.clone(), schema)),
+                Some((url.to_string(), schema)),
             ))
         }
-        Some(url) => Ok((url.clone(), None)),
+        url => Ok((url.to_string(), None)),
     }
 }
 
@@ -265,7 +371,7 @@ fn body(csrf: &str, i: usize) -> String {
     body
 }
 
-fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
+fn run(args: &Args, dir: &Path, url: &str) -> Result<Option<Summary>, Error> {
     let display = DatabaseUrl::parse(url)?.display();
     let requests_file = dir.join("requests.txt");
     let defs = dir.join("defs");
@@ -313,22 +419,70 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
         );
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
-        return Ok(());
+        return Ok(None);
     }
 
-    let mut server = start_server(args, &icsat, dir, url, &defs)?;
-    let base = format!("http://127.0.0.1:{}", server.port);
-    let result = (|| -> Result<(Option<WrkResult>, WrkResult), Error> {
-        let pid = server.icsat_pid();
-        let healthz = if args.no_healthz {
+    let mut servers = Vec::new();
+    for _ in 0..args.servers.max(1) {
+        match start_server(args, &icsat, dir, url, &defs) {
+            Ok(server) => servers.push(server),
+            Err(e) => {
+                for server in &mut servers {
+                    server.stop();
+                }
+                return Err(e);
+            }
+        }
+    }
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|s| format!("http://127.0.0.1:{}", s.port))
+        .collect();
+    let pids: Vec<u32> = servers.iter().map(Server::icsat_pid).collect();
+    let base = bases[0].clone();
+    let result = (|| -> Result<_, Error> {
+        let plain = Load {
+            threads: args.threads,
+            connections: args.connections,
+            env: Vec::new(),
+        };
+        let (healthz, readyz) = if args.no_healthz {
+            (None, None)
+        } else {
+            (
+                Some(wrk(
+                    args,
+                    &pids,
+                    &format!("{base}/healthz"),
+                    None,
+                    &requests_file,
+                    &plain,
+                )?),
+                Some(wrk(
+                    args,
+                    &pids,
+                    &format!("{base}/readyz"),
+                    None,
+                    &requests_file,
+                    &plain,
+                )?),
+            )
+        };
+        // The forms before the posts: a link already answered shows another page.
+        let form = if args.no_form {
             None
         } else {
+            let get = Load {
+                env: vec![("BENCH_METHOD", "GET".to_string())],
+                ..plain
+            };
             Some(wrk(
                 args,
-                pid,
-                &format!("{base}/readyz"),
-                None,
+                &pids,
+                &base,
+                Some(&script),
                 &requests_file,
+                &get,
             )?)
         };
         // On SQLite, watch the WAL file's size while the submissions run.
@@ -352,8 +506,39 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
             let (watching, url) = (watching.clone(), format!("{base}/metrics"));
             std::thread::spawn(move || scrape_metrics(&url, every, &watching))
         });
-        let submit = wrk(args, pid, &base, Some(&script), &requests_file);
+        // Health checks as a load balancer makes them, while the submissions run.
+        let prober = {
+            let (watching, base) = (watching.clone(), base.clone());
+            std::thread::spawn(move || probe(&base, &watching))
+        };
+        // One wrk process per server, each with its own share of the tokens.
+        let parts = bases.len();
+        let submit = std::thread::scope(|scope| {
+            let runs: Vec<_> = bases
+                .iter()
+                .enumerate()
+                .map(|(part, base)| {
+                    let load = Load {
+                        threads: (args.threads / parts).max(1),
+                        connections: (args.connections / parts).max(1),
+                        env: vec![
+                            ("BENCH_PART", part.to_string()),
+                            ("BENCH_PARTS", parts.to_string()),
+                        ],
+                    };
+                    let (pids, script, requests_file) = (&pids, &script, &requests_file);
+                    scope.spawn(move || {
+                        wrk(args, pids, base, Some(script), requests_file, &load)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().map_err(|_| "wrk thread".to_string())?)
+                .collect::<Result<Vec<WrkResult>, String>>()
+        });
         watching.store(false, std::sync::atomic::Ordering::Relaxed);
+        let probe = prober.join().map_err(|_| "the prober stopped")?;
         if let Some(scraper) = scraper {
             let (scrapes, ms) = scraper.join().map_err(|_| "the scraper stopped")??;
             println!(
@@ -361,14 +546,16 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
                 ms / (scrapes.max(1) as f64)
             );
         }
-        let mut submit = submit?;
+        let mut submit = WrkResult::combine(submit?);
         submit.largest_wal = watcher.and_then(|w| w.join().ok());
-        Ok((healthz, submit))
+        Ok((healthz, readyz, form, submit, probe))
     })();
     // Requests still in flight when wrk stopped finish on the server; give them a moment.
     std::thread::sleep(Duration::from_secs(1));
-    server.stop();
-    let (healthz, submit) = result?;
+    for server in &mut servers {
+        server.stop();
+    }
+    let (healthz, readyz, form, submit, probe) = result?;
 
     let db = Db::connect(&DatabaseUrl::parse(url)?)?;
     let mut conn = db.get()?;
@@ -388,10 +575,11 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
     let ok = submit.status.get(&200).copied().unwrap_or(0);
     println!();
     println!(
-        "submit benchmark: {display}, {n} tokens, wrk -t{} -c{} -d{}s, {} cores",
+        "submit benchmark: {display}, {n} tokens, wrk -t{} -c{} -d{}s, {} serve process(es), {} cores",
         args.threads,
         args.connections,
         args.seconds,
+        servers.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -414,7 +602,13 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
         )
     };
     if let Some(h) = &healthz {
+        row("GET /healthz", h);
+    }
+    if let Some(h) = &readyz {
         row("GET /readyz", h);
+    }
+    if let Some(f) = &form {
+        row("GET /s/{token}", f);
     }
     row("POST /s/{token}", &submit);
     let cpu = |label: &str, r: &WrkResult| {
@@ -428,33 +622,46 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
             r.load_before
         )
     };
-    if let Some(h) = &healthz {
-        cpu("GET /readyz", h);
+    for (label, r) in [
+        ("GET /healthz", &healthz),
+        ("GET /readyz", &readyz),
+        ("GET /s/{token}", &form),
+    ] {
+        if let Some(r) = r {
+            cpu(label, r);
+        }
     }
     cpu("POST /s/{token}", &submit);
     let seconds = submit.seconds.max(1e-9);
+    let stored_per_s = ok as f64 / seconds;
     println!(
-        "stored submissions/s:  {:.0} (200 responses {ok} in {:.2} s)",
-        ok as f64 / seconds,
+        "stored submissions/s:  {stored_per_s:.0} (200 responses {ok} in {:.2} s)",
         submit.seconds
+    );
+    println!(
+        "health checks during the submissions (every 20 ms): /healthz {}, /readyz {} (p50/p99 ms, {} failed)",
+        probe.healthz.describe(),
+        probe.readyz.describe(),
+        probe.failed
     );
     println!(
         "stored in the database: {stored} responses ({sealed} sealed with {answer_rows} answers, {waiting} waiting in the inbox), {answered} invitations marked answered"
     );
     let in_flight = stored - ok as i64;
+    let durable = stored == answered && (0..=args.connections as i64).contains(&in_flight);
     println!(
         "durable check: stored - 200s = {in_flight} (requests in flight when wrk stopped; at most {} connections){}",
         args.connections,
-        if stored == answered && (0..=args.connections as i64).contains(&in_flight) {
-            ": OK"
-        } else {
-            ": MISMATCH"
-        }
+        if durable { ": OK" } else { ": MISMATCH" }
     );
     if let Some(h) = &healthz {
         println!(
-            "fraction of the /readyz ceiling: {:.1}%",
-            100.0 * submit.rps / h.rps.max(1e-9)
+            "fraction of the /healthz ceiling: submissions {:.1}%{}",
+            100.0 * stored_per_s / h.rps.max(1e-9),
+            form.as_ref().map_or(String::new(), |f| format!(
+                ", form GETs {:.1}%",
+                100.0 * f.rps / h.rps.max(1e-9)
+            ))
         );
     }
     if let Some(bytes) = submit.largest_wal {
@@ -466,7 +673,65 @@ fn run(args: &Args, dir: &Path, url: &str) -> Result<(), Error> {
     if submit.exhausted {
         println!("WARNING: a wrk thread ran out of tokens; use more --employees");
     }
-    Ok(())
+    Ok(Some(Summary {
+        backend: match DatabaseUrl::parse(url)? {
+            DatabaseUrl::Sqlite(_) => "SQLite".to_string(),
+            DatabaseUrl::Postgres(_) => "PostgreSQL".to_string(),
+        },
+        healthz,
+        readyz,
+        form,
+        submit,
+        stored_per_s,
+        probe,
+        durable,
+    }))
+}
+
+/// Latencies of one health route, probed while the submissions ran.
+#[derive(Default)]
+struct Latencies(Vec<f64>);
+
+impl Latencies {
+    fn describe(&self) -> String {
+        if self.0.is_empty() {
+            return "-".into();
+        }
+        let mut sorted = self.0.clone();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        format!("{:.1} / {:.1}", at(0.5), at(0.99))
+    }
+}
+
+#[derive(Default)]
+struct Probe {
+    healthz: Latencies,
+    readyz: Latencies,
+    failed: u64,
+}
+
+/// GETs /healthz and /readyz every 20 ms while `watching`, as a load balancer would.
+fn probe(base: &str, watching: &std::sync::atomic::AtomicBool) -> Probe {
+    let agent = ureq::Agent::new_with_defaults();
+    let mut probe = Probe::default();
+    while watching.load(std::sync::atomic::Ordering::Relaxed) {
+        for (path, into) in [("healthz", 0), ("readyz", 1)] {
+            let started = Instant::now();
+            let ok = agent.get(format!("{base}/{path}")).call().is_ok();
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            if !ok {
+                probe.failed += 1;
+            }
+            if into == 0 {
+                probe.healthz.0.push(ms);
+            } else {
+                probe.readyz.0.push(ms);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    probe
 }
 
 /// GETs `url` every `every` seconds while `watching`; returns the scrapes and their
@@ -744,6 +1009,34 @@ struct WrkResult {
     largest_wal: Option<u64>,
 }
 
+impl WrkResult {
+    /// The figures of wrk processes that ran side by side: rates and counts add up; of
+    /// the latencies, each the worst of the processes' (wrk gives no histogram to merge).
+    fn combine(mut runs: Vec<WrkResult>) -> WrkResult {
+        if runs.len() == 1 {
+            return runs.remove(0);
+        }
+        let mut all = WrkResult::default();
+        for r in runs {
+            all.rps += r.rps;
+            all.seconds = all.seconds.max(r.seconds);
+            all.p50_ms = all.p50_ms.max(r.p50_ms);
+            all.p90_ms = all.p90_ms.max(r.p90_ms);
+            all.p99_ms = all.p99_ms.max(r.p99_ms);
+            all.errors += r.errors;
+            for (code, n) in r.status {
+                *all.status.entry(code).or_insert(0) += n;
+            }
+            all.exhausted |= r.exhausted;
+            // Every process measured the same servers and wrk children over the same time.
+            all.server_cpu = all.server_cpu.max(r.server_cpu);
+            all.wrk_cpu = all.wrk_cpu.max(r.wrk_cpu);
+            all.load_before = r.load_before;
+        }
+        all
+    }
+}
+
 /// Clock ticks per second of /proc times (USER_HZ: 100 on Linux).
 const TICKS: f64 = 100.0;
 
@@ -765,31 +1058,49 @@ fn cpu_seconds(pid: &str, children: bool) -> f64 {
         .map_or(f64::NAN, |t| (t[0] + t[1]) / TICKS)
 }
 
+/// How one wrk process loads its server.
+#[derive(Clone)]
+struct Load {
+    threads: usize,
+    connections: usize,
+    env: Vec<(&'static str, String)>,
+}
+
 fn wrk(
     args: &Args,
-    server: u32,
+    servers: &[u32],
     url: &str,
     script: Option<&Path>,
     requests: &Path,
+    load: &Load,
 ) -> Result<WrkResult, Error> {
+    let servers_cpu = || -> f64 {
+        servers
+            .iter()
+            .map(|pid| cpu_seconds(&pid.to_string(), false))
+            .sum()
+    };
     let load_before = std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
         .split_whitespace()
         .take(3)
         .collect::<Vec<_>>()
         .join(" ");
-    let server_before = cpu_seconds(&server.to_string(), false);
+    let server_before = servers_cpu();
     let wrk_before = cpu_seconds("self", true);
     let mut command = Command::new("wrk");
     command
-        .arg(format!("-t{}", args.threads))
-        .arg(format!("-c{}", args.connections))
+        .arg(format!("-t{}", load.threads))
+        .arg(format!("-c{}", load.connections))
         .arg(format!("-d{}s", args.seconds))
         .arg("--timeout")
         .arg("10s")
         .arg("--latency")
         .env("BENCH_REQUESTS", requests)
-        .env("BENCH_THREADS", args.threads.to_string());
+        .env("BENCH_THREADS", load.threads.to_string());
+    for (name, value) in &load.env {
+        command.env(name, value);
+    }
     if let Some(script) = script {
         command.arg("-s").arg(script);
     }
@@ -803,7 +1114,7 @@ fn wrk(
         return Err(format!("wrk failed: {}", String::from_utf8_lossy(&output.stderr)).into());
     }
     let mut result = parse_wrk(&text);
-    result.server_cpu = cpu_seconds(&server.to_string(), false) - server_before;
+    result.server_cpu = servers_cpu() - server_before;
     result.wrk_cpu = cpu_seconds("self", true) - wrk_before;
     result.load_before = load_before;
     Ok(result)

@@ -1,6 +1,9 @@
 -- wrk script for examples/submit_bench.rs: every request POSTs a survey form with a link
 -- token no other request uses. BENCH_REQUESTS names a file of "PATH BODY" lines;
 -- BENCH_THREADS (default 2) must equal wrk's -t: thread k sends lines k, k+T, k+2T, ...
+-- With BENCH_PARTS=P wrk processes side by side (one per server), the one with
+-- BENCH_PART=p sends lines p*T+k, p*T+k+P*T, ...: no two processes share a token.
+-- BENCH_METHOD=GET fetches each link's form instead of posting it.
 -- Counts responses per status and prints them as "status CODE N" lines at the end.
 
 local threads = {}
@@ -14,14 +17,19 @@ end
 
 function init(args)
   local file = os.getenv("BENCH_REQUESTS")
-  local count = tonumber(os.getenv("BENCH_THREADS") or "2")
+  local threads_per_part = tonumber(os.getenv("BENCH_THREADS") or "2")
+  local parts = tonumber(os.getenv("BENCH_PARTS") or "1")
+  local part = tonumber(os.getenv("BENCH_PART") or "0")
+  local count = threads_per_part * parts
+  local mine = part * threads_per_part + id
+  method = os.getenv("BENCH_METHOD") or "POST"
   if file == nil then
     error("set BENCH_REQUESTS to the request file written by submit_bench")
   end
   paths, bodies = {}, {}
   local n = 0
   for line in io.lines(file) do
-    if n % count == id then
+    if n % count == mine then
       local space = line:find(" ", 1, true)
       table.insert(paths, line:sub(1, space - 1))
       table.insert(bodies, line:sub(space + 1))
@@ -40,9 +48,15 @@ end
 function request()
   at = at + 1
   if at > #paths then
-    -- Out of tokens: replays answer 409 and are reported as such.
+    -- Out of tokens: replayed posts answer 409 and are reported as such (a form can
+    -- be fetched again).
     at = 1
-    exhausted = 1
+    if method ~= "GET" then
+      exhausted = 1
+    end
+  end
+  if method == "GET" then
+    return wrk.format("GET", paths[at])
   end
   return wrk.format("POST", paths[at], headers, bodies[at])
 end

@@ -38,6 +38,10 @@ pub struct AppState {
     pub pages: Arc<pages::Pages>,
     pub limiter: Arc<limits::FailureLimiter>,
     pub definitions: Arc<cache::DefinitionCache>,
+    /// Stores submissions, shared by every worker (PostgreSQL's writes in batches).
+    pub submissions: Arc<crate::responses::submit::SubmissionWriter>,
+    /// Empty survey forms, rendered once (`survey::rendered`).
+    pub forms: Arc<survey::rendered::RenderedForms>,
 }
 
 /// A bound, not yet running server and the port it got (tests bind port 0).

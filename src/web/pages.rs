@@ -79,14 +79,24 @@ impl Pages {
         Ok(Pages { tera })
     }
 
+    /// The HTML of `template`, for pages kept rendered (`web::survey::rendered`).
+    pub fn render_html(&self, template: &str, context: &Context) -> Result<String, tera::Error> {
+        self.tera.render(template, context)
+    }
+
+    /// `body` as a no-store HTML page.
+    pub fn html(status: StatusCode, body: String) -> HttpResponse {
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body)
+    }
+
     /// Renders `template` as a no-store HTML page (survey pages hold personal links and
     /// answers: nothing may keep them).
     pub fn render(&self, status: StatusCode, template: &str, context: &Context) -> HttpResponse {
         match self.tera.render(template, context) {
-            Ok(body) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .insert_header(("Cache-Control", "no-store"))
-                .body(body),
+            Ok(body) => Pages::html(status, body),
             Err(e) => {
                 tracing::error!(template, error = %e, "a page failed to render");
                 HttpResponse::InternalServerError()

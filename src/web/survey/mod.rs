@@ -1,6 +1,7 @@
 //! `GET /s/{token}` and `POST /s/{token}`: the one screen every employee sees.
 
 pub mod form;
+pub mod rendered;
 mod view;
 
 use std::sync::Arc;
@@ -152,19 +153,39 @@ pub async fn show(
         Found::Open(found) => {
             let (invitation, definition) = *found;
             let lang = view::language(&definition, query.lang.as_deref());
-            let context = view::form_context(&view::FormInput {
-                definition: &definition,
-                invitation: &invitation,
-                token: &token,
-                csrf: &csrf_token(&state.secret, invitation.id),
-                lang: &lang,
-                entered: None,
-                errors: None,
-                help: &state.config.mail_from,
-            });
-            state
-                .pages
-                .render(StatusCode::OK, "survey/form.html", &context)
+            let form = state.forms.get(
+                invitation.wave.version_id,
+                &lang,
+                invitation.wave.closes_at,
+                |token, csrf| {
+                    let context = view::form_context(&view::FormInput {
+                        definition: &definition,
+                        invitation: &invitation,
+                        token,
+                        csrf,
+                        lang: &lang,
+                        entered: None,
+                        errors: None,
+                        help: &state.config.mail_from,
+                    });
+                    state.pages.render_html("survey/form.html", &context)
+                },
+            );
+            match form {
+                Ok(form) => crate::web::pages::Pages::html(
+                    StatusCode::OK,
+                    form.fill(&token, &csrf_token(&state.secret, invitation.id)),
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "the survey form failed to render");
+                    state.pages.message(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The survey is unavailable right now",
+                        &["Please try again in a few minutes.".into()],
+                        &state.config.mail_from,
+                    )
+                }
+            }
         }
     }
 }
@@ -238,14 +259,10 @@ pub async fn submit(
         }
     };
     let anonymous = definition.anonymity.value == Anonymity::Anonymous;
-    let stored = submit::submit_grouped(
-        &state.db,
-        invitation,
-        anonymous,
-        submission.answers,
-        crate::db::now(),
-    )
-    .await;
+    let stored = state
+        .submissions
+        .submit(invitation, anonymous, submission.answers, crate::db::now())
+        .await;
     if let Ok(Outcome::Stored) = stored {
         crate::metrics::global().submissions_stored.inc();
     }

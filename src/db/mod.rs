@@ -383,6 +383,7 @@ impl Db {
     /// Another pool of at most `size` connections to the same database, for work that
     /// must not wait behind this pool's users nor make them wait (the submission
     /// writers). SQLite has one writer whatever the pool: there it is this pool.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
     pub fn separate(&self, size: u32) -> Result<Db, DbError> {
         match self {
             #[cfg(feature = "sqlite")]

@@ -451,9 +451,13 @@ fn page_answers(
     Ok(found)
 }
 
+/// A page of response ids with their departments.
+#[cfg(feature = "postgres")]
+type Page = Vec<(String, Option<i64>)>;
+
 /// What a reader hands the writer: a page with its answers, or the end.
 #[cfg(feature = "postgres")]
-type Batch = Option<(Vec<(String, Option<i64>)>, Vec<StreamedAnswers>)>;
+type Batch = Option<(Page, Vec<StreamedAnswers>)>;
 
 /// PostgreSQL: one pass over the wave's response ids in id order (a cursor: one sort,
 /// fetched a page at a time), each page's answers read in turn by two connections in
@@ -515,15 +519,15 @@ fn stream_postgres<W: Write>(
         .map_err(crate::db::DbError::from)?;
         let fetch = format!("FETCH {PAGE} FROM export_ids");
         let question_ids = &question_ids;
-        let second: Option<&mut diesel::PgConnection> = sibling.as_mut().map(|s| &mut **s);
+        let second: Option<&mut diesel::PgConnection> = sibling.as_deref_mut();
         let first: &mut diesel::PgConnection = &mut *main;
         std::thread::scope(|scope| -> Result<(), ExportError> {
             let (to_writer_a, from_a) = sync_channel::<Result<Batch, crate::db::DbError>>(1);
             let mut from_b: Option<Receiver<Result<Batch, crate::db::DbError>>> = None;
-            let mut to_b: Option<SyncSender<Option<Vec<(String, Option<i64>)>>>> = None;
+            let mut to_b: Option<SyncSender<Option<Page>>> = None;
             if let Some(conn) = second {
                 let (to_writer, from) = sync_channel(1);
-                let (send_page, pages) = sync_channel::<Option<Vec<(String, Option<i64>)>>>(1);
+                let (send_page, pages) = sync_channel::<Option<Page>>(1);
                 from_b = Some(from);
                 to_b = Some(send_page);
                 scope.spawn(move || {
@@ -546,7 +550,7 @@ fn stream_postgres<W: Write>(
                 let mut k = 0usize;
                 loop {
                     let page: Result<Vec<PageRow>, _> = diesel::sql_query(&fetch).load(&mut *first);
-                    let page: Vec<(String, Option<i64>)> = match page {
+                    let page: Page = match page {
                         Ok(page) => page.into_iter().map(|r| (r.id, r.department_id)).collect(),
                         Err(e) => {
                             let _ = to_writer_a.send(Err(e.into()));

@@ -397,6 +397,10 @@ fn make_release(
         return Ok(None);
     }
     let current = Org::load(conn)?;
+    // Before the snapshot: statistics gathered inside it stay invisible to the count's
+    // second connection until it commits, which then plans every page as a scan of all
+    // answers (minutes for the first release after a bulk import).
+    crate::db::planner::refresh_if_stale(conn)?;
     let (counts, comment_rows, invited) = in_snapshot(conn, |conn| {
         Ok((
             counts::count(conn, wave_id, definition)?,

@@ -4,6 +4,8 @@
 //! - `icsat export SURVEY --wave L --raw`: wall time and peak resident memory (VmHWM,
 //!   polled from /proc/PID/status), median of 3 runs; and whether both backends' CSVs
 //!   hold the same rows;
+//! - `icsat responses import` of the exported rows (as a new wave, removed afterwards):
+//!   rows per second, whole process;
 //! - `icsat report SURVEY --wave L --format json` against `scripts/pandas_report.py`
 //!   computing the report's headline figures (n, mean, favourable share, eNPS/NPS;
 //!   overall and per department) from the raw CSV: each timed as a whole process
@@ -157,6 +159,8 @@ struct Backend {
     csv: PathBuf,
     report: Spread,
     pandas: Spread,
+    /// `responses import` of the exported rows, whole process.
+    import: Duration,
     /// Figures compared, and those that differ (the first few described).
     agree: usize,
     differ: Vec<String>,
@@ -227,7 +231,26 @@ fn run_backend(
         }
     }
     let (agree, differ) = compare(&report_json, &pandas_json)?;
+
+    // `responses import` of the same rows as a new wave, then that wave removed again.
+    eprintln!("{name}: responses import of {rows} rows");
+    let import_csv = dir.join(format!("import-{name}.csv"));
+    write_import_file(&csv, &import_csv)?;
+    let label = format!("import-bench-{}", std::process::id());
+    let (import_time, _) = measure(
+        icsat(&[
+            "responses",
+            "import",
+            survey,
+            &import_csv.to_string_lossy(),
+            "--wave",
+            &label,
+        ]),
+        &dir.join("import.out"),
+    )?;
+    remove_wave(url, &label)?;
     Ok(Backend {
+        import: import_time,
         name,
         export: spread(times),
         export_peak_kib: peak,
@@ -238,6 +261,58 @@ fn run_backend(
         agree,
         differ,
     })
+}
+
+/// The raw export as `responses import` reads it: the department (the top of the tree
+/// where the export left it empty) and the question columns, without the response ids.
+fn write_import_file(raw: &Path, out: &Path) -> Result<(), BoxError> {
+    let top = bench_org::department_tree()
+        .0
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').next())
+        .unwrap_or_default()
+        .to_string();
+    let mut reader = csv::Reader::from_path(raw)?;
+    let mut writer = csv::Writer::from_path(out)?;
+    writer.write_record(reader.headers()?.iter().skip(1))?;
+    for record in reader.records() {
+        let record = record?;
+        let mut cells: Vec<&str> = record.iter().skip(1).collect();
+        if cells.first().is_some_and(|d| d.is_empty()) {
+            cells[0] = &top;
+        }
+        writer.write_record(&cells)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// Deletes an imported wave and everything stored for it.
+fn remove_wave(url: &str, label: &str) -> Result<(), BoxError> {
+    use diesel::connection::SimpleConnection;
+    let db = icsat::db::Db::connect(&icsat::db::DatabaseUrl::parse(url)?)?;
+    let mut conn = db.get()?;
+    let wave = format!("(SELECT id FROM waves WHERE label = '{label}')");
+    let mut sql = format!(
+        "DELETE FROM answers WHERE response_id IN (SELECT id FROM responses WHERE wave_id IN {wave});"
+    );
+    for table in [
+        "responses",
+        "wave_views",
+        "wave_cubes",
+        "wave_participation",
+    ] {
+        sql.push_str(&format!("DELETE FROM {table} WHERE wave_id IN {wave};"));
+    }
+    sql.push_str(&format!(
+        "DELETE FROM release_comments WHERE release_id IN \
+         (SELECT id FROM wave_releases WHERE wave_id IN {wave});\
+         DELETE FROM wave_releases WHERE wave_id IN {wave};"
+    ));
+    sql.push_str(&format!("DELETE FROM waves WHERE label = '{label}';"));
+    icsat::with_conn!(conn, c => c.batch_execute(&sql))?;
+    Ok(())
 }
 
 /// Compares every figure pandas computed with the report's: n, mean, favourable share
@@ -394,6 +469,13 @@ fn main() -> Result<(), BoxError> {
         format!(
             "{:.1}x",
             r.pandas.median.as_secs_f64() / r.report.median.as_secs_f64()
+        )
+    });
+    print("responses import (rows/s, whole process)", &|r| {
+        format!(
+            "{:.0}/s ({:.2} s)",
+            r.rows as f64 / r.import.as_secs_f64(),
+            r.import.as_secs_f64()
         )
     });
     print("figures pandas = report (differ)", &|r| {

@@ -279,6 +279,8 @@ fn health_and_readiness(db: TestDb) {
     .version;
     let delete = format!("DELETE FROM __diesel_schema_migrations WHERE version = '{last}'");
     icsat::with_conn!(conn, c => diesel::sql_query(&delete).execute(c)).unwrap();
+    // A readiness answer is reused for half a second: the next one asks again.
+    std::thread::sleep(std::time::Duration::from_millis(600));
     let (status, body, _) = server.get("/readyz");
     assert_eq!(status, 503);
     assert!(body.contains("icsat migrate"), "{body}");
@@ -286,6 +288,7 @@ fn health_and_readiness(db: TestDb) {
     assert_eq!(status, 200, "alive all the same");
     let insert = format!("INSERT INTO __diesel_schema_migrations (version) VALUES ('{last}')");
     icsat::with_conn!(conn, c => diesel::sql_query(&insert).execute(c)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
     let (status, _, _) = server.get("/readyz");
     assert_eq!(status, 200);
 }

@@ -33,11 +33,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 #[allow(dead_code)]
 mod bench_org;
+mod child_process;
+
+use child_process::measure;
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -66,49 +69,6 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
-}
-
-/// Peak resident memory of a process in KiB, while it runs.
-fn vm_hwm(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// Runs `command` to completion with its standard output into `stdout`, polling its peak
-/// memory; returns its wall time and peak KiB.
-fn measure(mut command: Command, stdout: &Path) -> Result<(Duration, u64), BoxError> {
-    let out = std::fs::File::create(stdout)?;
-    let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let pid = child.id();
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = vm_hwm(pid) {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let elapsed = started.elapsed();
-    if !status.success() {
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut stderr)?;
-        }
-        return Err(format!("{command:?} failed: {status}\n{stderr}").into());
-    }
-    Ok((elapsed, peak))
 }
 
 /// Median, fastest and slowest.
@@ -190,7 +150,7 @@ fn run_backend(
     for _ in 0..EXPORT_RUNS {
         let (time, kib) = measure(
             icsat(&["export", survey, "--wave", wave, "--raw", "-o", &csv_arg]),
-            &dir.join("export.out"),
+            std::fs::File::create(dir.join("export.out"))?,
         )?;
         times.push(time);
         peak = peak.max(kib);
@@ -207,7 +167,7 @@ fn run_backend(
     for run in 0..=REPORT_RUNS {
         let (time, _) = measure(
             icsat(&["report", survey, "--wave", wave, "--format", "json"]),
-            &report_json,
+            std::fs::File::create(&report_json)?,
         )?;
         if run > 0 {
             times_report.push(time);
@@ -225,7 +185,7 @@ fn run_backend(
             .arg(&csv)
             .arg(dir.join("survey.toml"))
             .arg(dir.join("departments.csv"));
-        let (time, _) = measure(command, &pandas_json)?;
+        let (time, _) = measure(command, std::fs::File::create(&pandas_json)?)?;
         if run > 0 {
             times_pandas.push(time);
         }
@@ -246,7 +206,7 @@ fn run_backend(
             "--wave",
             &label,
         ]),
-        &dir.join("import.out"),
+        std::fs::File::create(dir.join("import.out"))?,
     )?;
     remove_wave(url, &label)?;
     Ok(Backend {

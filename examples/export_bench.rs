@@ -12,12 +12,14 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use icsat::db::{DatabaseUrl, Db};
 use icsat::responses::{AnswerValue, NewResponse};
 use icsat::waves::{NewWave, Origin};
+
+mod child_process;
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -138,47 +140,6 @@ fn icsat_binary() -> Result<PathBuf, BoxError> {
     Ok(binary)
 }
 
-/// Peak resident memory of a process in KiB, while it runs.
-fn vm_hwm(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// Runs `command` to completion, polling its peak memory; returns time and peak KiB.
-fn measure(mut command: Command) -> Result<(Duration, u64), BoxError> {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let pid = child.id();
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = vm_hwm(pid) {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let elapsed = started.elapsed();
-    if !status.success() {
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut stderr)?;
-        }
-        return Err(format!("{command:?} failed: {status}\n{stderr}").into());
-    }
-    Ok((elapsed, peak))
-}
-
 fn store(db: &Db, dir: &Path, responses: usize) -> Result<Duration, BoxError> {
     let definitions = dir.join("defs");
     std::fs::create_dir_all(&definitions)?;
@@ -296,7 +257,7 @@ fn main() -> Result<(), BoxError> {
         .arg(&out)
         .env("ICSAT_DATABASE_URL", &url)
         .env("ICSAT_DEFINITIONS", dir.path().join("defs"));
-    let (export_time, export_peak) = measure(export)?;
+    let (export_time, export_peak) = child_process::measure(export, std::process::Stdio::null())?;
     let bytes = std::fs::metadata(&out)?.len();
     let rows = std::fs::read(&out)?
         .iter()
@@ -315,7 +276,7 @@ fn main() -> Result<(), BoxError> {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("survey-definitions"),
         )
         .env("ICSAT_OUTBOX_DIR", demo_dir.join("outbox"));
-    let (demo_time, demo_peak) = measure(demo)?;
+    let (demo_time, demo_peak) = child_process::measure(demo, std::process::Stdio::null())?;
 
     println!();
     println!("export benchmark (SQLite, {})", binary.display());

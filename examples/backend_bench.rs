@@ -47,24 +47,6 @@ type BoxError = Box<dyn std::error::Error>;
 const EXPORT_RUNS: usize = 3;
 const REPORT_RUNS: usize = 10;
 
-fn icsat_binary() -> Result<PathBuf, BoxError> {
-    // target/release/examples/backend_bench -> target/release/icsat
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target folder")?;
-    let binary = dir.join("icsat");
-    if !binary.is_file() {
-        return Err(format!(
-            "{} is missing: run `cargo build --release --bin icsat` first",
-            binary.display()
-        )
-        .into());
-    }
-    Ok(binary)
-}
-
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -378,7 +360,7 @@ fn main() -> Result<(), BoxError> {
     let respondents = rest.first().map_or("100000", String::as_str);
     let wave = rest.get(1).map_or("2027-03", String::as_str);
     let survey = format!("report-bench-{respondents}");
-    let binary = icsat_binary()?;
+    let binary = child_process::icsat_binary()?;
     let dir = tempfile::tempdir()?;
     // What report_bench stored: pandas needs the question types and the tree.
     std::fs::write(dir.path().join("survey.toml"), bench_org::survey(&survey).0)?;

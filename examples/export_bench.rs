@@ -11,7 +11,7 @@
 //! and a comment on one response in ten); respondents are spread over 12 departments.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -122,24 +122,6 @@ impl Rng {
     }
 }
 
-fn icsat_binary() -> Result<PathBuf, BoxError> {
-    // target/release/examples/export_bench -> target/release/icsat
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target folder")?;
-    let binary = dir.join("icsat");
-    if !binary.is_file() {
-        return Err(format!(
-            "{} is missing: run `cargo build --release` first",
-            binary.display()
-        )
-        .into());
-    }
-    Ok(binary)
-}
-
 fn store(db: &Db, dir: &Path, responses: usize) -> Result<Duration, BoxError> {
     let definitions = dir.join("defs");
     std::fs::create_dir_all(&definitions)?;
@@ -243,7 +225,7 @@ fn main() -> Result<(), BoxError> {
         .map(|n| n.replace('_', "").parse())
         .transpose()?
         .unwrap_or(1_000_000);
-    let binary = icsat_binary()?;
+    let binary = child_process::icsat_binary()?;
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let db = Db::open(&DatabaseUrl::parse(&url)?)?;

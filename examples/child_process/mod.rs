@@ -1,6 +1,7 @@
 //! Running a benchmarked command as a child process, shared by the examples that time the
 //! real `icsat` binary whole.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,4 +48,23 @@ pub fn measure(
         return Err(format!("{command:?} failed: {status}\n{stderr}").into());
     }
     Ok((elapsed, peak))
+}
+
+/// The release `icsat` beside the running example (target/release/examples/NAME ->
+/// target/release/icsat).
+pub fn icsat_binary() -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("cannot find the target folder")?;
+    let binary = dir.join("icsat");
+    if !binary.is_file() {
+        return Err(format!(
+            "{} is missing: run `cargo build --release --bin icsat` first",
+            binary.display()
+        )
+        .into());
+    }
+    Ok(binary)
 }

@@ -477,9 +477,16 @@ fn no_view_counts_answers(db: TestDb) {
     assert_eq!(status, 200);
     drop(server);
     let logged = std::fs::read_to_string(&log).unwrap();
+    // Not the scheduler's check for waves whose closing stopped halfway
+    // (`generalise::unfinished`), which may run meanwhile and asks whether such a wave
+    // has responses at all: not a view, and it counts nothing.
     let statements: Vec<&str> = logged[started..]
         .lines()
         .filter(|l| l.contains("icsat::sql"))
+        .filter(|l| {
+            let lower = l.to_lowercase();
+            !(lower.contains("not (exists (select") && lower.contains("wave_participation"))
+        })
         .collect();
     // The views were logged: they read the releases.
     assert!(

@@ -99,12 +99,7 @@ fn prepared(db: &TestDb) -> String {
 }
 
 fn run(db: &TestDb, defs: &str, args: &[&str]) -> CommandOutput {
-    CommandOutput(
-        db.command(args)
-            .env("ICSAT_DEFINITIONS", defs)
-            .output()
-            .unwrap(),
-    )
+    db.icsat_with_definitions(defs, args)
 }
 
 /// Opens wave `test-wave` and gives every invitation a known link; returns the link

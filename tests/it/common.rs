@@ -95,6 +95,16 @@ impl TestDb {
         CommandOutput(output)
     }
 
+    /// [`TestDb::icsat`] with the definitions of `defs` instead of the project's.
+    pub fn icsat_with_definitions(&self, defs: &str, args: &[&str]) -> CommandOutput {
+        let output = self
+            .command(args)
+            .env("ICSAT_DEFINITIONS", defs)
+            .output()
+            .expect("run icsat");
+        CommandOutput(output)
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_icsat"));
         command

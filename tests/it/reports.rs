@@ -64,12 +64,7 @@ fn with_two_waves(db: &TestDb) -> String {
 }
 
 fn run(db: &TestDb, defs: &str, args: &[&str]) -> CommandOutput {
-    CommandOutput(
-        db.command(args)
-            .env("ICSAT_DEFINITIONS", defs)
-            .output()
-            .unwrap(),
-    )
+    db.icsat_with_definitions(defs, args)
 }
 
 fn json(out: &CommandOutput) -> serde_json::Value {

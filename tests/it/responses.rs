@@ -86,13 +86,7 @@ fn imports_a_closed_wave_once(db: TestDb) {
         "2025.csv",
         "department,it-fast,it-nps,enps,channel,comment\nIT,4,9,10,Chat,great\nHR,2,3,6,,\nSales,5,10,9,Email,\"=HYPERLINK(\"\"x\"\")\"\n",
     );
-    let run = |args: &[&str]| {
-        db.command(args)
-            .env("ICSAT_DEFINITIONS", &defs)
-            .output()
-            .map(crate::common::CommandOutput)
-            .unwrap()
-    };
+    let run = |args: &[&str]| db.icsat_with_definitions(&defs, args);
     let out = run(&[
         "responses",
         "import",
@@ -187,13 +181,7 @@ fn a_wave_counted_in_several_pages_gives_exact_figures(db: TestDb) {
         ));
     }
     let file = db.write("big.csv", &csv);
-    let run = |args: &[&str]| {
-        db.command(args)
-            .env("ICSAT_DEFINITIONS", &defs)
-            .output()
-            .map(crate::common::CommandOutput)
-            .unwrap()
-    };
+    let run = |args: &[&str]| db.icsat_with_definitions(&defs, args);
     run(&[
         "responses",
         "import",

@@ -58,6 +58,8 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("no database connection available: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    #[error("there is no database at {0}: check ICSAT_DATABASE_URL for a typo (`icsat migrate` creates a new database there)")]
+    Missing(String),
     #[error("a database task stopped unexpectedly")]
     TaskFailed,
     #[error("the shared write transaction failed: {0}")]
@@ -323,6 +325,51 @@ impl diesel::r2d2::ManageConnection for PgManager {
 
 // min_idle is 0: r2d2 otherwise fills the pool from background threads, and a command
 // that exits while one of them is inside libpq's connect crashes in libpq's exit handlers.
+/// A second connection to the SQLite file `conn` has open, for reading beside it on
+/// another thread (the raw export); `None` when it cannot be opened, and the caller
+/// reads on its own connection alone. It only reads: `query_only`.
+#[cfg(feature = "sqlite")]
+pub fn sqlite_reader(conn: &mut SqliteConnection) -> Option<SqliteConnection> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct MainFile {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        file: String,
+    }
+    let file = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .get_result::<MainFile>(conn)
+        .ok()?
+        .file;
+    if file.is_empty() {
+        return None;
+    }
+    let mut reader = SqliteConnection::establish(&file).ok()?;
+    reader
+        .batch_execute("PRAGMA busy_timeout = 15000; PRAGMA query_only = ON;")
+        .ok()?;
+    Some(reader)
+}
+
+/// Puts SQLite in multi-thread mode before its first connection: diesel's connections
+/// are `Send` but not `Sync`, and the pool hands each to one thread at a time, so
+/// SQLite's own lock around every call on a connection (its default, serialized mode)
+/// guards nothing here, and took 7% of a raw export's time.
+#[cfg(feature = "sqlite")]
+fn sqlite_without_connection_mutex() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before SQLite is initialised by any
+        // connection of this process (`Once`, ahead of the first `establish`); if a
+        // library initialised it earlier the call only returns SQLITE_MISUSE and SQLite
+        // stays serialized.
+        let rc =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(rc, "SQLite stays in serialized mode");
+        }
+    });
+}
+
 impl Db {
     /// Opens the pool and checks one connection, so a wrong URL is reported at once
     /// with the server's own words rather than after a pool timeout.
@@ -355,6 +402,7 @@ impl Db {
                     }
                 }
                 let path_str = path.to_string_lossy().to_string();
+                sqlite_without_connection_mutex();
                 SqliteConnection::establish(&path_str).map_err(|e| connect_error(e.to_string()))?;
                 // No ping at checkout: a SQLite connection is a file handle, it cannot be
                 // dropped by a server, and the ping was a statement on every request.
@@ -394,6 +442,18 @@ impl Db {
     }
 
     /// Connects and brings the schema up to date: what every command does first.
+    /// Like [`Db::open`], for commands that read or change what is there: a SQLite file
+    /// that does not exist is an error naming the path, never a new empty database (a
+    /// mistyped path would otherwise report "no waves yet").
+    pub fn open_existing(url: &DatabaseUrl) -> Result<Db, DbError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            if !path.exists() {
+                return Err(DbError::Missing(path.display().to_string()));
+            }
+        }
+        Db::open(url)
+    }
+
     pub fn open(url: &DatabaseUrl) -> Result<Db, DbError> {
         let db = Db::connect(url)?;
         db.migrate()?;

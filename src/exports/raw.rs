@@ -28,7 +28,8 @@ const PAGE: i64 = 1000;
 
 /// One level a row may be labelled with: what the report shows at that level.
 struct Level {
-    /// `None`: the whole audience (empty department cell).
+    /// The department cell, ready for a spreadsheet; `None`: the whole audience (empty
+    /// department cell).
     name: Option<String>,
     group_shown: bool,
     /// Per question (in column order): whether its figures are shown for this group.
@@ -65,7 +66,7 @@ impl RawLabels {
         let mut index_of: HashMap<Option<i64>, usize> = HashMap::new();
         for d in &org.departments {
             index_of.insert(Some(d.id), levels.len());
-            levels.push(level(&Group::Department(d.id), Some(d.name.clone())));
+            levels.push(level(&Group::Department(d.id), Some(csv_text(&d.name))));
         }
         index_of.insert(None, levels.len());
         levels.push(level(&Group::Audience, None));
@@ -139,18 +140,29 @@ impl Cells {
     }
 }
 
-fn cell(question: &Question, values: &[i32], text: Option<&str>) -> String {
+/// Writes one answer cell into `out` (cleared first).
+fn cell(out: &mut String, question: &Question, values: &[i32], text: Option<&str>) {
+    use std::fmt::Write as _;
+    out.clear();
     match &question.kind {
-        QuestionKind::Text { .. } => text.map(csv_text).unwrap_or_default(),
+        QuestionKind::Text { .. } => {
+            if let Some(text) = text {
+                out.push_str(&csv_text(text));
+            }
+        }
         QuestionKind::Choice { options, .. } => {
             let chosen: Vec<&str> = values
                 .iter()
                 .filter_map(|v| usize::try_from(*v).ok())
                 .filter_map(|i| options.default.get(i).map(String::as_str))
                 .collect();
-            csv_text(&chosen.join("; "))
+            out.push_str(&csv_text(&chosen.join("; ")));
         }
-        _ => values.first().map(i32::to_string).unwrap_or_default(),
+        _ => {
+            if let Some(v) = values.first() {
+                let _ = write!(out, "{v}");
+            }
+        }
     }
 }
 
@@ -164,35 +176,23 @@ struct PageRow {
 
 /// The next `PAGE` responses of a wave after the id `after`, in id order. Each page
 /// must continue along the primary key: sorting the whole wave for every page would
-/// make an export quadratic. On SQLite the `+` keeps the planner off the
-/// (wave, department) index, which it would otherwise pick and then sort.
+/// make an export quadratic. The `+` keeps the planner off the (wave, department)
+/// index, which it would otherwise pick and then sort.
+#[cfg(feature = "sqlite")]
 fn next_page(
-    conn: &mut Conn,
+    conn: &mut diesel::SqliteConnection,
     wave_id: i64,
     after: &str,
-) -> Result<Vec<(String, Option<i64>)>, ExportError> {
+) -> Result<Page, crate::db::DbError> {
     use diesel::sql_types::{BigInt, Text};
-    let rows: Vec<PageRow> = match conn {
-        #[cfg(feature = "sqlite")]
-        Conn::Sqlite(c) => diesel::sql_query(
-            "SELECT id, department_id FROM responses \
-             WHERE +wave_id = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind::<BigInt, _>(wave_id)
-        .bind::<Text, _>(after)
-        .bind::<BigInt, _>(PAGE)
-        .load(&mut **c),
-        #[cfg(feature = "postgres")]
-        Conn::Postgres(c) => diesel::sql_query(
-            "SELECT id, department_id FROM responses \
-             WHERE wave_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind::<BigInt, _>(wave_id)
-        .bind::<Text, _>(after)
-        .bind::<BigInt, _>(PAGE)
-        .load(&mut **c),
-    }
-    .map_err(crate::db::DbError::from)?;
+    let rows: Vec<PageRow> = diesel::sql_query(
+        "SELECT id, department_id FROM responses \
+         WHERE +wave_id = ? AND id > ? ORDER BY id LIMIT ?",
+    )
+    .bind::<BigInt, _>(wave_id)
+    .bind::<Text, _>(after)
+    .bind::<BigInt, _>(PAGE)
+    .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.id, r.department_id)).collect())
 }
 
@@ -261,7 +261,7 @@ pub fn raw(
             .collect(),
         members: members.as_deref(),
         writer,
-        row: Vec::with_capacity(header.len()),
+        field: String::new(),
         answered: vec![false; questions.len()],
         written: 0,
     };
@@ -270,8 +270,8 @@ pub fn raw(
         Conn::Postgres(pg) => {
             stream_postgres(pg, wave_row.id, &questions, total, &mut rows, progress)?
         }
-        #[allow(unreachable_patterns)]
-        _ => by_pages(conn, wave_row.id, &column, total, &mut rows, progress)?,
+        #[cfg(feature = "sqlite")]
+        Conn::Sqlite(c) => stream_sqlite(c, wave_row.id, &column, total, &mut rows, progress)?,
     }
     rows.writer.flush()?;
     Ok(rows.written)
@@ -285,7 +285,8 @@ struct Rows<'a, W: Write> {
     /// The department subtree of `--department`: rows outside it are skipped.
     members: Option<&'a [i64]>,
     writer: csv::Writer<W>,
-    row: Vec<String>,
+    /// A cell being written, reused from cell to cell.
+    field: String,
     answered: Vec<bool>,
     written: u64,
 }
@@ -310,93 +311,238 @@ impl<W: Write> Rows<'_, W> {
             commented |= has && *is_text;
         }
         let level = self.labels.label(department, &self.answered, commented);
-        self.row.clear();
-        self.row.push(id.to_string());
-        self.row
-            .push(level.name.as_deref().map(csv_text).unwrap_or_default());
+        // Field by field into the writer: no string per cell besides a comment's.
+        self.writer.write_field(id)?;
+        self.writer
+            .write_field(level.name.as_deref().unwrap_or_default())?;
         for (i, q) in self.questions.iter().enumerate() {
             let allowed = if self.is_text[i] {
                 level.comments_shown
             } else {
                 level.item_shown[i]
             };
-            self.row.push(if allowed {
-                cell(q, &cells.values[i], cells.text[i].as_deref())
+            if allowed {
+                cell(
+                    &mut self.field,
+                    q,
+                    &cells.values[i],
+                    cells.text[i].as_deref(),
+                );
+                self.writer.write_field(&self.field)?;
             } else {
-                String::new()
-            });
+                self.writer.write_field("")?;
+            }
         }
-        self.writer.write_record(&self.row)?;
+        self.writer.write_record(None::<&[u8]>)?;
         self.written += 1;
         Ok(())
     }
 }
 
-/// SQLite: pages of `PAGE` responses along the primary key, each page's answers looked
-/// up by their ids (in-process, each lookup costs microseconds).
-fn by_pages<W: Write>(
-    conn: &mut Conn,
+/// A page of response ids with their departments.
+type Page = Vec<(String, Option<i64>)>;
+
+/// Reads the pages of a wave on one or two connections while the calling thread writes
+/// them: a thread walks the pages (`next_page`; an empty page ends) and looks up the
+/// answers of even pages itself (`answers`), handing odd ones to a second reader on its
+/// own connection. So the database looks up two pages at once, and the CSV is written
+/// meanwhile. Pages are written in order; a reader stays at most a page or two ahead,
+/// so memory stays flat.
+fn two_readers<C: Send, A: Send>(
+    first: &mut C,
+    second: Option<&mut C>,
+    mut next_page: impl FnMut(&mut C) -> Result<Page, crate::db::DbError> + Send,
+    answers: impl Fn(&mut C, &Page) -> Result<A, crate::db::DbError> + Sync,
+    mut write: impl FnMut(Page, A) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    use crate::db::DbError;
+    use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+    type Batch<A> = Result<Option<(Page, A)>, DbError>;
+    let answers = &answers;
+    std::thread::scope(|scope| -> Result<(), ExportError> {
+        let (to_writer_a, from_a) = sync_channel::<Batch<A>>(1);
+        let mut from_b: Option<Receiver<Batch<A>>> = None;
+        let mut to_b: Option<SyncSender<Option<Page>>> = None;
+        if let Some(conn) = second {
+            let (to_writer, from) = sync_channel(1);
+            let (send_page, pages) = sync_channel::<Option<Page>>(1);
+            from_b = Some(from);
+            to_b = Some(send_page);
+            scope.spawn(move || {
+                for page in pages {
+                    let batch = match page {
+                        None => Ok(None),
+                        Some(page) => answers(conn, &page).map(|found| Some((page, found))),
+                    };
+                    let stop = !matches!(batch, Ok(Some(_)));
+                    if to_writer.send(batch).is_err() || stop {
+                        break;
+                    }
+                }
+            });
+        }
+        // The end goes to the reader whose turn is next.
+        scope.spawn(move || {
+            let mut k = 0usize;
+            loop {
+                let page = match next_page(first) {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = to_writer_a.send(Err(e));
+                        return;
+                    }
+                };
+                let end = page.is_empty();
+                let page = (!end).then_some(page);
+                match &to_b {
+                    Some(to_b) if k % 2 == 1 => {
+                        if to_b.send(page).is_err() {
+                            return;
+                        }
+                    }
+                    _ => {
+                        let batch = match page {
+                            None => Ok(None),
+                            Some(page) => answers(first, &page).map(|found| Some((page, found))),
+                        };
+                        let stop = !matches!(batch, Ok(Some(_)));
+                        if to_writer_a.send(batch).is_err() || stop {
+                            return;
+                        }
+                    }
+                }
+                if end {
+                    return;
+                }
+                k += 1;
+            }
+        });
+        for k in 0.. {
+            let inbox = match &from_b {
+                Some(from_b) if k % 2 == 1 => from_b,
+                _ => &from_a,
+            };
+            // A reader ends only after sending the end or an error.
+            let Some((page, found)) = inbox.recv().map_err(|_| DbError::TaskFailed)?? else {
+                break;
+            };
+            write(page, found)?;
+        }
+        Ok(())
+    })
+}
+
+/// One response's answers as SQLite gives them: (column, value, text), a question's
+/// values in the order of their ordinals.
+#[cfg(feature = "sqlite")]
+type SqliteAnswers = Vec<(usize, Option<i32>, Option<String>)>;
+
+/// The answers of a page, one list per response in the page's order. They come in
+/// the order of the answers' primary key (response id, question, ordinal), which is
+/// the page's order, and are merged with it.
+#[cfg(feature = "sqlite")]
+fn sqlite_page_answers(
+    conn: &mut diesel::SqliteConnection,
+    page: &Page,
+    column: &HashMap<&str, usize>,
+) -> Result<Vec<SqliteAnswers>, crate::db::DbError> {
+    use diesel::connection::DefaultLoadingMode;
+    let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
+    let stored = answers::table
+        .filter(answers::response_id.eq_any(&ids))
+        .order((answers::response_id, answers::question_id, answers::ordinal))
+        .select((
+            answers::response_id,
+            answers::question_id,
+            answers::value,
+            answers::text,
+        ))
+        .load_iter::<(String, String, Option<i32>, Option<String>), DefaultLoadingMode>(conn)?;
+    let mut found: Vec<SqliteAnswers> = Vec::with_capacity(page.len());
+    found.push(Vec::new());
+    for answer in stored {
+        let (response_id, question_id, value, text) = answer?;
+        // Responses without answers lie between (the same order).
+        while page[found.len() - 1].0 != response_id {
+            if found.len() == page.len() {
+                return Err(diesel::result::Error::DeserializationError(
+                    "an answer came back for a response outside the page".into(),
+                )
+                .into());
+            }
+            found.push(Vec::new());
+        }
+        if let Some(&i) = column.get(question_id.as_str()) {
+            if let Some(current) = found.last_mut() {
+                current.push((i, value, text));
+            }
+        }
+    }
+    found.resize_with(page.len(), Vec::new);
+    Ok(found)
+}
+
+/// SQLite: pages of `PAGE` responses along the primary key, their answers read on two
+/// connections (see [`two_readers`]): at 100,000 responses x 30 questions, 1.0-1.3 s
+/// instead of 1.8-2.1 s on one.
+#[cfg(feature = "sqlite")]
+fn stream_sqlite<W: Write>(
+    conn: &mut diesel::SqliteConnection,
     wave_id: i64,
     column: &HashMap<&str, usize>,
     total: u64,
     rows: &mut Rows<'_, W>,
     progress: &dyn Fn(u64, u64),
 ) -> Result<(), ExportError> {
-    let columns = rows.questions.len();
+    let mut second = if total > PAGE as u64 {
+        crate::db::sqlite_reader(conn)
+    } else {
+        None
+    };
+    let members = rows.members;
     let mut after = String::new();
-    loop {
-        let page = next_page(conn, wave_id, &after)?;
-        let Some((last, _)) = page.last() else {
-            break;
-        };
-        after = last.clone();
-        let page_len = page.len();
-        // Rows outside the department subtree are skipped here rather than in the query,
-        // which must stay a plain walk along the id index.
-        let page: Vec<(String, Option<i64>)> = match rows.members {
-            None => page,
-            Some(members) => page
-                .into_iter()
-                .filter(|(_, d)| d.is_some_and(|d| members.contains(&d)))
-                .collect(),
-        };
-        let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
-        let stored: Vec<(String, String, Option<i32>, Option<String>)> =
-            crate::with_conn!(*conn, c => answers::table
-            .filter(answers::response_id.eq_any(&ids))
-            .order((answers::response_id, answers::question_id, answers::ordinal))
-            .select((answers::response_id, answers::question_id, answers::value, answers::text))
-            .load(c))
-            .map_err(crate::db::DbError::from)?;
-        let mut by_response: HashMap<&str, Cells> = HashMap::with_capacity(page.len());
-        let empty = Cells::new(columns);
-        for (response_id, question_id, value, text) in &stored {
-            let Some(&i) = column.get(question_id.as_str()) else {
-                continue;
+    let mut cells = Cells::new(rows.questions.len());
+    two_readers(
+        conn,
+        second.as_mut(),
+        |c| loop {
+            let page = next_page(c, wave_id, &after)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(page);
             };
-            let cells = by_response
-                .entry(response_id.as_str())
-                .or_insert_with(|| empty.clone());
-            if let Some(v) = value {
-                cells.values[i].push(*v);
+            after.clone_from(last);
+            // Rows outside the department subtree are skipped here rather than in the
+            // query, which must stay a plain walk along the id index. A page left empty
+            // is not the end.
+            let page: Page = match members {
+                None => page,
+                Some(members) => page
+                    .into_iter()
+                    .filter(|(_, d)| d.is_some_and(|d| members.contains(&d)))
+                    .collect(),
+            };
+            if !page.is_empty() {
+                return Ok(page);
             }
-            if let Some(t) = text {
-                cells.text[i] = Some(t.clone());
+        },
+        |c, page| sqlite_page_answers(c, page, column),
+        |page, found| {
+            for ((id, department), answers) in page.iter().zip(found) {
+                cells.clear();
+                for (i, value, text) in answers {
+                    if let Some(v) = value {
+                        cells.values[i].push(v);
+                    }
+                    if text.is_some() {
+                        cells.text[i] = text;
+                    }
+                }
+                rows.write(id, *department, &cells)?;
             }
-        }
-        for (id, department) in &page {
-            rows.write(
-                id,
-                *department,
-                by_response.get(id.as_str()).unwrap_or(&empty),
-            )?;
-        }
-        progress(rows.written, total);
-        if (page_len as i64) < PAGE {
-            break;
-        }
-    }
-    Ok(())
+            progress(rows.written, total);
+            Ok(())
+        },
+    )
 }
 
 /// One response's answers as PostgreSQL sends them: aggregated into arrays (in the same
@@ -451,14 +597,6 @@ fn page_answers(
     Ok(found)
 }
 
-/// A page of response ids with their departments.
-#[cfg(feature = "postgres")]
-type Page = Vec<(String, Option<i64>)>;
-
-/// What a reader hands the writer: a page with its answers, or the end.
-#[cfg(feature = "postgres")]
-type Batch = Option<(Page, Vec<StreamedAnswers>)>;
-
 /// PostgreSQL: one pass over the wave's response ids in id order (a cursor: one sort,
 /// fetched a page at a time), each page's answers read in turn by two connections in
 /// one snapshot, on threads of their own, while this thread writes the CSV. So the
@@ -476,7 +614,6 @@ fn stream_postgres<W: Write>(
 ) -> Result<(), ExportError> {
     use diesel::connection::SimpleConnection;
     use diesel::sql_types::Text;
-    use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
     #[derive(QueryableByName)]
     struct Snapshot {
         #[diesel(sql_type = Text)]
@@ -519,91 +656,25 @@ fn stream_postgres<W: Write>(
         .map_err(crate::db::DbError::from)?;
         let fetch = format!("FETCH {PAGE} FROM export_ids");
         let question_ids = &question_ids;
-        let second: Option<&mut diesel::PgConnection> = sibling.as_deref_mut();
-        let first: &mut diesel::PgConnection = &mut *main;
-        std::thread::scope(|scope| -> Result<(), ExportError> {
-            let (to_writer_a, from_a) = sync_channel::<Result<Batch, crate::db::DbError>>(1);
-            let mut from_b: Option<Receiver<Result<Batch, crate::db::DbError>>> = None;
-            let mut to_b: Option<SyncSender<Option<Page>>> = None;
-            if let Some(conn) = second {
-                let (to_writer, from) = sync_channel(1);
-                let (send_page, pages) = sync_channel::<Option<Page>>(1);
-                from_b = Some(from);
-                to_b = Some(send_page);
-                scope.spawn(move || {
-                    for page in pages {
-                        let batch = match page {
-                            None => Ok(None),
-                            Some(page) => page_answers(conn, &page, question_ids)
-                                .map(|found| Some((page, found))),
-                        };
-                        let stop = !matches!(batch, Ok(Some(_)));
-                        if to_writer.send(batch).is_err() || stop {
-                            break;
-                        }
-                    }
-                });
-            }
-            // Reads the ids; answers even pages itself and hands odd ones to the second
-            // reader. The end goes to the reader whose turn is next.
-            scope.spawn(move || {
-                let mut k = 0usize;
-                loop {
-                    let page: Result<Vec<PageRow>, _> = diesel::sql_query(&fetch).load(&mut *first);
-                    let page: Page = match page {
-                        Ok(page) => page.into_iter().map(|r| (r.id, r.department_id)).collect(),
-                        Err(e) => {
-                            let _ = to_writer_a.send(Err(e.into()));
-                            return;
-                        }
-                    };
-                    let end = page.is_empty();
-                    let page = (!end).then_some(page);
-                    match &to_b {
-                        Some(to_b) if k % 2 == 1 => {
-                            if to_b.send(page).is_err() {
-                                return;
-                            }
-                        }
-                        _ => {
-                            let batch = match page {
-                                None => Ok(None),
-                                Some(page) => page_answers(first, &page, question_ids)
-                                    .map(|found| Some((page, found))),
-                            };
-                            let stop = !matches!(batch, Ok(Some(_)));
-                            if to_writer_a.send(batch).is_err() || stop {
-                                return;
-                            }
-                        }
-                    }
-                    if end {
-                        return;
-                    }
-                    k += 1;
-                }
-            });
-            let mut cells = Cells::new(question_ids.len());
-            let mut ordered: Vec<(i32, i32)> = Vec::new();
-            for k in 0.. {
-                let inbox = match &from_b {
-                    Some(from_b) if k % 2 == 1 => from_b,
-                    _ => &from_a,
-                };
-                // A reader ends only after sending the end or an error.
-                let Some((page, found)) =
-                    inbox.recv().map_err(|_| crate::db::DbError::TaskFailed)??
-                else {
-                    break;
-                };
+        let mut cells = Cells::new(question_ids.len());
+        let mut ordered: Vec<(i32, i32)> = Vec::new();
+        two_readers(
+            &mut *main,
+            sibling.as_deref_mut(),
+            |c| {
+                let page: Vec<PageRow> = diesel::sql_query(&fetch).load(c)?;
+                Ok(page.into_iter().map(|r| (r.id, r.department_id)).collect())
+            },
+            |c, page| page_answers(c, page, question_ids),
+            |page, found| {
                 for ((id, department), answers) in page.iter().zip(&found) {
                     fill(&mut cells, &mut ordered, answers);
                     rows.write(id, *department, &cells)?;
                 }
                 progress(rows.written, total);
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
     })();
     // Read-only: ending the transactions either way loses nothing; a failed one is
     // rolled back by COMMIT.

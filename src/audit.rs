@@ -22,6 +22,7 @@ pub const REMIND: &str = "remind";
 pub const RESEND: &str = "resend";
 pub const USER_ADD: &str = "user-add";
 pub const USER_UPDATE: &str = "user-update";
+pub const USER_DEACTIVATE: &str = "user-deactivate";
 pub const ROSTER_IMPORT: &str = "roster-import";
 pub const RESPONSES_IMPORT: &str = "responses-import";
 pub const PURGE: &str = "purge";

@@ -147,7 +147,7 @@ pub fn backup(url: &DatabaseUrl, file: &Path) -> Result<Summary, BackupError> {
     if file.exists() {
         return Err(BackupError::Exists(file.display().to_string()));
     }
-    let db = Db::open(url)?;
+    let db = Db::open_existing(url)?;
     let tmp = partial(file);
     // A partial file of an earlier, interrupted run is ours to replace.
     let _ = std::fs::remove_file(&tmp);

@@ -16,7 +16,7 @@ pub fn export(
     raw: bool,
     output: Option<&Path>,
 ) -> Result<(), AppError> {
-    let db = Db::open(&config.database_url)?;
+    let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let sink: Box<dyn Write> = match output {
         Some(path) => Box::new(

@@ -219,6 +219,14 @@ pub enum UserCommand {
         #[arg(long)]
         department: Option<String>,
     },
+    /// Accounts with their role, department, state and open sessions
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Take an account's access away: its sessions end and its sign-in links stop
+    /// working (`user add` gives it back)
+    Deactivate { email: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -433,6 +441,30 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             match department {
                 Some(d) => println!("{what} {email}: {} of {d}", role.as_str()),
                 None => println!("{what} {email}: {}", role.as_str()),
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::List { format }) => {
+            let db = crate::db::Db::open_existing(&config.database_url)?;
+            let accounts = crate::users::list(&mut db.get()?)?;
+            print!("{}", operations::accounts(&accounts, format)?);
+            Ok(())
+        }
+        Command::User(UserCommand::Deactivate { email }) => {
+            let db = crate::db::Db::open_existing(&config.database_url)?;
+            let mut conn = db.get()?;
+            let (email, was_active) = crate::users::deactivate(&mut conn, &email)?;
+            crate::audit::record(
+                &mut conn,
+                &crate::audit::cli_actor(),
+                crate::audit::USER_DEACTIVATE,
+                &email,
+                "",
+            );
+            if was_active {
+                println!("deactivated {email}: sessions ended, sign-in links revoked");
+            } else {
+                println!("{email} was inactive already; its sessions and links are gone");
             }
             Ok(())
         }

@@ -46,7 +46,7 @@ pub fn restore(config: &Config, file: &Path, force: bool) -> Result<(), AppError
 }
 
 pub fn purge(config: &Config, dry_run: bool) -> Result<(), AppError> {
-    let db = crate::db::Db::open(&config.database_url)?;
+    let db = crate::db::Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let purged =
         crate::retention::purge(&mut conn, &config.retention, chrono::Utc::now(), dry_run)?;
@@ -80,6 +80,48 @@ fn parse_since(text: &str) -> Result<chrono::NaiveDateTime, AppError> {
         })
 }
 
+/// `icsat user list`: a table, or JSON.
+pub fn accounts(
+    accounts: &[crate::users::Account],
+    format: super::ListFormat,
+) -> Result<String, AppError> {
+    Ok(match format {
+        super::ListFormat::Json => {
+            let mut out = serde_json::to_string_pretty(accounts)
+                .map_err(|e| AppError::Output(e.to_string()))?;
+            out.push('\n');
+            out
+        }
+        super::ListFormat::Text if accounts.is_empty() => {
+            "no accounts yet; `icsat user add EMAIL --role admin` creates one\n".to_string()
+        }
+        super::ListFormat::Text => {
+            let width = accounts
+                .iter()
+                .map(|a| a.email.len())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            let mut out = format!(
+                "{:width$}  {:5}  {:24}  {:8}  {:8}  CREATED\n",
+                "EMAIL", "ROLE", "DEPARTMENT", "STATE", "SESSIONS"
+            );
+            for a in accounts {
+                out.push_str(&format!(
+                    "{:width$}  {:5}  {:24}  {:8}  {:8}  {}\n",
+                    a.email,
+                    a.role,
+                    a.department.as_deref().unwrap_or("-"),
+                    if a.active { "active" } else { "inactive" },
+                    a.sessions,
+                    a.created_at.format("%Y-%m-%d"),
+                ));
+            }
+            out
+        }
+    })
+}
+
 pub fn audit(
     config: &Config,
     since: Option<&str>,
@@ -92,7 +134,7 @@ pub fn audit(
             "--limit: give a number of entries, 1 or more".into(),
         ));
     }
-    let db = crate::db::Db::open(&config.database_url)?;
+    let db = crate::db::Db::open_existing(&config.database_url)?;
     let entries = crate::audit::list(&mut db.get()?, since, None, limit)?;
     let mut out = String::new();
     match format {

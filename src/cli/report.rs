@@ -29,7 +29,7 @@ pub fn report(
     filters: &[String],
     format: Format,
 ) -> Result<(), AppError> {
-    let db = Db::open(&config.database_url)?;
+    let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let query = WaveQuery {
         survey,
@@ -79,7 +79,7 @@ pub fn trend(
     department: Option<&str>,
     format: Format,
 ) -> Result<(), AppError> {
-    let db = Db::open(&config.database_url)?;
+    let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let report = reports::trend_report(&mut conn, survey, department)?;
     let bytes = match format {

@@ -8,7 +8,7 @@ use crate::waves::lifecycle::{self, Mailer, Opened};
 use crate::waves::{self, Origin, WaveError};
 
 pub fn open(config: &Config, survey: &str, label: Option<&str>) -> Result<(), AppError> {
-    let db = Db::open(&config.database_url)?;
+    let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let loaded = crate::surveys::load(std::slice::from_ref(&config.definitions))?;
     crate::surveys::sync(&mut conn, &loaded)?;
@@ -54,7 +54,7 @@ pub fn open(config: &Config, survey: &str, label: Option<&str>) -> Result<(), Ap
 }
 
 pub fn remind(config: &Config, spec: &str) -> Result<(), AppError> {
-    let db = Db::open(&config.database_url)?;
+    let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let wave = waves::find_spec(&mut conn, spec).map_err(AppError::Wave)?;
     let mailer = Mailer::from_config(config).map_err(AppError::Wave)?;
@@ -74,7 +74,7 @@ pub fn remind(config: &Config, spec: &str) -> Result<(), AppError> {
 }
 
 pub fn close(config: &Config, spec: &str) -> Result<(), AppError> {
-    let db = Db::open(&config.database_url)?;
+    let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let wave = waves::find_spec(&mut conn, spec).map_err(AppError::Wave)?;
     if lifecycle::close(&mut conn, &wave).map_err(AppError::Wave)? {
@@ -93,7 +93,7 @@ pub fn close(config: &Config, spec: &str) -> Result<(), AppError> {
 }
 
 pub fn list(config: &Config) -> Result<(), AppError> {
-    let db = Db::open(&config.database_url)?;
+    let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
     let waves = waves::status::list(&mut conn).map_err(AppError::Wave)?;
     if waves.is_empty() {

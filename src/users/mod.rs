@@ -29,9 +29,16 @@ pub enum UserError {
     #[error("an admin sees every department; leave out --department")]
     AdminWithDepartment,
     #[error(
-        "there is no department {name:?}; import it with the roster first (departments: {known})"
+        "there is no department {name:?}{hint}; import it with the roster first (departments: {known})"
     )]
-    UnknownDepartment { name: String, known: String },
+    UnknownDepartment {
+        name: String,
+        /// " (did you mean ...?)" or nothing.
+        hint: String,
+        known: String,
+    },
+    #[error("there is no account for {0}; `icsat user list` shows the accounts")]
+    UnknownAccount(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -69,6 +76,9 @@ pub fn add(
                         .load(c))?;
                     return Err(UserError::UnknownDepartment {
                         name: name.to_string(),
+                        hint: crate::definitions::closest(name, known.iter().map(String::as_str))
+                            .map(|close| format!(" (did you mean {close:?}?)"))
+                            .unwrap_or_default(),
                         known: known.join(", "),
                     });
                 }
@@ -102,6 +112,91 @@ pub fn add(
             Ok(true)
         }
     }
+}
+
+/// One account, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    pub email: String,
+    pub role: String,
+    /// The department a head sees (its subtree); none for an admin.
+    pub department: Option<String>,
+    pub active: bool,
+    pub created_at: chrono::NaiveDateTime,
+    /// Sessions that have not expired yet.
+    pub sessions: i64,
+}
+
+/// Every account, active ones first, then by address.
+pub fn list(conn: &mut Conn) -> Result<Vec<Account>, UserError> {
+    let now = crate::db::now();
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        Option<String>,
+        bool,
+        chrono::NaiveDateTime,
+    )> = crate::with_conn!(*conn, c => users::table
+            .left_join(departments::table)
+            .select((
+                users::id,
+                users::email,
+                users::role,
+                departments::name.nullable(),
+                users::active,
+                users::created_at,
+            ))
+            .order((users::active.desc(), users::email))
+            .load(c))?;
+    let open: Vec<i64> = crate::with_conn!(*conn, c => sessions::table
+        .filter(sessions::expires_at.gt(now))
+        .select(sessions::user_id)
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, email, role, department, active, created_at)| Account {
+                email,
+                role,
+                department,
+                active,
+                created_at,
+                sessions: open.iter().filter(|u| **u == id).count() as i64,
+            },
+        )
+        .collect())
+}
+
+/// Takes an account's access away: marked inactive, its sessions ended and its
+/// sign-in links revoked, in one transaction. The account stays (the audit log names
+/// it); `add` makes it active again. Returns the address as stored, and false when it
+/// was inactive already.
+pub fn deactivate(conn: &mut Conn, email: &str) -> Result<(String, bool), UserError> {
+    let email = crate::roster::csv_input::normalise_email(email).map_err(UserError::Email)?;
+    let found: Option<(i64, bool)> = crate::with_conn!(*conn, c => users::table
+        .filter(users::email.eq(&email))
+        .select((users::id, users::active))
+        .first(c)
+        .optional())?;
+    let Some((id, was_active)) = found else {
+        return Err(UserError::UnknownAccount(email));
+    };
+    end_access(conn, id)?;
+    Ok((email, was_active))
+}
+
+/// Marks the account inactive and ends its sessions and sign-in links.
+fn end_access(conn: &mut Conn, id: i64) -> Result<(), DbError> {
+    crate::transaction!(*conn, c => {
+        diesel::update(users::table.find(id))
+            .set(users::active.eq(false))
+            .execute(c)?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(c)?;
+        diesel::delete(login_tokens::table.filter(login_tokens::user_id.eq(id))).execute(c)?;
+        Ok::<(), diesel::result::Error>(())
+    })?;
+    Ok(())
 }
 
 /// Gives every head named in the departments file a head account for their
@@ -178,15 +273,7 @@ pub fn deactivate_replaced_heads(
             .optional())?;
         let Some(id) = id else { continue };
         if !dry_run {
-            crate::transaction!(*conn, c => {
-                diesel::update(users::table.find(id))
-                    .set(users::active.eq(false))
-                    .execute(c)?;
-                diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(c)?;
-                diesel::delete(login_tokens::table.filter(login_tokens::user_id.eq(id)))
-                    .execute(c)?;
-                Ok::<(), diesel::result::Error>(())
-            })?;
+            end_access(conn, id)?;
         }
         gone.push(email);
     }

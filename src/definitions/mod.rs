@@ -58,6 +58,7 @@ pub use parse::{
 pub use parse_scales::{MAX_SCALE_LABELS, MIN_SCALE_LABELS};
 pub use parse_sections::{DEFAULT_TEXT_MAX_LENGTH, MAX_CHOICE_OPTIONS, MIN_CHOICE_OPTIONS};
 pub use period::{Period, MAX_PERIOD_COUNT};
+pub(crate) use reader::closest;
 pub use report_by::{column_slug, refusal, ReportBy, TenureBound, TENURE};
 pub use schedule::{wave_label, Schedule, ScheduleKind};
 pub use text::{Text, TextList};

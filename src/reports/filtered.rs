@@ -75,8 +75,11 @@ pub fn view(
             )
         } else {
             format!(
-                "{} is not a report dimension of this survey; filter by one of: {}",
+                "{} is not a report dimension of this survey{}; filter by one of: {}",
                 unknown.key,
+                crate::definitions::closest(&unknown.key, dimensions.iter().copied())
+                    .map(|close| format!(" (did you mean \"{close}\"?)"))
+                    .unwrap_or_default(),
                 dimensions.join(", ")
             )
         }));

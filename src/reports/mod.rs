@@ -16,6 +16,14 @@ use crate::db::{Conn, DbError};
 use crate::stats::StatsError;
 use crate::surveys::SurveyError;
 
+/// " (did you mean "X"?)" when one of the comma-separated `known` names is close to
+/// `name`, else nothing.
+fn did_you_mean(name: &str, known: &str) -> String {
+    crate::definitions::closest(name, known.split(", "))
+        .map(|close| format!(" (did you mean {close:?}?)"))
+        .unwrap_or_default()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("survey {survey} has no wave {label:?}; its waves: {known}")]
@@ -26,7 +34,10 @@ pub enum ReportError {
     },
     #[error("survey {0} has no waves yet")]
     NoWaves(String),
-    #[error("there is no department {name:?}; departments: {known}")]
+    #[error(
+        "there is no department {name:?}{}; departments: {known}",
+        did_you_mean(name, known)
+    )]
     UnknownDepartment { name: String, known: String },
     #[error("{0}")]
     BadFilter(String),

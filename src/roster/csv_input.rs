@@ -77,6 +77,22 @@ fn error(file: &str, row: Option<u64>, message: impl Into<String>) -> RowError {
 
 /// Reads the header and every row, collecting all structural problems (encoding,
 /// ragged rows, missing or repeated columns) instead of stopping at the first.
+/// The separator of a file, read off its header line: a comma, or a semicolon or tab
+/// when the header has more of those than commas (spreadsheets set to German, French or
+/// Spanish save "CSV" with semicolons).
+fn separator(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let count = |c: u8| header.iter().filter(|b| **b == c).count();
+    let (commas, semicolons, tabs) = (count(b','), count(b';'), count(b'\t'));
+    if semicolons > commas && semicolons >= tabs {
+        b';'
+    } else if tabs > commas && tabs > semicolons {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
 fn read_table(
     file: &str,
     bytes: &[u8],
@@ -99,6 +115,7 @@ fn read_table(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
+        .delimiter(separator(bytes))
         .from_reader(bytes);
     let mut errors = Vec::new();
     let header_record = match reader.byte_headers() {
@@ -327,9 +344,16 @@ pub fn parse_roster(
         let department = table.cell(cells, "department");
         match (department, departments) {
             (None, _) => problem("the department is empty".into()),
-            (Some(d), Some(known)) if !known.contains_key(d) => problem(format!(
-                "the department \"{d}\" is not in {departments_file}; add it there or correct the name"
-            )),
+            (Some(d), Some(known)) if !known.contains_key(d) => problem(
+                match crate::definitions::closest(d, known.keys().map(String::as_str)) {
+                    Some(close) => format!(
+                        "the department \"{d}\" is not in {departments_file} (did you mean \"{close}\"?); add it there or correct the name"
+                    ),
+                    None => format!(
+                        "the department \"{d}\" is not in {departments_file}; add it there or correct the name"
+                    ),
+                },
+            ),
             _ => {}
         }
         let manager_email = match table.cell(cells, "manager_email").map(normalise_email) {
@@ -582,6 +606,31 @@ mod tests {
             errs[0].to_string(),
             "r.csv:3: the department \"Slaes\" is not in d.csv; add it there or correct the name"
         );
+        let known: HashMap<String, u64> = [("Sales".to_string(), 2)].into();
+        let errs = parse_roster(
+            "r.csv",
+            b"email,name,department\nb@x.io,B,Slaes\n",
+            Some(&known),
+            "d.csv",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "r.csv:2: the department \"Slaes\" is not in d.csv (did you mean \"Sales\"?); add it there or correct the name"
+        );
+    }
+
+    #[test]
+    fn semicolons_and_tabs_separate_when_the_header_says_so() {
+        for text in [
+            "email;name;department\na@x.io;\"Doe, Jane\";IT\n",
+            "email\tname\tdepartment\na@x.io\tDoe, Jane\tIT\n",
+            "email,name,department\na@x.io,\"Doe, Jane\",IT\n",
+        ] {
+            let rows = roster(text.as_bytes()).unwrap();
+            assert_eq!(rows[0].name, "Doe, Jane", "{text:?}");
+            assert_eq!(rows[0].department, "IT", "{text:?}");
+        }
     }
 
     #[test]

@@ -147,7 +147,29 @@ fn unknown_department(db: TestDb) {
     assert_rejected(
         &db,
         b"email,name,department\nok@acme.test,Ok,IT\nx@acme.test,X,Slaes\n",
-        "bad.csv:3: the department \"Slaes\" is not in",
+        "departments.csv (did you mean \"Sales\"?)",
+    );
+}
+
+/// A roster saved by a spreadsheet set to German: semicolons, quoted cells, a BOM.
+fn semicolon_separated(db: TestDb) {
+    let before = loaded(&db);
+    let roster = db.write(
+        "semikolon.csv",
+        "\u{feff}email;name;department;location\n\
+         ceo@acme.test;Carla CEO;Company;Berlin\n\
+         it-head@acme.test;\"Head; Ian\";IT;Berlin\n\
+         ada@acme.test;Ada Lovelace;IT;Lyon\n\
+         hr@acme.test;Hana Rossi;HR;Berlin\n\
+         sam@acme.test;Sam North;Sales North;Hamburg\n",
+    );
+    let out = db.icsat(&["roster", "import", roster.to_str().unwrap()]);
+    out.assert_ok();
+    let after = db.roster_snapshot();
+    assert_ne!(after, before);
+    assert!(
+        after.iter().any(|row| row.contains("Head; Ian")),
+        "{after:#?}"
     );
 }
 
@@ -231,6 +253,7 @@ fn every_bad_row_is_listed_at_once(db: TestDb) {
 }
 
 crate::on_both_backends!(
+    semicolon_separated,
     imports_a_tree_and_reports_what_changed,
     missing_column,
     empty_email,

@@ -142,12 +142,42 @@ async fn run_retention(db: Db, retention: crate::retention::Retention) {
     }
 }
 
+/// The definitions `serve` can use, and the problems of those it cannot. One invalid
+/// file (or one whose change its stored waves refuse) must not stop the surveys that
+/// are open from being answered: it is left out, loudly, and its survey keeps the
+/// last version stored.
+fn valid_definitions(
+    conn: &mut crate::db::Conn,
+    config: &Config,
+) -> Result<(Vec<surveys::LoadedDefinition>, Vec<String>), AppError> {
+    let (read, mut problems) = surveys::load_valid(std::slice::from_ref(&config.definitions))?;
+    let mut valid = Vec::with_capacity(read.len());
+    for def in read {
+        let refused = surveys::check_history(conn, std::slice::from_ref(&def))?;
+        if refused.is_empty() {
+            valid.push(def);
+        } else {
+            problems.extend(refused);
+        }
+    }
+    for problem in &problems {
+        tracing::error!("{problem}");
+    }
+    if !problems.is_empty() {
+        tracing::error!(
+            problems = problems.len(),
+            "survey definitions with problems are not loaded; their surveys keep the version stored last, everything else is served (`icsat survey validate` lists the problems)"
+        );
+    }
+    Ok((valid, problems))
+}
+
 /// Opens the database, stores the current definitions, and runs the web service until
 /// interrupted.
 pub fn serve(config: Config) -> Result<(), AppError> {
     let db = Db::open(&config.database_url)?;
-    let loaded = surveys::load(std::slice::from_ref(&config.definitions))?;
     let mut conn = db.get()?;
+    let (loaded, problems) = valid_definitions(&mut conn, &config)?;
     let departments = surveys::stored_departments(&mut conn)?;
     if !departments.is_empty() {
         for problem in surveys::check_roster(&loaded, &|name| departments.iter().any(|d| d == name))
@@ -170,6 +200,7 @@ pub fn serve(config: Config) -> Result<(), AppError> {
     let pages =
         crate::web::pages::Pages::new().map_err(|e| AppError::Output(format!("templates: {e}")))?;
     let state = AppState {
+        definition_problems: Arc::new(problems),
         db: db.clone(),
         config: config.clone(),
         secret,

@@ -1,7 +1,6 @@
 //! The survey catalogue: definition files read from disk, checked against the roster and
 //! against the versions that already ran, and stored as versions in the database.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
@@ -98,7 +97,19 @@ fn definition_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SurveyError> {
 /// Reads and checks every definition under `paths`, reporting the errors of all files
 /// at once; survey ids must be unique across files.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedDefinition>, SurveyError> {
-    let mut loaded = Vec::new();
+    let (loaded, errors) = load_valid(paths)?;
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(SurveyError::Invalid(errors))
+    }
+}
+
+/// The definitions that are valid, and the problems of those that are not (each an
+/// error line; a file with problems is left out, as is a second file using an id
+/// already taken). Only an unreadable folder or file fails the whole.
+pub fn load_valid(paths: &[PathBuf]) -> Result<(Vec<LoadedDefinition>, Vec<String>), SurveyError> {
+    let mut loaded: Vec<LoadedDefinition> = Vec::new();
     let mut errors = Vec::new();
     for file in definition_files(paths)? {
         let name = file.display().to_string();
@@ -113,12 +124,23 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedDefinition>, SurveyError> {
             continue;
         };
         match parse_definition(&source) {
-            Ok(definition) => loaded.push(LoadedDefinition {
-                file: name,
-                hash: source_hash(&source),
-                source,
-                definition,
-            }),
+            Ok(definition) => {
+                let slug = definition.id.value.clone();
+                if let Some(other) = loaded.iter().find(|d| d.slug() == slug) {
+                    let pos = definition.id.pos;
+                    errors.push(format!(
+                        "{name}:{}:{}: the survey id \"{slug}\" is already used by {}; ids must be unique",
+                        pos.line, pos.column, other.file
+                    ));
+                    continue;
+                }
+                loaded.push(LoadedDefinition {
+                    file: name,
+                    hash: source_hash(&source),
+                    source,
+                    definition,
+                });
+            }
             Err(diagnostics) => {
                 let mut sorted = diagnostics;
                 sorted.sort();
@@ -126,24 +148,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedDefinition>, SurveyError> {
             }
         }
     }
-    let mut first_file: HashMap<&str, &str> = HashMap::new();
-    for def in &loaded {
-        if let Some(other) = first_file.insert(def.slug(), &def.file) {
-            let pos = def.definition.id.pos;
-            errors.push(format!(
-                "{}:{}:{}: the survey id \"{}\" is already used by {other}; ids must be unique",
-                def.file,
-                pos.line,
-                pos.column,
-                def.slug()
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(SurveyError::Invalid(errors))
-    }
+    Ok((loaded, errors))
 }
 
 /// Checks `about` and audience departments against a set of department names.

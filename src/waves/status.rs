@@ -18,6 +18,9 @@ pub struct WaveStatus {
     pub origin: String,
     pub opens_at: String,
     pub closes_at: Option<String>,
+    /// When it closes, for "closes soon" (not shown as such).
+    #[serde(skip)]
+    pub closes_at_utc: Option<chrono::NaiveDateTime>,
     pub invited: u64,
     pub responded: u64,
     pub rate: Option<f64>,
@@ -109,6 +112,7 @@ pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
                 closes_at: wave
                     .closes_at
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                closes_at_utc: wave.closes_at,
                 invited,
                 responded,
                 rate: (invited > 0).then(|| responded as f64 / invited as f64),

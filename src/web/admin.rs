@@ -24,7 +24,16 @@ async fn admin(
     Ok(signed)
 }
 
-/// `GET /admin`.
+/// An open wave at the top of the dashboard.
+#[derive(serde::Serialize)]
+struct OpenWave<'a> {
+    survey: &'a str,
+    title: &'a str,
+    wave: &'a data::WaveEntry,
+}
+
+/// `GET /admin`: what is happening now first (open waves and their response rates,
+/// what needs attention), then each survey's history.
 pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let signed = match admin(&state, &req, Output::Html).await {
         Ok(s) => s,
@@ -39,6 +48,27 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     let mut context = Context::new();
     context.insert("page_title", "Dashboard");
     context.insert("user", &nav(&state, &signed, None));
+    let open: Vec<OpenWave> = surveys
+        .iter()
+        .flat_map(|s| {
+            s.waves
+                .iter()
+                .filter(|w| w.status == "open")
+                .map(|w| OpenWave {
+                    survey: &s.id,
+                    title: &s.title,
+                    wave: w,
+                })
+        })
+        .collect();
+    let undelivered: u64 = surveys
+        .iter()
+        .flat_map(|s| &s.waves)
+        .filter_map(|w| w.mail_failed)
+        .sum();
+    context.insert("open", &open);
+    context.insert("undelivered", &undelivered);
+    context.insert("definition_problems", &*state.definition_problems);
     context.insert("surveys", &surveys);
     context.insert("help", &state.config.help_contact);
     state

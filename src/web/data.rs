@@ -95,6 +95,9 @@ pub struct WaveEntry {
     pub mail_sent: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_failed: Option<u64>,
+    /// An open wave that closes within [`CLOSING_SOON`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub closing_soon: bool,
 }
 
 fn schedule_text(definition: &Definition) -> (String, Option<String>) {
@@ -123,12 +126,17 @@ fn schedule_text(definition: &Definition) -> (String, Option<String>) {
 }
 
 /// Every survey with its waves (participation and mail for admins only).
+/// How near its closing an open wave is flagged on the dashboard: time for one more
+/// reminder.
+pub const CLOSING_SOON: chrono::TimeDelta = chrono::TimeDelta::days(3);
+
 pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, ViewError> {
     let slugs: Vec<String> = crate::with_conn!(*conn, c => surveys::table
         .order(surveys::slug)
         .select(surveys::slug)
         .load(c))?;
     let statuses = crate::waves::status::list(conn)?;
+    let now = crate::db::now();
     let mut out = Vec::new();
     for slug in slugs {
         let (title, schedule, next_wave) = match crate::surveys::current(conn, &slug) {
@@ -158,6 +166,8 @@ pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, View
                 mail_queued: admin.then_some(w.mail_queued),
                 mail_sent: admin.then_some(w.mail_sent),
                 mail_failed: admin.then_some(w.mail_failed),
+                closing_soon: w.status == "open"
+                    && w.closes_at_utc.is_some_and(|t| t - now < CLOSING_SOON),
             })
             .collect();
         out.push(SurveyEntry {

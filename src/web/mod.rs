@@ -38,6 +38,9 @@ pub struct AppState {
     pub pages: Arc<pages::Pages>,
     pub limiter: Arc<limits::FailureLimiter>,
     pub definitions: Arc<cache::DefinitionCache>,
+    /// Definition files `serve` left out at start, one line per problem (the dashboard
+    /// shows them).
+    pub definition_problems: Arc<Vec<String>>,
     /// Stores submissions, shared by every worker (PostgreSQL's writes in batches).
     pub submissions: Arc<crate::responses::submit::SubmissionWriter>,
     /// Empty survey forms, rendered once (`survey::rendered`).

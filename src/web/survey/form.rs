@@ -117,6 +117,25 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
     }
     for (section, question) in definition.questions() {
         if entered.skipped.contains(&section.id.value) && section.skip_label.is_some() {
+            // Ticked "not used" and answered as well: which one is meant is the
+            // respondent's to say, not ours to guess.
+            let answered = entered
+                .values
+                .get(&question.id.value)
+                .is_some_and(|v| v.iter().any(|s| !s.trim().is_empty()));
+            if answered {
+                let label = section
+                    .skip_label
+                    .as_ref()
+                    .map(|t| t.get(&definition.language).to_string())
+                    .unwrap_or_default();
+                errors.fields.insert(
+                    question.id.value.clone(),
+                    format!(
+                        "You ticked \u{201c}{label}\u{201d} and answered this question: untick the box or clear the answer."
+                    ),
+                );
+            }
             continue;
         }
         let id = &question.id.value;
@@ -293,9 +312,19 @@ title = "You"
 
     #[test]
     fn a_skipped_section_needs_no_answers_and_keeps_none() {
-        let s = submit("skip.it=1&q.fast=4&q.enps=3").unwrap();
+        let s = submit("skip.it=1&q.enps=3").unwrap();
         assert_eq!(s.answers.len(), 1);
         assert_eq!(s.answers[0].question_id, "enps");
+    }
+
+    #[test]
+    fn a_skipped_section_with_an_answer_is_refused_beside_the_answer() {
+        let errors = submit("skip.it=1&q.fast=4&q.enps=3").unwrap_err();
+        assert_eq!(
+            errors.fields.get("fast").map(String::as_str),
+            Some("You ticked \u{201c}I have not used IT\u{201d} and answered this question: untick the box or clear the answer.")
+        );
+        assert_eq!(errors.fields.len(), 1);
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub enum Command {
     /// Load answers collected elsewhere
     #[command(subcommand)]
     Responses(ResponsesCommand),
+    /// Mail that could not be delivered
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Results of a wave
     Report {
         survey: String,
@@ -195,6 +198,17 @@ pub enum WaveCommand {
     Close { wave: String },
     /// Waves with their status, response rate and mail
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Undelivered messages grouped by the server's reply (WAVE: SURVEY/LABEL, a label,
+    /// or an id; default: every wave with some)
+    Failed {
+        wave: Option<String>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +366,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Wave(WaveCommand::Remind { wave }) => wave::remind(&config, &wave),
         Command::Wave(WaveCommand::Close { wave }) => wave::close(&config, &wave),
         Command::Wave(WaveCommand::List) => wave::list(&config),
+        Command::Mail(MailCommand::Failed { wave, format }) => {
+            wave::failed_mail(&config, wave.as_deref(), format)
+        }
         Command::Responses(ResponsesCommand::Import { survey, wave, file }) => {
             let db = crate::db::Db::open(&config.database_url)?;
             let mut conn = db.get()?;

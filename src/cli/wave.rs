@@ -132,12 +132,86 @@ pub fn list(config: &Config) -> Result<(), AppError> {
         ]);
     }
     print!("{}", crate::reports::render::table(&rows, ""));
-    // Failed mail with the server's reply, so HR can correct addresses.
+    // Undelivered mail by reason; `icsat mail failed` lists every message.
     for w in waves.iter().filter(|w| w.mail_failed > 0) {
-        println!("\nfailed mail for {}/{}:", w.survey, w.label);
-        for (recipient, reply) in crate::mail::failures(&mut conn, w.id)? {
-            println!("  {recipient}: {reply}");
+        let failed = crate::mail::failed(&mut conn, w.id)?;
+        println!(
+            "\n{} undelivered for {}/{} (`icsat mail failed {}/{}` lists them):",
+            failed.len(),
+            w.survey,
+            w.label,
+            w.survey,
+            w.label
+        );
+        for g in crate::mail::failure_groups(&failed) {
+            println!("  {:>5}  {}", g.count, g.reason);
         }
+    }
+    Ok(())
+}
+
+/// `icsat mail failed [WAVE]`: every undelivered message of a wave (or of every wave),
+/// grouped by reason, with the server's reply.
+pub fn failed_mail(
+    config: &Config,
+    spec: Option<&str>,
+    format: crate::cli::ListFormat,
+) -> Result<(), AppError> {
+    let db = Db::open_existing(&config.database_url)?;
+    let mut conn = db.get()?;
+    let chosen: Vec<(String, i64)> = match spec {
+        Some(spec) => {
+            let wave = waves::find_spec(&mut conn, spec).map_err(AppError::Wave)?;
+            vec![(spec.to_string(), wave.id)]
+        }
+        None => waves::status::list(&mut conn)
+            .map_err(AppError::Wave)?
+            .into_iter()
+            .filter(|w| w.mail_failed > 0)
+            .map(|w| (format!("{}/{}", w.survey, w.label), w.id))
+            .collect(),
+    };
+    let mut listed = Vec::new();
+    for (name, id) in chosen {
+        listed.push((name, crate::mail::failed(&mut conn, id)?));
+    }
+    if let crate::cli::ListFormat::Json = format {
+        let json: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|(wave, failed)| {
+                serde_json::json!({
+                    "wave": wave,
+                    "groups": crate::mail::failure_groups(failed),
+                    "messages": failed,
+                })
+            })
+            .collect();
+        let text =
+            serde_json::to_string_pretty(&json).map_err(|e| AppError::Output(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    if listed.iter().all(|(_, failed)| failed.is_empty()) {
+        println!("no undelivered mail");
+        return Ok(());
+    }
+    for (wave, failed) in listed.iter().filter(|(_, f)| !f.is_empty()) {
+        println!("{wave}: {} undelivered", failed.len());
+        for group in crate::mail::failure_groups(failed) {
+            println!("\n  {} x {}", group.count, group.reason);
+            for f in failed
+                .iter()
+                .filter(|f| crate::mail::reason_group(&f.reason) == group.reason)
+            {
+                let fix = if f.resendable {
+                    ""
+                } else {
+                    "  (fix the roster)"
+                };
+                println!("    {}{fix}", f.recipient);
+            }
+        }
+        println!();
     }
     Ok(())
 }

@@ -139,16 +139,114 @@ pub fn totals(conn: &mut Conn) -> Result<(MailCounts, Option<NaiveDateTime>), Ma
 /// The wave's messages that could not be delivered: (recipient, the server's reply or
 /// the reason), in the order they were queued.
 pub fn failures(conn: &mut Conn, wave_id: i64) -> Result<Vec<(String, String)>, MailError> {
-    let rows: Vec<(String, Option<String>)> = with_conn!(*conn, c => mail_outbox::table
+    Ok(failed(conn, wave_id)?
+        .into_iter()
+        .map(|f| (f.recipient, f.reason))
+        .collect())
+}
+
+/// A message of a wave that could not be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    pub id: i64,
+    pub recipient: String,
+    /// The server's reply, or why the message was never built.
+    pub reason: String,
+    /// Whether "resend" can help (a message that was never built needs a roster fix).
+    pub resendable: bool,
+}
+
+/// The failed messages of a wave, oldest first.
+pub fn failed(conn: &mut Conn, wave_id: i64) -> Result<Vec<Failure>, MailError> {
+    let rows: Vec<(i64, String, Option<String>, bool)> = with_conn!(*conn, c => mail_outbox::table
         .filter(mail_outbox::wave_id.eq(wave_id))
         .filter(mail_outbox::status.eq(FAILED))
         .order(mail_outbox::id)
-        .select((mail_outbox::recipient, mail_outbox::last_error))
+        .select((
+            mail_outbox::id,
+            mail_outbox::recipient,
+            mail_outbox::last_error,
+            mail_outbox::message.ne(""),
+        ))
         .load(c))?;
     Ok(rows
         .into_iter()
-        .map(|(recipient, reply)| (recipient, reply.unwrap_or_default()))
+        .map(|(id, recipient, reason, resendable)| Failure {
+            id,
+            recipient,
+            reason: reason.unwrap_or_default(),
+            resendable,
+        })
         .collect())
+}
+
+/// Failures that share a reason, once the addresses in it are left out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailureGroup {
+    /// The reason with each address as `<address>`: the same for every member.
+    pub reason: String,
+    pub count: usize,
+    /// How many of them "resend" can help.
+    pub resendable: usize,
+}
+
+/// The failures grouped by [`reason_group`], the largest group first.
+pub fn failure_groups(failures: &[Failure]) -> Vec<FailureGroup> {
+    let mut groups: Vec<FailureGroup> = Vec::new();
+    for f in failures {
+        let reason = reason_group(&f.reason);
+        match groups.iter_mut().find(|g| g.reason == reason) {
+            Some(g) => {
+                g.count += 1;
+                g.resendable += usize::from(f.resendable);
+            }
+            None => groups.push(FailureGroup {
+                reason,
+                count: 1,
+                resendable: usize::from(f.resendable),
+            }),
+        }
+    }
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+    groups
+}
+
+/// A server's reply without the recipient's address in it, so that "550 5.1.1
+/// <ann@x.io>: mailbox unavailable" and the same for bob are one reason; a reply that
+/// starts with a quoted (non-)address has it left out too.
+pub fn reason_group(reason: &str) -> String {
+    let reason = reason.trim();
+    let rest = match reason.strip_prefix('"').and_then(|r| r.split_once('"')) {
+        Some((_, after)) => format!("\"…\"{after}"),
+        None => reason.to_string(),
+    };
+    rest.split(' ')
+        .map(|token| {
+            if !token.contains('@') {
+                return token.to_string();
+            }
+            let end = token.trim_end_matches([':', ',', ';', '.', ')']);
+            format!("<address>{}", &token[end.len()..])
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Queues again every failed message of a wave whose reason is in `group` (see
+/// [`reason_group`]) and that can be sent; returns how many.
+pub fn resend_group(
+    conn: &mut Conn,
+    wave_id: i64,
+    group: &str,
+    now: NaiveDateTime,
+) -> Result<usize, MailError> {
+    let mut queued = 0;
+    for f in failed(conn, wave_id)? {
+        if f.resendable && reason_group(&f.reason) == group && resend(conn, f.id, now)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 /// Queues a failed message again, due now, with its attempts reset (HR's "resend",
@@ -362,5 +460,49 @@ fn truncate(error: &str) -> String {
     match error.char_indices().nth(MAX_ERROR_CHARS) {
         Some((cut, _)) => format!("{}…", &error[..cut]),
         None => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(id: i64, reason: &str, resendable: bool) -> Failure {
+        Failure {
+            id,
+            recipient: format!("r{id}@x.io"),
+            reason: reason.into(),
+            resendable,
+        }
+    }
+
+    #[test]
+    fn reasons_are_grouped_without_their_addresses() {
+        assert_eq!(
+            reason_group("550 5.1.1 <ann@x.io>: mailbox unavailable"),
+            "550 5.1.1 <address>: mailbox unavailable"
+        );
+        assert_eq!(
+            reason_group("\"not an address\" is not an email address: correct it in the roster"),
+            "\"…\" is not an email address: correct it in the roster"
+        );
+        assert_eq!(reason_group("connection refused"), "connection refused");
+        let groups = failure_groups(&[
+            failure(1, "550 5.1.1 <ann@x.io>: mailbox unavailable", true),
+            failure(2, "connection refused", true),
+            failure(3, "550 5.1.1 <bob@y.org>: mailbox unavailable", true),
+            failure(4, "\"ann at x\" is not an email address: fix it", false),
+        ]);
+        assert_eq!(
+            groups
+                .iter()
+                .map(|g| (g.reason.as_str(), g.count, g.resendable))
+                .collect::<Vec<_>>(),
+            vec![
+                ("550 5.1.1 <address>: mailbox unavailable", 2, 2),
+                ("\"…\" is not an email address: fix it", 1, 0),
+                ("connection refused", 1, 1),
+            ]
+        );
     }
 }

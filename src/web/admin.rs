@@ -98,7 +98,7 @@ pub async fn wave(
             department: query.department.clone().filter(|d| !d.is_empty()),
             filter: query.filter().map(str::to_string),
             with_trend: false,
-            with_failures: true,
+            mail_page: Some(query.mail_page.unwrap_or(1)),
         },
     )
     .await
@@ -114,6 +114,7 @@ pub async fn wave(
     context.insert("user", &nav(&state, &signed, None));
     context.insert("help", &state.config.help_contact);
     context.insert("failures", &page.failures);
+    context.insert("resent", &query.resent);
     context.insert("csrf", &access::session_csrf(&state, &signed));
     context.insert(
         "form_action",
@@ -193,6 +194,128 @@ pub async fn trend(
     state
         .pages
         .render(StatusCode::OK, "admin/trend.html", &context)
+}
+
+/// The reason group a bulk resend names (`?reason=` or the form's `reason`).
+#[derive(serde::Deserialize)]
+pub struct ReasonQuery {
+    reason: Option<String>,
+}
+
+fn wave_page_path(survey: &str, label: &str) -> String {
+    format!(
+        "/admin/surveys/{}/waves/{}",
+        urlencode(survey),
+        urlencode(label)
+    )
+}
+
+/// `GET /admin/surveys/{survey}/waves/{label}/mail/resend?reason=`: asks before
+/// queueing again every failed message with that reason.
+pub async fn resend_group_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<ReasonQuery>,
+) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let (survey, label) = path.into_inner();
+    let reason = query.into_inner().reason.unwrap_or_default();
+    let (s, l) = (survey.clone(), label.clone());
+    let found = state
+        .db
+        .run(move |conn| -> Result<_, ViewError> {
+            let wave = wave_of(conn, &s, &l)?;
+            let failed = crate::mail::failed(conn, wave)?;
+            Ok(crate::mail::failure_groups(&failed)
+                .into_iter()
+                .find(|g| g.reason == reason))
+        })
+        .await;
+    let group = match found {
+        Ok(Some(group)) if group.resendable > 0 => group,
+        Ok(_) => {
+            return Denied::NotFound("no failed message with that reason can be sent again".into())
+                .respond(&state, Output::Html)
+        }
+        Err(e) => return Denied::from(e).respond(&state, Output::Html),
+    };
+    let mut context = Context::new();
+    context.insert("page_title", "Resend undelivered mail");
+    context.insert("user", &nav(&state, &signed, None));
+    context.insert("help", &state.config.help_contact);
+    context.insert("csrf", &access::session_csrf(&state, &signed));
+    context.insert("group", &group);
+    context.insert("wave", &label);
+    context.insert("back", &wave_page_path(&survey, &label));
+    state
+        .pages
+        .render(StatusCode::OK, "admin/resend.html", &context)
+}
+
+/// `POST /admin/surveys/{survey}/waves/{label}/mail/resend`: queues again every failed
+/// message of the wave whose reason is the form's `reason`, then back to the wave page,
+/// which says how many.
+pub async fn resend_group(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let fields = access::form_fields(&body);
+    if !access::session_csrf_ok(&state, &signed, fields.get("csrf").map(String::as_str)) {
+        return Denied::Forbidden("the form expired; reload the page and try again".into())
+            .respond(&state, Output::Html);
+    }
+    let Some(reason) = fields.get("reason").cloned() else {
+        return Denied::NotFound(
+            "the form names no reason to resend; open the wave page and use its buttons".into(),
+        )
+        .respond(&state, Output::Html);
+    };
+    let (survey, label) = path.into_inner();
+    let (s, l) = (survey.clone(), label.clone());
+    let actor = signed.user.email.clone();
+    let done = state
+        .db
+        .run(move |conn| -> Result<usize, ViewError> {
+            let wave = wave_of(conn, &s, &l)?;
+            let queued = crate::mail::resend_group(conn, wave, &reason, crate::db::now())?;
+            crate::audit::record(
+                conn,
+                &actor,
+                crate::audit::RESEND,
+                &format!("{s}/{l}"),
+                &format!("{queued} messages that failed with: {reason}"),
+            );
+            Ok(queued)
+        })
+        .await;
+    match done {
+        Ok(queued) => HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!("{}?resent={queued}#mail", wave_page_path(&survey, &label)),
+            ))
+            .finish(),
+        Err(e) => Denied::from(e).respond(&state, Output::Html),
+    }
+}
+
+/// The id of a survey's wave, or "not found".
+fn wave_of(conn: &mut crate::db::Conn, survey: &str, label: &str) -> Result<i64, ViewError> {
+    let not_found = || ViewError::NotFound(format!("there is no wave {survey}/{label}"));
+    let survey_id = crate::waves::survey_id(conn, survey)?.ok_or_else(not_found)?;
+    Ok(crate::waves::find(conn, survey_id, label)?
+        .ok_or_else(not_found)?
+        .id)
 }
 
 /// `POST /admin/mail/{id}/resend`: queues a failed message again.

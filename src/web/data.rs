@@ -376,33 +376,41 @@ pub fn rates(conn: &mut Conn, view: &WaveView, rights: Rights) -> Result<Vec<Rat
     Ok(out)
 }
 
-/// A message that could not be delivered.
+/// Failures listed per page of the wave page's mail section.
+pub const MAIL_PAGE: usize = 50;
+
+/// A wave's undelivered mail as its page shows it: grouped by reason, and one page of
+/// the messages.
 #[derive(Debug, Clone, Serialize)]
-pub struct MailFailure {
-    pub id: i64,
-    pub recipient: String,
-    pub reason: String,
-    /// Whether "resend" can help (a message that was never built needs a roster fix).
-    pub resendable: bool,
+pub struct MailProblems {
+    pub total: usize,
+    pub groups: Vec<crate::mail::FailureGroup>,
+    pub listed: Vec<crate::mail::Failure>,
+    /// 1-based.
+    pub page: usize,
+    pub pages: usize,
 }
 
-pub fn mail_failures(conn: &mut Conn, wave_id: i64) -> Result<Vec<MailFailure>, ViewError> {
-    let rows: Vec<(i64, String, Option<String>, String)> = crate::with_conn!(*conn, c => mail_outbox::table
-        .filter(mail_outbox::wave_id.eq(wave_id))
-        .filter(mail_outbox::status.eq("failed"))
-        .order(mail_outbox::id)
-        .limit(500)
-        .select((mail_outbox::id, mail_outbox::recipient, mail_outbox::last_error, mail_outbox::message))
-        .load(c))?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, recipient, reason, message)| MailFailure {
-            id,
-            recipient,
-            reason: reason.unwrap_or_default(),
-            resendable: !message.is_empty(),
-        })
-        .collect())
+pub fn mail_problems(
+    conn: &mut Conn,
+    wave_id: i64,
+    page: usize,
+) -> Result<MailProblems, ViewError> {
+    let failed = crate::mail::failed(conn, wave_id)?;
+    let pages = failed.len().div_ceil(MAIL_PAGE).max(1);
+    let page = page.clamp(1, pages);
+    Ok(MailProblems {
+        total: failed.len(),
+        groups: crate::mail::failure_groups(&failed),
+        listed: failed
+            .iter()
+            .skip((page - 1) * MAIL_PAGE)
+            .take(MAIL_PAGE)
+            .cloned()
+            .collect(),
+        page,
+        pages,
+    })
 }
 
 /// The survey and wave a queued message belongs to (to return to its page).

@@ -112,6 +112,14 @@ impl Application {
                 )
                 .route("/admin/surveys/{survey}/trend", web::get().to(admin::trend))
                 .route("/admin/mail/{id}/resend", web::post().to(admin::resend))
+                .route(
+                    "/admin/surveys/{survey}/waves/{label}/mail/resend",
+                    web::get().to(admin::resend_group_confirm),
+                )
+                .route(
+                    "/admin/surveys/{survey}/waves/{label}/mail/resend",
+                    web::post().to(admin::resend_group),
+                )
                 .route("/admin/audit", web::get().to(admin::audit))
                 .route("/results", web::get().to(results::index))
                 .route("/results/{survey}", web::get().to(results::survey))

@@ -33,6 +33,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/index.html"),
     ),
     (
+        "admin/resend.html",
+        include_str!("../../templates/admin/resend.html"),
+    ),
+    (
         "admin/wave.html",
         include_str!("../../templates/admin/wave.html"),
     ),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tera::Context;
 
 use super::access::{self, Denied, Output, Signed};
-use super::data::{self, MailFailure, RateRow, ViewError, WaveView};
+use super::data::{self, MailProblems, RateRow, ViewError, WaveView};
 use super::views;
 use super::AppState;
 use crate::auth::Rights;
@@ -21,6 +21,10 @@ pub struct ViewQuery {
     /// `DIMENSION=VALUE`: a filtered view of the group, audited (`reports::filtered`).
     #[serde(rename = "where")]
     pub filter: Option<String>,
+    /// HR's wave page: which page of undelivered mail.
+    pub mail_page: Option<usize>,
+    /// HR's wave page: how many messages a bulk resend just queued again.
+    pub resent: Option<usize>,
 }
 
 impl ViewQuery {
@@ -59,7 +63,8 @@ pub struct PageData {
     pub company_trend: Option<TrendReport>,
     /// Whether the page shows the company's trend beside the department's.
     company_wanted: bool,
-    pub failures: Vec<MailFailure>,
+    /// The wave's undelivered mail (HR's wave page only).
+    pub failures: Option<MailProblems>,
     pub wave_labels: Vec<String>,
     pub departments: Vec<String>,
     pub user_department: Option<String>,
@@ -74,7 +79,8 @@ pub struct PageRequest {
     pub department: Option<String>,
     pub filter: Option<String>,
     pub with_trend: bool,
-    pub with_failures: bool,
+    /// The page of undelivered mail to list (HR's wave page); `None`: none.
+    pub mail_page: Option<usize>,
 }
 
 pub async fn load(
@@ -133,10 +139,9 @@ pub async fn load(
             None
         };
         let company_wanted = trend.is_some() && department_name.is_some();
-        let failures = if request.with_failures && rights.is_admin() {
-            data::mail_failures(conn, view.wave.id)?
-        } else {
-            Vec::new()
+        let failures = match request.mail_page {
+            Some(page) if rights.is_admin() => Some(data::mail_problems(conn, view.wave.id, page)?),
+            _ => None,
         };
         let survey_id = view.wave.survey_id;
         let wave_labels = crate::waves::of_survey(conn, survey_id)?
@@ -325,7 +330,7 @@ pub async fn survey(
             department: query.department().map(str::to_string),
             filter: query.filter().map(str::to_string),
             with_trend: true,
-            with_failures: false,
+            mail_page: None,
         },
     )
     .await

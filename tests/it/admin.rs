@@ -96,4 +96,126 @@ fn failed_mail_is_listed_and_resent(db: TestDb) {
     assert_eq!(missing.status, 404);
 }
 
-crate::on_both_backends!(failed_mail_is_listed_and_resent);
+/// 120 undelivered messages: the wave page groups them by reason, lists them 50 a
+/// page, and resends a whole group after asking; a head cannot.
+fn undelivered_mail_is_grouped_paged_and_resent_by_reason(db: TestDb) {
+    let f = fixture(&db);
+    use icsat::db::schema::{mail_outbox, waves};
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let now = icsat::db::now();
+    let wave_id: i64 = icsat::with_conn!(conn, c => waves::table
+        .filter(waves::label.eq(WAVE))
+        .select(waves::id)
+        .first(c)
+        .unwrap());
+    for i in 0..120 {
+        let (recipient, reason) = if i < 110 {
+            (
+                format!("user{i}@x.io"),
+                format!("550 5.1.1 <user{i}@x.io>: mailbox unavailable"),
+            )
+        } else {
+            (
+                format!("late{i}@x.io"),
+                "421 4.7.0 try again later".to_string(),
+            )
+        };
+        icsat::with_conn!(conn, c => diesel::insert_into(mail_outbox::table)
+            .values((
+                mail_outbox::dedupe_key.eq(format!("k{i}")),
+                mail_outbox::kind.eq("invitation"),
+                mail_outbox::wave_id.eq(Some(wave_id)),
+                mail_outbox::recipient.eq(&recipient),
+                mail_outbox::subject.eq("x"),
+                mail_outbox::message.eq("Subject: x\r\n\r\nbody"),
+                mail_outbox::status.eq("failed"),
+                mail_outbox::attempts.eq(5),
+                mail_outbox::next_attempt_at.eq(now),
+                mail_outbox::last_error.eq(Some(reason)),
+                mail_outbox::created_at.eq(now),
+            ))
+            .execute(c)
+            .unwrap());
+    }
+    let path = format!("/admin/surveys/pulse/waves/{WAVE}");
+    let page = f.server.get_with(&path, &f.admin);
+    assert_eq!(page.status, 200);
+    let body = &page.body;
+    assert!(body.contains("120 messages, by reason"), "{body}");
+    assert!(
+        body.contains(
+            "<td><code>550 5.1.1 &lt;address&gt;: mailbox unavailable</code></td><td>110</td>"
+        ),
+        "{body}"
+    );
+    assert!(body.contains("<td><code>421 4.7.0 try again later</code></td><td>10</td>"));
+    assert!(body.contains("page 1 of 3"));
+    assert_eq!(body.matches("/admin/mail/").count(), 50, "one page of 50");
+    let last = f.server.get_with(&format!("{path}?mail_page=3"), &f.admin);
+    assert_eq!(last.body.matches("/admin/mail/").count(), 20);
+    assert!(last.body.contains("late119@x.io"));
+
+    let group = "550 5.1.1 <address>: mailbox unavailable";
+    let ask = format!("{path}/mail/resend?reason={}", urlencode(group));
+    let confirm = f.server.get_with(&ask, &f.admin);
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm.body.contains("Resend 110 messages?"),
+        "{}",
+        confirm.body
+    );
+    assert_eq!(f.server.get_with(&ask, &f.head_a).status, 403);
+    let csrf = csrf_field(&confirm.body);
+    let post = format!("{path}/mail/resend");
+    assert_eq!(
+        f.server
+            .post_form_with(&post, &f.head_a, &[("csrf", "x"), ("reason", group)])
+            .status,
+        403
+    );
+    let done = f
+        .server
+        .post_form_with(&post, &f.admin, &[("csrf", &csrf), ("reason", group)]);
+    assert_eq!(done.status, 303);
+    let after = f
+        .server
+        .get_with(&format!("{path}?resent=110#mail"), &f.admin);
+    assert!(
+        after.body.contains("110 messages queued again"),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("10 messages, by reason"));
+    assert!(!after.body.contains("mailbox unavailable"));
+    // Queued again (the sender may have sent some already): only the other reason's
+    // ten are still failed.
+    let failed: i64 = icsat::with_conn!(conn, c => mail_outbox::table
+        .filter(mail_outbox::status.eq("failed"))
+        .count()
+        .get_result(c)
+        .unwrap());
+    assert_eq!(failed, 10);
+    let audit = db.icsat(&["audit"]);
+    assert!(
+        audit
+            .stdout()
+            .contains("110 messages that failed with: 550 5.1.1"),
+        "{}",
+        audit.stdout()
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+crate::on_both_backends!(
+    failed_mail_is_listed_and_resent,
+    undelivered_mail_is_grouped_paged_and_resent_by_reason
+);

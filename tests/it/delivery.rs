@@ -275,7 +275,7 @@ fn a_rejected_address_shows_in_wave_list_with_the_reply(db: TestDb) {
             smtp.deliveries().len() >= 2
                 && run(&["wave", "list"])
                     .stdout()
-                    .contains("failed mail for services/bounce")
+                    .contains("1 undelivered for services/bounce")
         },
     );
     let list = run(&["wave", "list"]);
@@ -291,10 +291,23 @@ fn a_rejected_address_shows_in_wave_list_with_the_reply(db: TestDb) {
         ["0", "2", "1"],
         "queued, sent, failed: {stdout}"
     );
+    let reason = "permanent error (550): 5.1.1 <address>: Recipient address rejected";
     assert!(
-        stdout.contains("person1@example.com: permanent error (550): 5.1.1 <person1@example.com>: Recipient address rejected"),
-        "the server's reply is shown: {stdout}"
+        stdout.contains(&format!("      1  {reason}")),
+        "the server's reply is shown by reason: {stdout}"
     );
+    let failed = run(&["mail", "failed", "services/bounce"]);
+    failed.assert_ok();
+    let text = failed.stdout();
+    assert!(
+        text.contains(&format!("1 x {reason}")) && text.contains("    person1@example.com"),
+        "{text}"
+    );
+    let json = run(&["mail", "failed", "--format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout()).expect("JSON");
+    assert_eq!(parsed[0]["wave"], "services/bounce");
+    assert_eq!(parsed[0]["groups"][0]["count"], 1);
+    assert_eq!(parsed[0]["messages"][0]["recipient"], "person1@example.com");
 }
 
 crate::on_both_backends!(

@@ -12,7 +12,8 @@ Needs: pip install numpy pandas scipy
 
 Where scipy returns NaN the spec leaves the figure undefined, and the decisions of
 src/stats apply (see its module documentation):
-- mean, favourable share and index need n >= 1; sd and mean_ci need n >= 2;
+- mean, favourable share and index need n >= 1; sd needs n >= 2, mean_ci n >= 2 and sd > 0
+  (cut at the scale's ends);
 - a trend test whose standard error is zero gives p = 1.0 when both waves' figures are
   equal, no p-value when they differ; Welch's test needs n >= 2 in both waves;
 - a change next to a hidden wave is withheld (no delta, no p-value);
@@ -68,11 +69,10 @@ def scale_expected(answers, k, favorable, level=0.95):
     mean = s.mean() if n >= 1 else None
     sd = s.std(ddof=1) if n >= 2 else None
     if n >= 2 and sd > 0:
-        mean_ci = list(stats.t.interval(level, n - 1, loc=mean, scale=stats.sem(s)))
-    elif n >= 2:
-        mean_ci = [mean, mean]  # scipy refuses scale 0; the interval is the point
+        lo, hi = stats.t.interval(level, n - 1, loc=mean, scale=stats.sem(s))
+        mean_ci = [max(lo, 1.0), min(hi, float(k))]  # cut at the scale's ends
     else:
-        mean_ci = None
+        mean_ci = None  # one answer, or all alike: no interval
     fav = int(s.isin(favorable).sum())
     dist = s.value_counts().reindex([float(v) for v in range(1, k + 1)], fill_value=0)
     return {

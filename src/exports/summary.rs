@@ -171,8 +171,7 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                             format!("fewer than {threshold} responses")
                         }
                         Some(SuppressionReason::Differencing) => {
-                            "not shown, so that a smaller group can't be worked out from it"
-                                .to_string()
+                            crate::stats::suppression::DIFFERENCING_WORDING.to_string()
                         }
                     };
                     row.extend(["true".to_string(), note]);

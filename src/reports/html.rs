@@ -62,7 +62,7 @@ fn ci(i: Option<Interval>, f: impl Fn(f64) -> String) -> String {
 fn hidden_reason(reason: Option<SuppressionReason>, threshold: u64, what: &str) -> String {
     match reason {
         Some(SuppressionReason::Differencing) => {
-            "not shown, so that a smaller group can't be worked out from it".to_string()
+            crate::stats::suppression::DIFFERENCING_WORDING.to_string()
         }
         Some(SuppressionReason::TooFew { threshold }) => format!("fewer than {threshold} {what}"),
         _ => format!("fewer than {threshold} {what}"),
@@ -85,7 +85,10 @@ fn question_row(out: &mut String, label: &str, gated: &Gated<QuestionSummary>, t
                 "<td class=\"num\">{}</td><td class=\"num\">{}{}</td><td class=\"num\">{}{}</td><td></td>",
                 s.n,
                 num(s.mean, 2),
-                ci(s.mean_ci, |v| format!("{v:.2}")),
+                match crate::reports::render::mean_interval(s) {
+                    text if text.is_empty() => text,
+                    text => format!(" <span class=\"ci\">{text}</span>"),
+                },
                 pct(s.favorable),
                 ci(s.favorable_ci, |v| format!("{:.0}%", v * 100.0)),
             );

@@ -39,6 +39,17 @@ fn pct(value: Option<f64>) -> String {
     value.map_or_else(|| "-".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
+/// A mean's interval as the reports write it: "no interval" where there is none (one
+/// answer, or all alike), "(clipped)" where it was cut at the scale's ends.
+pub fn mean_interval(s: &crate::stats::ScaleSummary) -> String {
+    match s.mean_ci {
+        None if s.n > 0 => "(no interval)".into(),
+        None => String::new(),
+        Some(i) if s.mean_ci_clipped() => format!("[{:.2}, {:.2}] (clipped)", i.lo, i.hi),
+        Some(i) => format!("[{:.2}, {:.2}]", i.lo, i.hi),
+    }
+}
+
 fn interval(i: Option<Interval>, f: impl Fn(f64) -> String) -> String {
     i.map_or_else(String::new, |i| format!("[{}, {}]", f(i.lo), f(i.hi)))
 }
@@ -71,11 +82,7 @@ fn summary_cells(summary: &QuestionSummary) -> Vec<String> {
     match summary {
         QuestionSummary::Scale(s) => vec![
             s.n.to_string(),
-            format!(
-                "{} {}",
-                num(s.mean, 2),
-                interval(s.mean_ci, |v| format!("{v:.2}"))
-            ),
+            format!("{} {}", num(s.mean, 2), mean_interval(s)),
             format!(
                 "{} {}",
                 pct(s.favorable),
@@ -122,7 +129,7 @@ pub fn wave_text(report: &WaveReport, order: &[String]) -> String {
                 Some(SuppressionReason::TooFew { threshold }) => {
                     format!("fewer than {threshold} responses")
                 }
-                _ => "not shown, so that a smaller group can't be worked out from it".to_string(),
+                _ => crate::stats::suppression::DIFFERENCING_WORDING.to_string(),
             };
             let _ = writeln!(out, "{name}: {why}");
             continue;

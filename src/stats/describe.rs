@@ -97,6 +97,11 @@ impl Distribution {
     pub fn iter(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
         self.0.iter().copied()
     }
+
+    /// The lowest and highest value of the scale.
+    pub fn ends(&self) -> Option<(u8, u8)> {
+        Some((self.0.first()?.0, self.0.last()?.0))
+    }
 }
 
 impl Serialize for Distribution {
@@ -138,6 +143,16 @@ pub struct ScaleSummary {
     pub distribution: Distribution,
 }
 
+impl ScaleSummary {
+    /// Whether `mean_ci` reached past the scale and was cut at one of its ends.
+    pub fn mean_ci_clipped(&self) -> bool {
+        match (self.mean_ci, self.distribution.ends()) {
+            (Some(i), Some((lo, hi))) => i.lo <= f64::from(lo) || i.hi >= f64::from(hi),
+            _ => false,
+        }
+    }
+}
+
 /// Figures of a likert or rating question from its tallies over `scale`.
 pub fn scale_summary(
     counts: &ValueCounts,
@@ -148,10 +163,18 @@ pub fn scale_summary(
     let n = counts.n();
     let mean = counts.mean();
     let sd = counts.variance().map(f64::sqrt);
+    // No interval where it would mean nothing: one answer, or answers all alike (a
+    // zero-width interval reads as certainty). One that reaches past the scale is cut at
+    // its ends (`ScaleSummary::mean_ci_clipped` tells).
+    let (low, high) = (1.0, f64::from(scale.points()));
     let mean_ci = match (mean, sd) {
-        (Some(mean), Some(sd)) => confidence
-            .t((n - 1) as f64)
-            .map(|t| Interval::around(mean, t * sd / (n as f64).sqrt())),
+        (Some(mean), Some(sd)) if sd > 0.0 => confidence.t((n - 1) as f64).map(|t| {
+            let i = Interval::around(mean, t * sd / (n as f64).sqrt());
+            Interval {
+                lo: i.lo.max(low),
+                hi: i.hi.min(high),
+            }
+        }),
         _ => None,
     };
     let favorable_count = counts.count_in(&scale.favorable);

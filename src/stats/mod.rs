@@ -14,9 +14,11 @@
 //!
 //! Decisions where the spec is silent:
 //! - A figure that is undefined is `None` (JSON `null`), never NaN: `mean`, `favorable`,
-//!   `index` and their intervals when n = 0; `sd` and `mean_ci` when n < 2.
-//! - Intervals are not clipped to the scale: they are the spec's formulas, as an analyst
-//!   computes them (the Wilson interval stays inside [0, 1] by construction).
+//!   `index` and their intervals when n = 0; `sd` when n < 2; `mean_ci` when n < 2 or
+//!   sd = 0 (a zero-width interval would read as certainty).
+//! - `mean_ci` is cut at the scale's ends (1 and k): "4.17 [2.77, 5.56]" on a 1..5 scale
+//!   made readers doubt every figure; `ScaleSummary::mean_ci_clipped` says when it was,
+//!   and the reports say so. (The Wilson interval stays inside [0, 1] by construction.)
 //! - One summary type serves `enps` and `nps` questions; its fields are named `enps`,
 //!   `enps_ci` for both, and it adds the 0..10 `distribution`.
 //! - Trends: see [`trend`] for the degenerate cases (identical constant waves give

@@ -65,6 +65,10 @@ impl Threshold {
     }
 }
 
+/// What every output says where a figure is hidden so that a smaller group cannot be
+/// computed by difference: one wording on every screen, file and report.
+pub const DIFFERENCING_WORDING: &str = "hidden so that a smaller group can't be worked out from it";
+
 /// Why something is not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SuppressionReason {

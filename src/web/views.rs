@@ -8,6 +8,7 @@ use super::charts::{self, IntervalRow, TrendPoint, TrendSeries, Unit};
 use crate::auth::rights::ScopedReport;
 use crate::definitions::{Definition, QuestionKind};
 use crate::reports::trend::{TrendChange, TrendReport};
+use crate::stats::suppression::DIFFERENCING_WORDING;
 use crate::stats::{QuestionSummary, SuppressionReason};
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,7 +55,7 @@ fn shorten(text: &str, max: usize) -> String {
 pub fn withheld(reason: Option<SuppressionReason>, min_group_size: u64) -> String {
     match reason {
         Some(SuppressionReason::TooFew { threshold }) => format!("fewer than {threshold}"),
-        Some(SuppressionReason::Differencing) => "hidden (would reveal a smaller group)".into(),
+        Some(SuppressionReason::Differencing) => DIFFERENCING_WORDING.into(),
         Some(SuppressionReason::GroupSuppressed) | None => format!("fewer than {min_group_size}"),
     }
 }
@@ -117,9 +118,7 @@ pub fn question_heatmap(
                     name,
                     depth,
                     note: Some(match g.suppression() {
-                        Some(SuppressionReason::Differencing) => {
-                            "hidden: would reveal a smaller group".to_string()
-                        }
+                        Some(SuppressionReason::Differencing) => DIFFERENCING_WORDING.to_string(),
                         reason => format!("{} responses", withheld(reason, min)),
                     }),
                     cells: questions

@@ -144,3 +144,35 @@ fn key_drivers_rank_strong_links_with_room_to_improve() {
     // undefined correlations are no key drivers.
     assert_eq!(ranked, ["strong-low", "moderate-low", "strong-high"]);
 }
+
+#[test]
+fn mean_intervals_stay_on_the_scale_and_mean_something() {
+    let scale = Scale::likert(5, None).unwrap();
+    let summary = |values: &[u8]| {
+        let mut counts = ValueCounts::new(1, 5).unwrap();
+        for v in values {
+            counts.add(*v).unwrap();
+        }
+        scale_summary(&counts, &scale, Confidence::default()).unwrap()
+    };
+    // All alike: no interval rather than [5.00, 5.00].
+    let alike = summary(&[5, 5, 5, 5]);
+    assert_eq!((alike.mean, alike.mean_ci), (Some(5.0), None));
+    assert!(!alike.mean_ci_clipped());
+    // 4.67 ± 1.43 reaches past 5: cut there, and said so.
+    let high = summary(&[5, 5, 4]);
+    let ci = high.mean_ci.unwrap();
+    assert_eq!(ci.hi, 5.0);
+    assert!((ci.lo - 3.2324).abs() < 1e-3, "{ci:?}");
+    assert!(high.mean_ci_clipped());
+    assert_eq!(
+        crate::reports::render::mean_interval(&high),
+        "[3.23, 5.00] (clipped)"
+    );
+    assert_eq!(
+        crate::reports::render::mean_interval(&alike),
+        "(no interval)"
+    );
+    let inside = summary(&[2, 3, 4, 3, 3, 4, 2, 3]);
+    assert!(!inside.mean_ci_clipped());
+}

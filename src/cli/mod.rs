@@ -91,6 +91,9 @@ pub enum Command {
         /// A department: its subtree only
         #[arg(long)]
         department: Option<String>,
+        /// Only the last N waves (each still compared with the wave before it)
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -402,8 +405,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Trend {
             survey,
             department,
+            last,
             format,
-        } => report::trend(&config, &survey, department.as_deref(), format),
+        } => report::trend(&config, &survey, department.as_deref(), last, format),
         Command::Export {
             survey,
             wave,

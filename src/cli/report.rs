@@ -77,11 +77,20 @@ pub fn trend(
     config: &Config,
     survey: &str,
     department: Option<&str>,
+    last: Option<usize>,
     format: Format,
 ) -> Result<(), AppError> {
+    if last == Some(0) {
+        return Err(AppError::BadArgument(
+            "--last: give a number of waves, 1 or more".into(),
+        ));
+    }
     let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
-    let report = reports::trend_report(&mut conn, survey, department)?;
+    let mut report = reports::trend_report(&mut conn, survey, department)?;
+    if let Some(n) = last {
+        report.keep_last(n);
+    }
     let bytes = match format {
         Format::Text => render::trend_text(&report).into_bytes(),
         Format::Json => json(&report)?,

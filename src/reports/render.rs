@@ -345,56 +345,115 @@ pub fn trend_text(report: &TrendReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} — trend for {}  (↑↓ change from the wave before; * significant at p < 0.05)",
+        "{} — trend for {}  (↑↓ change from the wave before; * significant at p < 0.05; ~ provisional: the wave is open)",
         report.survey,
         report.department.as_deref().unwrap_or("the whole audience")
     );
-    let mut rows = vec![std::iter::once("QUESTION".to_string())
-        .chain(report.waves.iter().map(|w| w.wave.clone()))
-        .collect::<Vec<_>>()];
-    let mut respondents = vec!["respondents".to_string()];
-    for w in &report.waves {
-        respondents.push(match w.respondents {
-            Some(n) => n.to_string(),
-            None => format!("<{}", report.min_group_size),
-        });
-    }
-    rows.push(respondents);
+    // One row per wave and a column per question, in blocks as wide as a terminal:
+    // 36 waves of 30 questions stay readable.
+    let mut columns: Vec<Vec<String>> = Vec::new();
+    columns.push(
+        std::iter::once("WAVE".to_string())
+            .chain(report.waves.iter().map(|w| {
+                if w.provisional() {
+                    format!("{}~", w.wave)
+                } else {
+                    w.wave.clone()
+                }
+            }))
+            .collect(),
+    );
+    columns.push(
+        std::iter::once("RESPONDENTS".to_string())
+            .chain(report.waves.iter().map(|w| match w.respondents {
+                Some(n) => n.to_string(),
+                None => format!("<{}", report.min_group_size),
+            }))
+            .collect(),
+    );
     for q in &report.questions {
-        let mut row = vec![q.id.clone()];
-        for point in &q.waves {
+        let mut column = vec![q.id.clone()];
+        for (point, header) in q.waves.iter().zip(&report.waves) {
+            // An open wave's change is not called significant: its figures may move.
+            let mark = |change: &Change| {
+                let mut change = change.clone();
+                change.significant &= !header.provisional();
+                change_mark(&change)
+            };
             let cell = match point.figures.as_ref() {
                 None => "—".to_string(),
                 Some(gated) => match gated.shown() {
                     None => format!("<{}", report.min_group_size),
                     Some(QuestionSummary::Scale(s)) => {
-                        let mark = match &point.change {
-                            Some(TrendChange::Scale(c)) => change_mark(&c.favorable),
+                        let m = match &point.change {
+                            Some(TrendChange::Scale(c)) => mark(&c.favorable),
                             _ => String::new(),
                         };
-                        format!("{} {}", pct(s.favorable), mark)
-                            .trim_end()
-                            .to_string()
+                        format!("{} {m}", pct(s.favorable)).trim_end().to_string()
                     }
                     Some(QuestionSummary::Nps(s)) => {
-                        let mark = match &point.change {
-                            Some(TrendChange::Net { enps }) => change_mark(enps),
+                        let m = match &point.change {
+                            Some(TrendChange::Net { enps }) => mark(enps),
                             _ => String::new(),
                         };
-                        format!("{} {}", num(s.enps, 1), mark)
-                            .trim_end()
-                            .to_string()
+                        format!("{} {m}", num(s.enps, 1)).trim_end().to_string()
                     }
                     Some(QuestionSummary::Choice(c)) => format!("n {}", c.n),
                     Some(QuestionSummary::Text(t)) => format!("n {}", t.n),
                 },
             };
-            row.push(cell);
+            column.push(cell);
         }
-        rows.push(row);
+        columns.push(column);
     }
-    out.push_str(&table(&rows, ""));
+    out.push_str(&column_blocks(&columns, 2, TERMINAL_WIDTH));
     out.push_str("likert and rating: favourable share; eNPS/NPS: score from -100 to 100\n");
+    out
+}
+
+/// The width text tables are laid out for.
+const TERMINAL_WIDTH: usize = 100;
+
+/// Lays out `columns` (each a header and its cells) as tables no wider than `width`,
+/// each block repeating the first `keep` columns.
+fn column_blocks(columns: &[Vec<String>], keep: usize, width: usize) -> String {
+    let column_width = |c: &Vec<String>| c.iter().map(|s| s.chars().count()).max().unwrap_or(0) + 2;
+    let kept_width: usize = columns.iter().take(keep).map(column_width).sum();
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut used = kept_width;
+    for (i, c) in columns.iter().enumerate().skip(keep) {
+        let w = column_width(c);
+        if !current.is_empty() && used + w > width {
+            blocks.push(std::mem::take(&mut current));
+            used = kept_width;
+        }
+        current.push(i);
+        used += w;
+    }
+    if !current.is_empty() || blocks.is_empty() {
+        blocks.push(current);
+    }
+    let rows = columns.first().map_or(0, Vec::len);
+    let mut out = String::new();
+    for (b, block) in blocks.iter().enumerate() {
+        if b > 0 {
+            out.push('\n');
+        }
+        let chosen: Vec<&Vec<String>> = (0..keep.min(columns.len()))
+            .chain(block.iter().copied())
+            .map(|i| &columns[i])
+            .collect();
+        let table_rows: Vec<Vec<String>> = (0..rows)
+            .map(|r| {
+                chosen
+                    .iter()
+                    .map(|c| c.get(r).cloned().unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        out.push_str(&table(&table_rows, ""));
+    }
     out
 }
 

@@ -30,6 +30,26 @@ pub struct TrendReport {
     pub questions: Vec<TrendQuestion>,
 }
 
+impl TrendReport {
+    /// Keeps only the last `n` waves (their changes stay those from the wave before,
+    /// which may be one left out).
+    pub fn keep_last(&mut self, n: usize) {
+        let drop = self.waves.len().saturating_sub(n);
+        self.waves.drain(..drop);
+        for q in &mut self.questions {
+            let drop = q.waves.len().saturating_sub(n);
+            q.waves.drain(..drop);
+        }
+    }
+}
+
+impl TrendWaveHeader {
+    /// Figures that may still change: an open wave's (an interim release, or none yet).
+    pub fn provisional(&self) -> bool {
+        self.release.as_ref().is_none_or(|r| !r.is_final)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TrendWaveHeader {
     pub wave: String,

@@ -98,6 +98,7 @@ pub async fn wave(
             department: query.department.clone().filter(|d| !d.is_empty()),
             filter: query.filter().map(str::to_string),
             with_trend: false,
+            trend_waves: None,
             mail_page: Some(query.mail_page.unwrap_or(1)),
         },
     )
@@ -153,14 +154,21 @@ pub async fn trend(
     let department = query.department.clone().filter(|d| !d.is_empty());
     let rights = signed.user.rights();
     let survey_q = survey.clone();
+    let range = query.trend_waves();
     let found = state
         .db
         .run(move |conn| -> Result<_, ViewError> {
-            let trend = data::trend(conn, rights, &survey_q, department.as_deref(), false)?;
-            let company = match department {
+            let mut trend = data::trend(conn, rights, &survey_q, department.as_deref(), false)?;
+            let mut company = match department {
                 Some(_) => Some(data::trend(conn, rights, &survey_q, None, true)?),
                 None => None,
             };
+            if let Some(n) = range {
+                trend.keep_last(n);
+                if let Some(company) = &mut company {
+                    company.keep_last(n);
+                }
+            }
             let org = crate::reports::org::Org::load(conn)?;
             let names: Vec<String> = org.departments.iter().map(|d| d.name.clone()).collect();
             Ok((trend, company, names))
@@ -187,6 +195,8 @@ pub async fn trend(
     context.insert("waves", &trend.waves);
     context.insert("min_group_size", &trend.min_group_size);
     context.insert("trends", &super::views::trends(&trend, company.as_ref()));
+    context.insert("range", &query.trend_range());
+    context.insert("ranges", &results::TREND_RANGES);
     context.insert(
         "form_action",
         &format!("/admin/surveys/{}/trend", urlencode(&survey)),

@@ -38,6 +38,8 @@ pub struct TrendPoint {
     pub interval: Option<(f64, f64)>,
     /// The change from the previous shown wave is significant.
     pub significant: bool,
+    /// The wave is open: its figure may still move. Drawn hollow, never ringed.
+    pub provisional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +81,16 @@ pub fn heat_class(share: f64) -> String {
 pub fn describe(series: &TrendSeries) -> String {
     let mut parts = Vec::new();
     for p in &series.points {
+        if p.provisional && p.value.is_some() {
+            if let Some(v) = p.value {
+                parts.push(format!(
+                    "{}: {} so far (the wave is open)",
+                    p.label,
+                    series.unit.format(v)
+                ));
+            }
+            continue;
+        }
         let text = match (p.value, p.interval) {
             (Some(v), Some((lo, hi))) => format!(
                 "{}: {} (95% interval {} to {}){}",
@@ -134,7 +146,9 @@ const BOTTOM: f64 = 44.0;
 /// shown, 95 % intervals as whiskers, significant changes ringed and marked ▲/▼.
 pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
     let (lo, hi) = series.unit.range();
-    let plot_w = WIDTH - LEFT - RIGHT;
+    // Wider with more waves, so that 36 monthly waves keep room between points.
+    let width = (LEFT + RIGHT + 34.0 * series.points.len() as f64).clamp(WIDTH, 1200.0);
+    let plot_w = width - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let n = series.points.len().max(1);
     let x = |i: usize| -> f64 {
@@ -149,7 +163,7 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
         escape(&series.title),
         escape(&describe(series))
     );
@@ -160,7 +174,7 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
         let _ = write!(
             svg,
             r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#d0d0d0" stroke-width="1"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12" fill="#444">{}</text>"##,
-            WIDTH - RIGHT,
+            width - RIGHT,
             LEFT - 6.0,
             yy + 4.0,
             escape(&series.unit.format(v))
@@ -171,13 +185,34 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
             svg,
             r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#777" stroke-width="1.5"/>"##,
             y(0.0),
-            WIDTH - RIGHT
+            width - RIGHT
         );
     }
+    // Axis labels thinned to fit: every k-th wave, the last one always.
+    let longest = series
+        .points
+        .iter()
+        .map(|p| p.label.chars().count())
+        .max()
+        .unwrap_or(1) as f64;
+    let spacing = if n > 1 {
+        plot_w / (n - 1) as f64
+    } else {
+        plot_w
+    };
+    let every = ((longest * 7.0 + 10.0) / spacing).ceil().max(1.0) as usize;
     for (i, p) in series.points.iter().enumerate() {
+        let last = i + 1 == n;
+        if i % every != 0 && !last {
+            continue;
+        }
+        // The last label pushes out the one before it when they would touch.
+        if !last && (n - 1 - i) < every && n > 1 {
+            continue;
+        }
         let _ = write!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12" fill="#444">{}</text>"##,
+            r##"<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12" fill="#444">{}</text>"##,
             x(i),
             HEIGHT - BOTTOM + 18.0,
             escape(&p.label)
@@ -275,20 +310,40 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
         );
     }
     let mut previous: Option<f64> = None;
+    // Value labels only where they do not run into the one before (the table under the
+    // chart holds every figure); the last wave's always.
+    let label_room = 40.0;
+    let mut labelled_at = f64::NEG_INFINITY;
     for (i, p) in series.points.iter().enumerate() {
         let xx = x(i);
         match p.value {
             Some(v) => {
                 let yy = y(v);
-                // The value beside the point (not above: the whisker is there).
-                let _ = write!(
-                    svg,
-                    r##"<circle cx="{xx:.1}" cy="{yy:.1}" r="5" fill="#0b4fa8"/><text x="{:.1}" y="{:.1}" font-size="13" font-weight="600" fill="#1b1b1b">{}</text>"##,
-                    xx + 10.0,
-                    yy - 6.0,
-                    escape(&series.unit.format(v))
-                );
-                if p.significant {
+                if p.provisional {
+                    let _ = write!(
+                        svg,
+                        r##"<circle class="provisional" cx="{xx:.1}" cy="{yy:.1}" r="5" fill="#fff" stroke="#0b4fa8" stroke-width="2" stroke-dasharray="2 2"/>"##
+                    );
+                } else {
+                    let _ = write!(
+                        svg,
+                        r##"<circle cx="{xx:.1}" cy="{yy:.1}" r="5" fill="#0b4fa8"/>"##
+                    );
+                }
+                let last = i + 1 == n;
+                if last || (xx - labelled_at >= label_room && x(n - 1) - xx >= label_room) {
+                    // The value beside the point (not above: the whisker is there).
+                    let _ = write!(
+                        svg,
+                        r##"<text class="value-label" x="{:.1}" y="{:.1}" font-size="13" font-weight="600" fill="#1b1b1b">{}{}</text>"##,
+                        xx + 8.0,
+                        yy - 6.0,
+                        escape(&series.unit.format(v)),
+                        if p.provisional { " so far" } else { "" }
+                    );
+                    labelled_at = xx;
+                }
+                if p.significant && !p.provisional {
                     let up = previous.is_none_or(|before| v >= before);
                     let colour = if up { "#1e7d32" } else { "#b00020" };
                     let _ = write!(
@@ -418,23 +473,91 @@ mod tests {
                     value: Some(0.5),
                     interval: Some((0.4, 0.6)),
                     significant: false,
+                    provisional: false,
                 },
                 TrendPoint {
                     label: "2026".into(),
                     value: None,
                     interval: None,
                     significant: false,
+                    provisional: false,
                 },
                 TrendPoint {
                     label: "2027".into(),
                     value: Some(0.7),
                     interval: Some((0.6, 0.8)),
                     significant: true,
+                    provisional: false,
                 },
             ],
             comparison: Vec::new(),
             comparison_label: String::new(),
         }
+    }
+
+    /// The x of every element of `class`, in order.
+    fn xs_of(svg: &str, class: &str) -> Vec<f64> {
+        let marker = format!("class=\"{class}\" x=\"");
+        svg.match_indices(&marker)
+            .map(|(at, _)| {
+                let rest = &svg[at + marker.len()..];
+                rest[..rest.find('"').unwrap()].parse().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn thirty_six_monthly_waves_keep_their_labels_apart() {
+        let points: Vec<TrendPoint> = (0..36)
+            .map(|i| TrendPoint {
+                label: format!("{}-{:02}", 2024 + i / 12, i % 12 + 1),
+                value: Some(0.5 + (i % 5) as f64 * 0.05),
+                interval: Some((0.4, 0.7)),
+                significant: i == 35,
+                provisional: i == 35,
+            })
+            .collect();
+        let svg = trend_svg(
+            &TrendSeries {
+                title: "IT".into(),
+                unit: Unit::Share,
+                points,
+                comparison: Vec::new(),
+                comparison_label: String::new(),
+            },
+            "t",
+        );
+        // "2024-01" is 7 characters, about 7 px each at 12 px.
+        let axis = xs_of(&svg, "axis-label");
+        assert!(axis.len() >= 6 && axis.len() < 36, "{axis:?}");
+        assert!(
+            axis.windows(2).all(|w| w[1] - w[0] >= 49.0 + 10.0),
+            "{axis:?}"
+        );
+        assert!(
+            svg.contains(">2026-12</text>"),
+            "the latest wave is labelled"
+        );
+        let values = xs_of(&svg, "value-label");
+        assert!(values.windows(2).all(|w| w[1] - w[0] >= 40.0), "{values:?}");
+        // The open wave: hollow, "so far", never ringed as significant.
+        assert!(svg.contains("class=\"provisional\""));
+        assert!(svg.contains("so far"));
+        assert!(!svg.contains("r=\"10\""), "no ring on a provisional point");
+        assert!(describe(&TrendSeries {
+            title: String::new(),
+            unit: Unit::Share,
+            points: vec![TrendPoint {
+                label: "2026-12".into(),
+                value: Some(0.5),
+                interval: None,
+                significant: true,
+                provisional: true,
+            }],
+            comparison: Vec::new(),
+            comparison_label: String::new(),
+        })
+        .contains("2026-12: 50% so far (the wave is open)"));
     }
 
     #[test]

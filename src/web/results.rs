@@ -25,9 +25,29 @@ pub struct ViewQuery {
     pub mail_page: Option<usize>,
     /// HR's wave page: how many messages a bulk resend just queued again.
     pub resent: Option<usize>,
+    /// Trends: how many of the latest waves ("12", "24" or "all"; default 12).
+    pub waves: Option<String>,
 }
 
+/// The trend ranges a page offers, and the default.
+pub const TREND_RANGES: [&str; 3] = ["12", "24", "all"];
+
 impl ViewQuery {
+    /// How many of the latest waves a trend shows; `None`: all.
+    pub fn trend_waves(&self) -> Option<usize> {
+        match self.waves.as_deref() {
+            Some("all") => None,
+            Some(n) => Some(n.parse::<usize>().unwrap_or(12).max(1)),
+            None => Some(12),
+        }
+    }
+
+    /// The range as the page's chooser names it.
+    pub fn trend_range(&self) -> String {
+        self.trend_waves()
+            .map_or_else(|| "all".to_string(), |n| n.to_string())
+    }
+
     pub fn filter(&self) -> Option<&str> {
         self.filter.as_deref().filter(|f| !f.is_empty())
     }
@@ -79,6 +99,8 @@ pub struct PageRequest {
     pub department: Option<String>,
     pub filter: Option<String>,
     pub with_trend: bool,
+    /// How many of the latest waves trends show; `None`: all.
+    pub trend_waves: Option<usize>,
     /// The page of undelivered mail to list (HR's wave page); `None`: none.
     pub mail_page: Option<usize>,
 }
@@ -95,6 +117,7 @@ pub async fn load(
     // the slower of the two instead of their sum.
     let company_wanted = request.with_trend && (request.department.is_some() || !rights.is_admin());
     let company_survey = request.survey.clone();
+    let trend_waves = request.trend_waves;
     let company = async move {
         if !company_wanted {
             return None;
@@ -102,7 +125,11 @@ pub async fn load(
         state
             .db
             .run(move |conn| -> Result<_, ViewError> {
-                Ok(crate::reports::trend_report(conn, &company_survey, None)?)
+                let mut company = crate::reports::trend_report(conn, &company_survey, None)?;
+                if let Some(n) = trend_waves {
+                    company.keep_last(n);
+                }
+                Ok(company)
             })
             .await
             .ok()
@@ -129,7 +156,12 @@ pub async fn load(
             .map(str::to_string);
         let trend = if request.with_trend {
             match crate::reports::trend_report(conn, &request.survey, department_name.as_deref()) {
-                Ok(t) => Some(t),
+                Ok(mut t) => {
+                    if let Some(n) = request.trend_waves {
+                        t.keep_last(n);
+                    }
+                    Some(t)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "no trend");
                     None
@@ -330,6 +362,7 @@ pub async fn survey(
             department: query.department().map(str::to_string),
             filter: query.filter().map(str::to_string),
             with_trend: true,
+            trend_waves: query.trend_waves(),
             mail_page: None,
         },
     )
@@ -358,6 +391,8 @@ pub async fn survey(
         &format!("/results/{}", urlencode(&page.view.report.survey)),
     );
     context.insert("company_choice", &rights.is_admin());
+    context.insert("range", &query.trend_range());
+    context.insert("ranges", &TREND_RANGES);
     report_context(&mut context, &page);
     state
         .pages

@@ -362,7 +362,8 @@ pub fn trends(report: &TrendReport, company: Option<&TrendReport>) -> Vec<TrendV
             };
             let mut points = Vec::new();
             let mut rows = Vec::new();
-            for p in &q.waves {
+            for (p, header) in q.waves.iter().zip(&report.waves) {
+                let provisional = header.provisional();
                 let shown = p.figures.as_ref().and_then(|f| f.shown());
                 let (value, interval) = match shown {
                     Some(QuestionSummary::Scale(s)) => {
@@ -379,12 +380,14 @@ pub fn trends(report: &TrendReport, company: Option<&TrendReport>) -> Vec<TrendV
                     Some(TrendChange::Net { enps }) => Some(*enps),
                     None => None,
                 };
-                let significant = change.is_some_and(|c| c.significant);
+                // An open wave's figure may still move: never called significant.
+                let significant = change.is_some_and(|c| c.significant) && !provisional;
                 points.push(TrendPoint {
                     label: p.wave.clone(),
                     value,
                     interval,
                     significant,
+                    provisional,
                 });
                 rows.push(TrendRow {
                     wave: p.wave.clone(),

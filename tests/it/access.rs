@@ -500,6 +500,26 @@ fn pages_show_heatmaps_trends_and_rates(db: TestDb) {
         trend.body.contains("<table class=\"data\">"),
         "data table fallback"
     );
+    assert!(trend.body.contains("<th scope=\"row\">2025-03-01</th>"));
+    assert!(trend
+        .body
+        .contains("<option value=\"12\" selected>the last 12 waves"));
+    let latest = f
+        .server
+        .get_with("/admin/surveys/pulse/trend?waves=1", &f.admin);
+    assert!(latest
+        .body
+        .contains(&format!("<th scope=\"row\">{WAVE}</th>")));
+    assert!(
+        !latest.body.contains("<th scope=\"row\">2025-03-01</th>"),
+        "only the latest wave"
+    );
+    let all = f
+        .server
+        .get_with("/admin/surveys/pulse/trend?waves=all", &f.admin);
+    assert!(all
+        .body
+        .contains("<option value=\"all\" selected>all waves"));
     let head = f.server.get_with("/results/pulse", &f.head_a);
     assert!(head.body.contains("Sales"));
     assert!(head.body.contains("Whole company"));

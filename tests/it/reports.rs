@@ -207,7 +207,26 @@ fn trends_mark_changes(db: TestDb) {
     assert!(later["change"]["mean"]["p_value"].is_number(), "{later}");
     let text = run(&db, &defs, &["trend", "pulse"]);
     text.assert_ok();
-    assert!(text.stdout().contains("↑"), "{}", text.stdout());
+    let stdout = text.stdout();
+    assert!(stdout.contains("↑"), "{stdout}");
+    // A row per wave, in blocks that fit a terminal of 100 columns.
+    assert!(
+        stdout.lines().skip(1).all(|l| l.chars().count() <= 100),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("2026-03-01 ")),
+        "{stdout}"
+    );
+    let last = run(
+        &db,
+        &defs,
+        &["trend", "pulse", "--last", "1", "--format", "json"],
+    );
+    let last = json(&last);
+    assert_eq!(last["waves"].as_array().unwrap().len(), 1);
+    assert_eq!(last["waves"][0]["wave"], "2026-03-01");
+    run(&db, &defs, &["trend", "pulse", "--last", "0"]).assert_fails(1);
     let hidden = json(&run(
         &db,
         &defs,

@@ -376,7 +376,7 @@ pub fn trend_text(report: &TrendReport) -> String {
         for (point, header) in q.waves.iter().zip(&report.waves) {
             // An open wave's change is not called significant: its figures may move.
             let mark = |change: &Change| {
-                let mut change = change.clone();
+                let mut change = *change;
                 change.significant &= !header.provisional();
                 change_mark(&change)
             };

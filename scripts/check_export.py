@@ -5,8 +5,10 @@ only, and checks them against the JSON report of the same wave.
     check_export.py summary SUMMARY.csv REPORT.json [TREND.json]
     check_export.py raw RAW.csv REPORT.json
 
-summary: every shown figure equals the report's (to 1e-9), every hidden one is empty,
-and (with the whole audience's trend JSON) the deltas and p-values of the whole-audience
+summary: every shown figure equals the report's rounded as the file rounds it (means,
+sds, intervals and index to 3 decimals, shares and p-values to 4, eNPS to 1), every
+hidden one is empty, each choice option's row has the report's count and share, and
+(with the whole audience's trend JSON) the deltas and p-values of the whole-audience
 rows equal the trend's.
 raw: the whole audience's n and mean of every likert/rating/nps question, recomputed
 from the rows, equal the report's; no row names a department the report hides.
@@ -34,6 +36,23 @@ def close(a, b):
     if a is None or b is None:
         return a is None and b is None
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+# Decimals the summary writes each figure with.
+DECIMALS = {
+    "mean": 3, "sd": 3, "index": 3, "mean_ci_low": 3, "mean_ci_high": 3,
+    "favorable": 4, "favorable_ci_low": 4, "favorable_ci_high": 4, "share": 4,
+    "enps": 1, "enps_ci_low": 1, "enps_ci_high": 1,
+    "delta_mean": 3, "delta_favorable": 4, "delta_enps": 1,
+    "p_mean": 4, "p_favorable": 4, "p_enps": 4,
+}
+
+
+def rounded_equal(cell, expected, column):
+    """The cell is `expected` rounded to the column's decimals."""
+    if cell is None or expected is None:
+        return cell is None and expected is None
+    return abs(cell - expected) <= 0.5 * 10 ** -DECIMALS[column] + 1e-12
 
 
 def number(cell):
@@ -68,6 +87,16 @@ def check_summary(rows, report, trend):
         group = groups.get(name)
         if group is None:
             problem(f"{where}: group {name!r} is not in the report")
+            continue
+        if row["option"]:
+            q = group["questions"][row["question"]]
+            found = [o for o in q.get("options", []) if o["option"] == row["option"]]
+            if not found:
+                problem(f"{where}: option {row['option']!r} is not in the report")
+            elif int(row["n"]) != found[0]["count"] or not rounded_equal(
+                number(row["share"]), found[0]["share"], "share"
+            ):
+                problem(f"{where}: option {row['option']!r} {row['n']} {row['share']} != {found[0]}")
             continue
         if row["suppressed"] == "true":
             figures = [row[c] for c in ("n", "mean", "favorable", "enps", "delta_mean")]
@@ -106,7 +135,7 @@ def check_summary(rows, report, trend):
                 ("enps_ci_high", q["enps_ci"][1] if q["enps_ci"] else None),
             ]
         for column, expected in pairs:
-            if not close(number(row[column]), expected):
+            if not rounded_equal(number(row[column]), expected, column):
                 problem(f"{where} {column}: {row[column]!r} != {expected!r}")
         checked += 1
         if trend is not None and name is None:
@@ -120,7 +149,7 @@ def check_summary(rows, report, trend):
             ):
                 c = change.get(kind) or {}
                 for column, key in zip(columns, ("delta", "p_value")):
-                    if not close(number(row[column]), c.get(key)):
+                    if not rounded_equal(number(row[column]), c.get(key), column):
                         problem(f"{where} {column}: {row[column]!r} != {c.get(key)!r}")
     if checked == 0:
         problem("no shown row was checked")

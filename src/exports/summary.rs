@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use super::{find_wave, number, spreadsheet_writer, ExportError, ExportQuery};
+use super::{find_wave, spreadsheet_writer, ExportError, ExportQuery};
 use crate::db::Conn;
 use crate::reports::org::Org;
 use crate::reports::render::csv_text;
@@ -12,7 +12,7 @@ use crate::reports::trend::{self, TrendChange, TrendWave};
 use crate::reports::{self, WaveQuery};
 use crate::stats::{Change, Interval, QuestionSummary, SuppressionReason};
 
-pub const SUMMARY_COLUMNS: [&str; 29] = [
+pub const SUMMARY_COLUMNS: [&str; 31] = [
     "survey",
     "wave",
     "department",
@@ -42,14 +42,46 @@ pub const SUMMARY_COLUMNS: [&str; 29] = [
     "p_enps",
     "significant",
     "question_text",
+    "option",
+    "share",
 ];
 
-fn lo(i: Option<Interval>) -> String {
-    number(i.map(|i| i.lo))
+/// Where `question_text` is: the columns after it only fill the rows of a choice
+/// question's options.
+const QUESTION_TEXT: usize = 28;
+
+/// A figure rounded to what it means: means, sds and index points to 3 decimals, shares
+/// and p-values to 4, net scores to 1; trailing zeros left out. Empty when undefined.
+fn fixed(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        Some(v) if v.is_finite() => {
+            let text = format!("{v:.decimals$}");
+            let text = if text.contains('.') {
+                text.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                text
+            };
+            // "-0" after rounding a tiny negative
+            if text == "-0" {
+                "0".into()
+            } else {
+                text
+            }
+        }
+        _ => String::new(),
+    }
 }
 
-fn hi(i: Option<Interval>) -> String {
-    number(i.map(|i| i.hi))
+const MEAN: usize = 3;
+const SHARE: usize = 4;
+const NET: usize = 1;
+
+fn lo(i: Option<Interval>, decimals: usize) -> String {
+    fixed(i.map(|i| i.lo), decimals)
+}
+
+fn hi(i: Option<Interval>, decimals: usize) -> String {
+    fixed(i.map(|i| i.hi), decimals)
 }
 
 /// Each question's change from the previous wave, for one group (`scope`).
@@ -175,7 +207,7 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                         }
                     };
                     row.extend(["true".to_string(), note]);
-                    row.resize(SUMMARY_COLUMNS.len() - 1, String::new());
+                    row.resize(QUESTION_TEXT, String::new());
                 }
                 Some(summary) => {
                     row.extend([
@@ -187,21 +219,25 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                         QuestionSummary::Scale(s) => {
                             row.extend([
                                 s.n.to_string(),
-                                number(s.mean),
-                                number(s.sd),
-                                lo(s.mean_ci),
-                                hi(s.mean_ci),
-                                number(s.favorable),
-                                lo(s.favorable_ci),
-                                hi(s.favorable_ci),
-                                number(s.index),
+                                fixed(s.mean, MEAN),
+                                fixed(s.sd, MEAN),
+                                lo(s.mean_ci, MEAN),
+                                hi(s.mean_ci, MEAN),
+                                fixed(s.favorable, SHARE),
+                                lo(s.favorable_ci, SHARE),
+                                hi(s.favorable_ci, SHARE),
+                                fixed(s.index, MEAN),
                             ]);
                             row.resize(20, String::new());
                         }
                         QuestionSummary::Nps(s) => {
                             row.push(s.n.to_string());
                             row.resize(17, String::new());
-                            row.extend([number(s.enps), lo(s.enps_ci), hi(s.enps_ci)]);
+                            row.extend([
+                                fixed(s.enps, NET),
+                                lo(s.enps_ci, NET),
+                                hi(s.enps_ci, NET),
+                            ]);
                         }
                         QuestionSummary::Choice(c) => {
                             row.push(c.n.to_string());
@@ -223,9 +259,9 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                         Some(TrendChange::Net { enps }) => (none, none, *enps),
                         None => (none, none, none),
                     };
-                    for c in [mean, favorable, enps] {
-                        row.push(number(c.delta));
-                        row.push(number(c.p_value));
+                    for (c, decimals) in [(mean, MEAN), (favorable, SHARE), (enps, NET)] {
+                        row.push(fixed(c.delta, decimals));
+                        row.push(fixed(c.p_value, SHARE));
                     }
                     let tested = [mean, favorable, enps].iter().any(|c| c.delta.is_some());
                     let significant = [mean, favorable, enps].iter().any(|c| c.significant);
@@ -237,8 +273,20 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                 }
             }
             row.push(csv_text(&question.text.default));
+            row.resize(SUMMARY_COLUMNS.len(), String::new());
             writer.write_record(&row)?;
             rows += 1;
+            // A choice question: a row per option after its own, `n` its count.
+            if let Some(QuestionSummary::Choice(c)) = shown {
+                for option in &c.options {
+                    let mut line = row.clone();
+                    line[8] = option.count.to_string();
+                    line[QUESTION_TEXT + 1] = csv_text(&option.option);
+                    line[QUESTION_TEXT + 2] = fixed(option.share, SHARE);
+                    writer.write_record(&line)?;
+                    rows += 1;
+                }
+            }
         }
     }
     writer.flush()?;

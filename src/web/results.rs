@@ -263,6 +263,7 @@ pub fn report_context(context: &mut Context, page: &PageData) {
         "service_heatmap",
         &views::service_heatmap(report, &view.org),
     );
+    context.insert("choices", &views::choices(report, &view.definition));
     let enps = views::enps(report, &view.definition);
     context.insert("enps_rows", &enps.as_ref().map(|(rows, _)| rows));
     context.insert("enps_svg", &enps.map(|(_, svg)| svg));
@@ -441,11 +442,21 @@ pub async fn csv(
                 department.as_deref(),
             )?;
             let name = view.report.department.clone();
-            let bytes =
-                crate::reports::render::wave_csv(&view.report.as_wave_report(), &view.order)
-                    .map_err(|e| {
-                        ViewError::Report(crate::reports::ReportError::BadFilter(e.to_string()))
-                    })?;
+            // The same file as `icsat export` for the group the account may read: one
+            // CSV format (the README's "CSV export").
+            let mut bytes = Vec::new();
+            crate::exports::summary(
+                conn,
+                &crate::exports::ExportQuery {
+                    survey: &survey_q,
+                    wave: &view.report.wave,
+                    department: name.as_deref(),
+                },
+                &mut bytes,
+            )
+            .map_err(|e| {
+                ViewError::Report(crate::reports::ReportError::BadFilter(e.to_string()))
+            })?;
             let scope = name.as_deref().unwrap_or("whole company");
             crate::audit::record(
                 conn,

@@ -240,6 +240,84 @@ pub struct EnpsRow {
 }
 
 /// eNPS of every shown group with its 95 % interval, as rows and as an interval plot.
+/// A choice question of the viewed group, as bars.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChoiceView {
+    pub id: String,
+    pub text: String,
+    pub multiple: bool,
+    /// Respondents who answered it; `None` when withheld.
+    pub n: Option<u64>,
+    pub options: Vec<ChoiceBar>,
+    pub withheld: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChoiceBar {
+    pub option: String,
+    pub count: u64,
+    /// The share as the page writes it, e.g. "45%".
+    pub share: String,
+    /// The bar's length, 0-100.
+    pub length: f64,
+}
+
+/// Every choice question of the view's group (its first: the department or the whole
+/// company), under the same rules as every other figure.
+pub fn choices(report: &ScopedReport, definition: &Definition) -> Vec<ChoiceView> {
+    let Some(group) = report.groups.first() else {
+        return Vec::new();
+    };
+    let min = report.min_group_size;
+    definition
+        .questions()
+        .filter_map(|(_, q)| match &q.kind {
+            QuestionKind::Choice { multiple, .. } => Some((q, *multiple)),
+            _ => None,
+        })
+        .map(|(q, multiple)| {
+            let id = q.id.value.clone();
+            let text = q.text.get(&definition.language).to_string();
+            let gated = group.content().and_then(|f| f.questions.get(&id));
+            match gated.and_then(|g| g.shown()) {
+                Some(QuestionSummary::Choice(c)) => ChoiceView {
+                    id,
+                    text,
+                    multiple,
+                    n: Some(c.n),
+                    options: c
+                        .options
+                        .iter()
+                        .map(|o| ChoiceBar {
+                            option: o.option.clone(),
+                            count: o.count,
+                            share: o
+                                .share
+                                .map_or_else(|| "–".into(), |s| format!("{:.0}%", s * 100.0)),
+                            length: o.share.unwrap_or(0.0) * 100.0,
+                        })
+                        .collect(),
+                    withheld: None,
+                },
+                _ => ChoiceView {
+                    id,
+                    text,
+                    multiple,
+                    n: None,
+                    options: Vec::new(),
+                    withheld: Some(format!(
+                        "{} answers",
+                        withheld(
+                            gated.and_then(|g| g.suppression()).or(group.suppression()),
+                            min
+                        )
+                    )),
+                },
+            }
+        })
+        .collect()
+}
+
 pub fn enps(report: &ScopedReport, definition: &Definition) -> Option<(Vec<EnpsRow>, String)> {
     let (_, question) = definition
         .questions()

@@ -337,7 +337,7 @@ fn reports_are_cut_to_rights(db: TestDb) {
         .trim_start_matches('\u{feff}')
         .lines()
         .skip(1)
-        .map(|l| l.split(',').next().unwrap_or("").to_string())
+        .map(|l| l.split(',').nth(2).unwrap_or("").to_string())
         .collect();
     let allowed: std::collections::BTreeSet<String> = ["", "Sales", "Sales North", "Sales South"]
         .iter()
@@ -529,7 +529,69 @@ fn pages_show_heatmaps_trends_and_rates(db: TestDb) {
     assert!(it.body.contains("How departments rate IT"));
 }
 
+/// One CSV format: the web download is the file `icsat export` writes, read by Python's
+/// csv module; a choice question has a row per option; the wave page shows its bars.
+fn the_web_csv_is_the_export(db: TestDb) {
+    let f = fixture(&db);
+    let web = f.server.get_with(
+        &format!("/results/pulse/waves/{WAVE}/summary.csv"),
+        &f.admin,
+    );
+    assert_eq!(web.status, 200);
+    let web_path = db.write("web.csv", web.body.as_bytes());
+    let cli = db.path("cli.csv");
+    db.icsat(&[
+        "export",
+        "pulse",
+        "--wave",
+        WAVE,
+        "-o",
+        cli.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let script = r#"
+import csv, sys
+def rows(path):
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return list(csv.reader(f))
+web, cli = rows(sys.argv[1]), rows(sys.argv[2])
+assert web == cli, "the web CSV differs from icsat export"
+header = web[0]
+assert header[-3:] == ["question_text", "option", "share"], header
+options = [r for r in web[1:] if r[header.index("question")] == "channel" and r[header.index("option")]]
+assert {r[header.index("option")] for r in options} >= {"Email", "Chat"}, options
+for r in web[1:]:
+    for name in ("mean", "favorable"):
+        cell = r[header.index(name)]
+        if "." in cell:
+            assert len(cell.split(".")[1]) <= {"mean": 3, "favorable": 4}[name], (name, cell)
+print("ok", len(web) - 1)
+"#;
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            web_path.to_str().unwrap(),
+            cli.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("ok"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = f
+        .server
+        .get_with(&format!("/admin/surveys/pulse/waves/{WAVE}"), &f.admin);
+    assert!(page.body.contains("Choice questions"), "no choice section");
+    assert!(page.body.contains("<svg class=\"bar\""));
+    assert!(page.body.contains("<th scope=\"row\">Email</th>"));
+}
+
 crate::on_both_backends!(
+    the_web_csv_is_the_export,
     access_matrix,
     reports_are_cut_to_rights,
     suppressed_groups_show_nothing,

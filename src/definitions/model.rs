@@ -112,6 +112,9 @@ pub struct Question {
     /// Slug, unique in the survey and stable across waves.
     pub id: Located<String>,
     pub text: Text,
+    /// A short name for table headers (`label`, at most 24 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub required: bool,
     pub kind: QuestionKind,
 }

@@ -11,7 +11,10 @@ use super::reader::{check_slug, Reader, Table, Value};
 use super::translations::Languages;
 
 const SECTION_KEYS: &[&str] = &["id", "title", "about", "skip_label", "questions"];
-const QUESTION_KEYS: &[&str] = &["id", "type", "text", "required"];
+const QUESTION_KEYS: &[&str] = &["id", "type", "text", "label", "required"];
+
+/// The longest short label a question may give for table headers.
+pub const MAX_LABEL: usize = 24;
 const QUESTION_TYPES: &[&str] = &["likert", "rating", "enps", "nps", "choice", "text"];
 
 /// Keys each question type takes besides [`QUESTION_KEYS`].
@@ -232,6 +235,24 @@ fn read_question(
     let text = r
         .required(&table, "text")
         .and_then(|v| r.text(v, &table.describe("text"), langs));
+    let label = match table.get("label") {
+        None => Some(None),
+        Some(v) => r.string(v, &table.describe("label")).and_then(|text| {
+            let trimmed = text.trim();
+            let length = trimmed.chars().count();
+            if trimmed.is_empty() || length > MAX_LABEL || trimmed.contains('\n') {
+                r.error(
+                    &v.span(),
+                    format!(
+                        "a label is the question's short name in table headers: one line of 1 to {MAX_LABEL} characters (this one has {length})"
+                    ),
+                );
+                None
+            } else {
+                Some(Some(trimmed.to_string()))
+            }
+        }),
+    };
     let (question_type, type_value) = question_type?;
     let required = match table.get("required") {
         None => Some(question_type != "text"),
@@ -278,6 +299,7 @@ fn read_question(
     Some(Question {
         id: id?,
         text: text?,
+        label: label?,
         required: required?,
         kind: kind?,
     })

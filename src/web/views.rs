@@ -38,8 +38,18 @@ pub struct HeatRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Heatmap {
     pub caption: String,
+    /// Headings over runs of columns (a survey's sections: its services); empty when
+    /// there is one.
+    pub sections: Vec<ColumnGroup>,
     pub columns: Vec<Column>,
     pub rows: Vec<HeatRow>,
+}
+
+/// A heading over `span` consecutive columns.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnGroup {
+    pub title: String,
+    pub span: usize,
 }
 
 fn shorten(text: &str, max: usize) -> String {
@@ -84,28 +94,37 @@ pub fn question_heatmap(
     definition: &Definition,
     org: &crate::reports::org::Org,
 ) -> Heatmap {
-    let questions: Vec<(&str, String, bool)> = definition
-        .questions()
-        .filter_map(|(_, q)| match q.kind {
-            QuestionKind::Likert { .. } | QuestionKind::Rating { .. } => {
-                Some((q.id.value.as_str(), q.text.default.clone(), false))
-            }
-            QuestionKind::Enps | QuestionKind::Nps => {
-                Some((q.id.value.as_str(), q.text.default.clone(), true))
-            }
-            _ => None,
-        })
-        .collect();
-    let columns = questions
-        .iter()
-        .enumerate()
-        .map(|(i, (id, text, _))| Column {
-            key: id.to_string(),
-            label: format!("Q{}", i + 1),
-            short: shorten(text, 28),
-            full: text.clone(),
-        })
-        .collect();
+    let mut sections: Vec<ColumnGroup> = Vec::new();
+    let mut questions: Vec<(&str, String, bool)> = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
+    for section in &definition.sections {
+        let before = questions.len();
+        for q in &section.questions {
+            let net = match q.kind {
+                QuestionKind::Likert { .. } | QuestionKind::Rating { .. } => false,
+                QuestionKind::Enps | QuestionKind::Nps => true,
+                _ => continue,
+            };
+            let text = q.text.get(&definition.language).to_string();
+            columns.push(Column {
+                key: q.id.value.clone(),
+                label: format!("Q{}", questions.len() + 1),
+                // The definition's short label, else the text cut to fit a heading.
+                short: q.label.clone().unwrap_or_else(|| shorten(&text, 28)),
+                full: text.clone(),
+            });
+            questions.push((q.id.value.as_str(), text, net));
+        }
+        if questions.len() > before {
+            sections.push(ColumnGroup {
+                title: section.title.get(&definition.language).to_string(),
+                span: questions.len() - before,
+            });
+        }
+    }
+    if sections.len() < 2 {
+        sections.clear();
+    }
     let min = report.min_group_size;
     let rows = report
         .groups
@@ -170,9 +189,36 @@ pub fn question_heatmap(
         .collect();
     Heatmap {
         caption: "Favourable answers (agree or better) by department; eNPS and NPS as scores from −100 to +100".into(),
+        sections,
         columns,
-        rows,
+        rows: without_repeated_root(rows, report, org),
     }
+}
+
+/// The whole company's row and the top department's say the same when the audience is
+/// the whole tree: one row, named for both.
+fn without_repeated_root(
+    mut rows: Vec<HeatRow>,
+    report: &ScopedReport,
+    org: &crate::reports::org::Org,
+) -> Vec<HeatRow> {
+    let (Some(first), Some(second)) = (report.groups.first(), report.groups.get(1)) else {
+        return rows;
+    };
+    let Some(root) = second.department() else {
+        return rows;
+    };
+    let is_root = org.by_name(root).is_some_and(|d| d.parent_id.is_none());
+    if first.department().is_none()
+        && is_root
+        && first.respondents().is_some()
+        && first.respondents() == second.respondents()
+        && rows.len() > 1
+    {
+        rows.remove(1);
+        rows[0].name = format!("Whole company ({root})");
+    }
+    rows
 }
 
 /// Departments × services: how each department rates each service it may be shown.
@@ -225,6 +271,7 @@ pub fn service_heatmap(report: &ScopedReport, org: &crate::reports::org::Org) ->
         .collect();
     Some(Heatmap {
         caption: "How each department rates each service: favourable share, satisfaction index (0–100) and n".into(),
+        sections: Vec::new(),
         columns,
         rows,
     })

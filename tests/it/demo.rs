@@ -60,6 +60,46 @@ fn a_small_demo_has_history(db: TestDb) {
     assert_eq!(open.len(), 1, "{listing}");
     assert!(open[0].contains("it-pulse"), "{}", open[0]);
 
+    // HR's screens: the dashboard starts with the open wave; the annual survey's heatmap
+    // groups its columns by service, with the definition's short labels, and names the
+    // whole company once.
+    let server = crate::common::Server::start(&db);
+    let session = crate::common::sign_in_with_link(
+        &server,
+        &crate::common::link_for(&db, &server, "admin@demo.example"),
+    );
+    let dashboard = server.get_with("/admin", &session).body;
+    let now = dashboard
+        .find("<h2 id=\"now-h\">Now</h2>")
+        .expect("a Now section");
+    let surveys = dashboard.find("<h2>Surveys</h2>").expect("the surveys");
+    let open_wave = dashboard
+        .find("/admin/surveys/it-pulse/waves/")
+        .expect("the open wave");
+    assert!(now < open_wave && open_wave < surveys, "{dashboard}");
+    assert!(dashboard.contains("% answered"), "{dashboard}");
+    let latest = trend["waves"].as_array().unwrap().last().unwrap()["wave"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = server
+        .get_with(
+            &format!("/admin/surveys/internal-services/waves/{latest}"),
+            &session,
+        )
+        .body;
+    assert!(
+        page.contains(
+            "<th scope=\"colgroup\" colspan=\"5\" class=\"section\">Human Resources</th>"
+        ),
+        "sections over the columns"
+    );
+    assert!(page.contains("<span class=\"sub\">Response time</span>"));
+    assert!(
+        page.contains("Whole company ("),
+        "the top department folded in"
+    );
+
     // The answers come from a seeded generator; a database given explicitly must be
     // empty, so a second run is refused.
     let again = db.icsat(&["demo", "--employees", "300", "--no-serve"]);

@@ -774,7 +774,7 @@ text = "I have the tools I need."
 "#,
     15,
     1,
-    "\"max\" does not apply to a likert question (only to rating); a likert question takes: id, type, text, required, scale, scale_labels, favorable"
+    "\"max\" does not apply to a likert question (only to rating); a likert question takes: id, type, text, label, required, scale, scale_labels, favorable"
 );
 
 invalid!(
@@ -797,7 +797,30 @@ requird = false
 "#,
     15,
     1,
-    "unknown key \"requird\" in question \"enps\"; expected one of: id, type, text, required (did you mean \"required\"?)"
+    "unknown key \"requird\" in question \"enps\"; expected one of: id, type, text, label, required (did you mean \"required\"?)"
+);
+
+invalid!(
+    question_label_too_long,
+    r#"id = "pulse-check"
+title = "Pulse check"
+
+[audience]
+departments = ["*"]
+
+[[sections]]
+id = "you"
+title = "Working here"
+
+[[sections.questions]]
+id = "enps"
+type = "enps"
+text = "Would you recommend us?"
+label = "Would you recommend working here to a friend"
+"#,
+    15,
+    9,
+    "a label is the question's short name in table headers: one line of 1 to 24 characters (this one has 44)"
 );
 
 invalid!(

@@ -290,19 +290,13 @@ pub fn trend(
 /// read at all. `None`: withheld (the group is under the comment threshold, or showing
 /// them could be differenced against another group's).
 pub fn comments(conn: &mut Conn, view: &WaveView) -> Result<Option<Vec<Comment>>, ViewError> {
-    let definition = &view.definition;
     let shown = reports::comments::shown(conn, view.wave.id, &view.org, view.department)?;
-    // Pages show each comment under its question's wording rather than its id.
     Ok(shown.map(|comments| {
         comments
             .into_iter()
             .map(|c| Comment {
-                question: definition
-                    .questions()
-                    .find(|(_, q)| q.id.value == c.question)
-                    .map_or(c.question.clone(), |(_, q)| q.text.default.clone()),
                 text: c.text.trim().to_string(),
-                department: c.department,
+                ..c
             })
             .collect()
     }))

@@ -27,12 +27,31 @@ pub struct ViewQuery {
     pub resent: Option<usize>,
     /// Trends: how many of the latest waves ("12", "24" or "all"; default 12).
     pub waves: Option<String>,
+    /// The comments explorer: a question id, a service, a department, words to find,
+    /// and the page.
+    pub cq: Option<String>,
+    pub cservice: Option<String>,
+    pub cdept: Option<String>,
+    pub csearch: Option<String>,
+    pub cpage: Option<usize>,
 }
 
 /// The trend ranges a page offers, and the default.
 pub const TREND_RANGES: [&str; 3] = ["12", "24", "all"];
 
 impl ViewQuery {
+    /// The comments explorer's choices.
+    pub fn comment_filter(&self) -> views::CommentFilter {
+        let given = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        views::CommentFilter {
+            question: given(&self.cq),
+            service: given(&self.cservice),
+            department: given(&self.cdept),
+            search: given(&self.csearch).map(|s| s.trim().to_string()),
+            page: self.cpage.unwrap_or(1).max(1),
+        }
+    }
+
     /// How many of the latest waves a trend shows; `None`: all.
     pub fn trend_waves(&self) -> Option<usize> {
         match self.waves.as_deref() {
@@ -231,7 +250,7 @@ pub fn nav(state: &AppState, signed: &Signed, department: Option<String>) -> ser
 }
 
 /// The report sections shared by `/results` and HR's wave page.
-pub fn report_context(context: &mut Context, page: &PageData) {
+pub fn report_context(context: &mut Context, page: &PageData, filter: &views::CommentFilter) {
     let view = &page.view;
     let report = &view.report;
     context.insert("survey", &report.survey);
@@ -278,7 +297,14 @@ pub fn report_context(context: &mut Context, page: &PageData) {
             .questions()
             .any(|(_, q)| matches!(q.kind, crate::definitions::QuestionKind::Text { .. })),
     );
-    context.insert("comments", &page.comments);
+    context.insert(
+        "comments",
+        &page
+            .comments
+            .as_ref()
+            .map(|c| views::comments_explorer(c, &page.view.definition, filter)),
+    );
+    context.insert("comment_filter", filter);
     context.insert(
         "min_comment_group_size",
         &view.definition.min_comment_group_size,
@@ -394,7 +420,7 @@ pub async fn survey(
     context.insert("company_choice", &rights.is_admin());
     context.insert("range", &query.trend_range());
     context.insert("ranges", &TREND_RANGES);
-    report_context(&mut context, &page);
+    report_context(&mut context, &page, &query.comment_filter());
     state
         .pages
         .render(StatusCode::OK, "results/survey.html", &context)

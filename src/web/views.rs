@@ -579,3 +579,279 @@ pub fn trends(report: &TrendReport, company: Option<&TrendReport>) -> Vec<TrendV
         })
         .collect()
 }
+
+/// What the comments explorer is asked for.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommentFilter {
+    /// A question id.
+    pub question: Option<String>,
+    /// A section's service (`about`) or, without one, its title.
+    pub service: Option<String>,
+    pub department: Option<String>,
+    /// Words the comment must contain (case-insensitive).
+    pub search: Option<String>,
+    /// 1-based.
+    pub page: usize,
+}
+
+/// One choice of a filter, with how many comments it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterChoice {
+    pub value: String,
+    pub label: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommentItem {
+    pub question: String,
+    pub service: String,
+    pub department: Option<String>,
+    pub text: String,
+}
+
+/// The shown comments of a group, filtered, counted and paged. It works on comments
+/// already cleared for the group, so no filter can show what the plain list would not.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommentsView {
+    pub total: usize,
+    pub matching: usize,
+    pub questions: Vec<FilterChoice>,
+    pub services: Vec<FilterChoice>,
+    pub departments: Vec<FilterChoice>,
+    /// The matching comments per question (the counts under the filters).
+    pub by_question: Vec<FilterChoice>,
+    pub items: Vec<CommentItem>,
+    pub page: usize,
+    pub pages: usize,
+}
+
+/// Comments per page of the explorer.
+pub const COMMENTS_PAGE: usize = 25;
+
+pub fn comments_explorer(
+    comments: &[crate::reports::wave::Comment],
+    definition: &Definition,
+    filter: &CommentFilter,
+) -> CommentsView {
+    let language = &definition.language;
+    // Question id -> (text, service), in the definition's order.
+    let order: Vec<(String, String, String)> = definition
+        .sections
+        .iter()
+        .flat_map(|section| {
+            let service = section
+                .about
+                .as_ref()
+                .map(|a| a.value.clone())
+                .unwrap_or_else(|| section.title.get(language).to_string());
+            section.questions.iter().map(move |q| {
+                (
+                    q.id.value.clone(),
+                    q.text.get(language).to_string(),
+                    service.clone(),
+                )
+            })
+        })
+        .collect();
+    let about = |id: &str| {
+        order
+            .iter()
+            .find(|(q, _, _)| q == id)
+            .map_or((id.to_string(), String::new()), |(_, text, service)| {
+                (text.clone(), service.clone())
+            })
+    };
+    let needle = filter.search.as_deref().map(str::to_lowercase);
+    let matches = |c: &crate::reports::wave::Comment| {
+        let (_, service) = about(&c.question);
+        filter.question.as_deref().is_none_or(|q| q == c.question)
+            && filter.service.as_deref().is_none_or(|s| s == service)
+            && filter
+                .department
+                .as_deref()
+                .is_none_or(|d| c.department.as_deref() == Some(d))
+            && needle
+                .as_deref()
+                .is_none_or(|n| c.text.to_lowercase().contains(n))
+    };
+    let count = |pick: &dyn Fn(&crate::reports::wave::Comment) -> Option<(String, String)>,
+                 only: &dyn Fn(&crate::reports::wave::Comment) -> bool| {
+        let mut choices: Vec<FilterChoice> = Vec::new();
+        for c in comments.iter().filter(|c| only(c)) {
+            let Some((value, label)) = pick(c) else {
+                continue;
+            };
+            match choices.iter_mut().find(|f| f.value == value) {
+                Some(f) => f.count += 1,
+                None => choices.push(FilterChoice {
+                    value,
+                    label,
+                    count: 1,
+                }),
+            }
+        }
+        choices
+    };
+    let by_definition_order = |choices: &mut Vec<FilterChoice>| {
+        choices.sort_by_key(|f| {
+            order
+                .iter()
+                .position(|(q, _, s)| *q == f.value || *s == f.value)
+                .unwrap_or(usize::MAX)
+        })
+    };
+    let mut questions = count(
+        &|c| Some((c.question.clone(), about(&c.question).0)),
+        &|_| true,
+    );
+    by_definition_order(&mut questions);
+    let mut services = count(
+        &|c| {
+            let service = about(&c.question).1;
+            (!service.is_empty()).then(|| (service.clone(), service))
+        },
+        &|_| true,
+    );
+    by_definition_order(&mut services);
+    let mut departments = count(&|c| c.department.clone().map(|d| (d.clone(), d)), &|_| true);
+    departments.sort_by(|a, b| a.label.cmp(&b.label));
+    let mut by_question = count(
+        &|c| Some((c.question.clone(), about(&c.question).0)),
+        &matches,
+    );
+    by_definition_order(&mut by_question);
+    let matching: Vec<&crate::reports::wave::Comment> =
+        comments.iter().filter(|c| matches(c)).collect();
+    let pages = matching.len().div_ceil(COMMENTS_PAGE).max(1);
+    let page = filter.page.clamp(1, pages);
+    let items = matching
+        .iter()
+        .skip((page - 1) * COMMENTS_PAGE)
+        .take(COMMENTS_PAGE)
+        .map(|c| {
+            let (question, service) = about(&c.question);
+            CommentItem {
+                question,
+                service,
+                department: c.department.clone(),
+                text: c.text.clone(),
+            }
+        })
+        .collect();
+    CommentsView {
+        total: comments.len(),
+        matching: matching.len(),
+        questions,
+        services,
+        departments,
+        by_question,
+        items,
+        page,
+        pages,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::wave::Comment;
+
+    const SURVEY: &str = r#"id = "pulse"
+title = "Pulse"
+
+[audience]
+departments = ["*"]
+
+[[sections]]
+id = "it"
+title = "IT"
+about = "IT"
+
+  [[sections.questions]]
+  id = "it-say"
+  type = "text"
+  text = "What should IT change?"
+
+[[sections]]
+id = "you"
+title = "You"
+
+  [[sections.questions]]
+  id = "say"
+  type = "text"
+  text = "Anything else?"
+"#;
+
+    fn comment(question: &str, department: Option<&str>, text: &str) -> Comment {
+        Comment {
+            question: question.into(),
+            text: text.into(),
+            department: department.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn comments_are_filtered_counted_and_paged() {
+        let definition = crate::definitions::parse_definition(SURVEY).unwrap();
+        let mut comments = Vec::new();
+        for i in 0..30 {
+            comments.push(comment(
+                "it-say",
+                Some("Sales"),
+                &format!("Laptop slow {i}"),
+            ));
+        }
+        comments.push(comment("say", None, "More coffee"));
+        comments.push(comment("say", Some("HR"), "laptop bag"));
+        let all = comments_explorer(&comments, &definition, &CommentFilter::default());
+        assert_eq!((all.total, all.matching, all.pages), (32, 32, 2));
+        assert_eq!(all.items.len(), COMMENTS_PAGE);
+        assert_eq!(
+            all.questions
+                .iter()
+                .map(|q| (q.label.as_str(), q.count))
+                .collect::<Vec<_>>(),
+            [("What should IT change?", 30), ("Anything else?", 2)]
+        );
+        assert_eq!(
+            all.services
+                .iter()
+                .map(|q| (q.value.as_str(), q.count))
+                .collect::<Vec<_>>(),
+            [("IT", 30), ("You", 2)]
+        );
+        let second = comments_explorer(
+            &comments,
+            &definition,
+            &CommentFilter {
+                page: 2,
+                ..CommentFilter::default()
+            },
+        );
+        assert_eq!(second.items.len(), 7);
+        let found = comments_explorer(
+            &comments,
+            &definition,
+            &CommentFilter {
+                search: Some("LAPTOP".into()),
+                service: Some("You".into()),
+                page: 1,
+                ..CommentFilter::default()
+            },
+        );
+        assert_eq!(found.matching, 1);
+        assert_eq!(found.items[0].text, "laptop bag");
+        assert_eq!(found.items[0].department.as_deref(), Some("HR"));
+        let by_department = comments_explorer(
+            &comments,
+            &definition,
+            &CommentFilter {
+                department: Some("Sales".into()),
+                page: 9,
+                ..CommentFilter::default()
+            },
+        );
+        assert_eq!((by_department.matching, by_department.page), (30, 2));
+    }
+}

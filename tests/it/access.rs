@@ -590,7 +590,48 @@ print("ok", len(web) - 1)
     assert!(page.body.contains("<th scope=\"row\">Email</th>"));
 }
 
+/// The comments explorer: searched, filtered and paged within what the plain list
+/// shows, never beyond it.
+fn comments_are_explored(db: TestDb) {
+    let f = fixture(&db);
+    let path = format!("/admin/surveys/pulse/waves/{WAVE}");
+    let all = f.server.get_with(&path, &f.admin).body;
+    let total: usize = all
+        .split("<p role=\"status\">")
+        .nth(1)
+        .and_then(|rest| rest.split(" of ").nth(1))
+        .and_then(|n| n.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count of comments");
+    assert!(total > 5, "{total}");
+    assert_eq!(all.matches("<blockquote>").count(), total.min(25));
+    let slow = f
+        .server
+        .get_with(&format!("{path}?csearch=LAPTOPS#comments-h"), &f.admin)
+        .body;
+    assert!(
+        slow.contains(&format!("<p role=\"status\">1 of {total} comments")),
+        "{slow}"
+    );
+    assert!(slow.contains("laptops are slow"));
+    assert!(!slow.contains("&lt;script&gt;alert") || slow.matches("<blockquote>").count() == 1);
+    let it = f
+        .server
+        .get_with(&format!("{path}?cq=comment&csearch=note+IT"), &f.admin)
+        .body;
+    assert!(it.matches("<blockquote>note IT").count() >= 1, "{it}");
+    assert!(!it.contains("<blockquote>note Sales"));
+    // A head searching for another subtree's comment finds nothing: the explorer only
+    // filters what the head's list holds.
+    let head = f
+        .server
+        .get_with("/results/pulse?csearch=SECRET-NORTH", &f.head_b)
+        .body;
+    assert!(!head.contains(NORTH_SECRET));
+}
+
 crate::on_both_backends!(
+    comments_are_explored,
     the_web_csv_is_the_export,
     access_matrix,
     reports_are_cut_to_rights,

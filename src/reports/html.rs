@@ -282,7 +282,7 @@ pub fn wave_html(
                 body.push_str(
                     "<p>Key drivers of eNPS (most linked, most room to improve):</p>\n<ol>\n",
                 );
-                for d in drivers.iter().take(5) {
+                for d in drivers.iter().take(crate::stats::SHOWN_DRIVERS) {
                     let _ = writeln!(
                         body,
                         "<li>{} (r {:.2}, {} favourable)</li>",

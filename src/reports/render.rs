@@ -186,7 +186,7 @@ pub fn wave_text(report: &WaveReport, order: &[String]) -> String {
             if !drivers.is_empty() {
                 let list: Vec<String> = drivers
                     .iter()
-                    .take(5)
+                    .take(crate::stats::SHOWN_DRIVERS)
                     .map(|d| {
                         format!(
                             "{} (r {:.2}, {} favourable)",

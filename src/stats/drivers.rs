@@ -121,6 +121,10 @@ pub struct KeyDriver {
     pub priority: f64,
 }
 
+/// How many key drivers every output shows (the report JSON keeps them all): one rule
+/// on every screen, file and command.
+pub const SHOWN_DRIVERS: usize = 5;
+
 /// Key drivers, best first: questions whose positive correlation with the outcome is
 /// significant (p < 0.05), ranked by r · (1 - favourable share), ties by higher r, then
 /// question id. Questions without r or p are left out.

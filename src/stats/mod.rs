@@ -53,7 +53,9 @@ pub use describe::{
     choice_summary, scale_summary, ChoiceSummary, Distribution, OptionShare, QuestionSummary,
     Scale, ScaleSummary, TextSummary,
 };
-pub use drivers::{correlation, key_drivers, Correlation, DriverCandidate, KeyDriver};
+pub use drivers::{
+    correlation, key_drivers, Correlation, DriverCandidate, KeyDriver, SHOWN_DRIVERS,
+};
 pub use nps::{nps_summary, NpsSummary};
 pub use rates::{response_rate, ResponseRate};
 pub use release::{release, ReleaseRequest, ReleaseState, Seq};

@@ -369,6 +369,74 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
     svg
 }
 
+/// A key driver on the drivers chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverPoint {
+    /// Its number in the list beside the chart.
+    pub label: String,
+    pub name: String,
+    pub r: f64,
+    pub favorable: f64,
+}
+
+/// Key drivers: correlation with the outcome across (0 to 1), favourable share up;
+/// the lower right (strong link, little favourable) is where to act first.
+pub fn drivers_svg(points: &[DriverPoint]) -> String {
+    let (w, h, left, right, top, bottom) = (420.0, 260.0, 50.0, 20.0, 20.0, 40.0);
+    let x = |r: f64| left + (w - left - right) * r.clamp(0.0, 1.0);
+    let y = |f: f64| top + (h - top - bottom) * (1.0 - f.clamp(0.0, 1.0));
+    let desc: Vec<String> = points
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}: correlation {:.2}, {} favourable",
+                p.label,
+                p.name,
+                p.r,
+                Unit::Share.format(p.favorable)
+            )
+        })
+        .collect();
+    let mut svg = format!(
+        r#"<svg class="chart drivers" viewBox="0 0 {w} {h}" role="img" aria-labelledby="drivers-t drivers-d" xmlns="http://www.w3.org/2000/svg"><title id="drivers-t">Key drivers: correlation with eNPS against favourable share</title><desc id="drivers-d">{}</desc>"#,
+        escape(&desc.join("; "))
+    );
+    for k in 0..=4 {
+        let v = k as f64 / 4.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#e0e0e0"/><text x="{2:.1}" y="{3:.1}" text-anchor="end" font-size="11" fill="#444">{4}</text><line x1="{5:.1}" y1="{top}" x2="{5:.1}" y2="{6:.1}" stroke="#e0e0e0"/><text x="{5:.1}" y="{7:.1}" text-anchor="middle" font-size="11" fill="#444">{8:.2}</text>"##,
+            y(v),
+            w - right,
+            left - 6.0,
+            y(v) + 4.0,
+            Unit::Share.format(v),
+            x(v),
+            h - bottom,
+            h - bottom + 16.0,
+            v
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{0:.1}" y="{1:.1}" text-anchor="middle" font-size="12" fill="#1b1b1b">correlation with eNPS →</text>"##,
+        left + (w - left - right) / 2.0,
+        h - 4.0
+    );
+    for p in points {
+        let _ = write!(
+            svg,
+            r##"<circle cx="{0:.1}" cy="{1:.1}" r="9" fill="#0b4fa8"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle" font-size="11" font-weight="700" fill="#fff">{3}</text>"##,
+            x(p.r),
+            y(p.favorable),
+            y(p.favorable) + 4.0,
+            escape(&p.label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// One row of an interval plot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntervalRow {

@@ -286,10 +286,15 @@ pub fn report_context(context: &mut Context, page: &PageData, filter: &views::Co
     let enps = views::enps(report, &view.definition);
     context.insert("enps_rows", &enps.as_ref().map(|(rows, _)| rows));
     context.insert("enps_svg", &enps.map(|(_, svg)| svg));
+    let drivers = views::drivers(report, &view.definition, report.department.as_deref());
     context.insert(
-        "drivers",
-        &views::drivers(report, &view.definition, report.department.as_deref()),
+        "drivers_svg",
+        &drivers
+            .as_ref()
+            .filter(|d| !d.is_empty())
+            .map(|d| views::drivers_svg(d)),
     );
+    context.insert("drivers", &drivers);
     context.insert(
         "has_text_questions",
         &view

@@ -421,9 +421,14 @@ pub struct DriverRow {
     pub question: String,
     pub r: String,
     pub favorable: String,
+    #[serde(skip)]
+    pub r_value: f64,
+    #[serde(skip)]
+    pub favorable_value: f64,
 }
 
-/// Key drivers of the first group shown in the view (the company, or the department).
+/// Key drivers of the first group shown in the view (the company, or the department):
+/// the first [`crate::stats::SHOWN_DRIVERS`], as everywhere.
 pub fn drivers(
     report: &ScopedReport,
     definition: &Definition,
@@ -434,15 +439,34 @@ pub fn drivers(
     Some(
         drivers
             .iter()
+            .take(crate::stats::SHOWN_DRIVERS)
             .map(|d| DriverRow {
                 question: definition
                     .question(&d.question)
                     .map_or(d.question.clone(), |q| q.text.default.clone()),
                 r: format!("{:.2}", d.r),
                 favorable: Unit::Share.format(d.favorable),
+                r_value: d.r,
+                favorable_value: d.favorable,
             })
             .collect(),
     )
+}
+
+/// The drivers as a chart: correlation with eNPS across, favourable share up; the
+/// numbers are the list's.
+pub fn drivers_svg(rows: &[DriverRow]) -> String {
+    let points: Vec<charts::DriverPoint> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, d)| charts::DriverPoint {
+            label: format!("{}", i + 1),
+            name: d.question.clone(),
+            r: d.r_value,
+            favorable: d.favorable_value,
+        })
+        .collect();
+    charts::drivers_svg(&points)
 }
 
 #[derive(Debug, Clone, Serialize)]

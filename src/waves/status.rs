@@ -18,7 +18,9 @@ pub struct WaveStatus {
     pub origin: String,
     pub opens_at: String,
     pub closes_at: Option<String>,
-    /// When it closes, for "closes soon" (not shown as such).
+    /// When it opened and closes (UTC), for pages that show the survey's own time zone.
+    #[serde(skip)]
+    pub opens_at_utc: chrono::NaiveDateTime,
     #[serde(skip)]
     pub closes_at_utc: Option<chrono::NaiveDateTime>,
     pub invited: u64,
@@ -112,6 +114,7 @@ pub fn list(conn: &mut Conn) -> Result<Vec<WaveStatus>, super::WaveError> {
                 closes_at: wave
                     .closes_at
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                opens_at_utc: wave.opens_at,
                 closes_at_utc: wave.closes_at,
                 invited,
                 responded,

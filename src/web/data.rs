@@ -139,16 +139,29 @@ pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, View
     let now = crate::db::now();
     let mut out = Vec::new();
     for slug in slugs {
-        let (title, schedule, next_wave) = match crate::surveys::current(conn, &slug) {
+        let (title, schedule, next_wave, zone) = match crate::surveys::current(conn, &slug) {
             Ok((_, definition)) => {
                 let (schedule, next) = schedule_text(&definition);
                 (
                     definition.title.get(&definition.language).to_string(),
                     schedule,
                     next,
+                    definition.schedule.as_ref().map(|s| s.timezone),
                 )
             }
-            Err(_) => (slug.clone(), "no current definition".into(), None),
+            Err(_) => (slug.clone(), "no current definition".into(), None, None),
+        };
+        // Times in the survey's own zone, named, as its emails give them.
+        let local = |t: chrono::NaiveDateTime| {
+            use chrono::TimeZone;
+            let utc = chrono::Utc.from_utc_datetime(&t);
+            match zone {
+                Some(tz) => utc
+                    .with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string(),
+                None => utc.format("%Y-%m-%d %H:%M UTC").to_string(),
+            }
         };
         let admin = rights.is_admin();
         let waves = statuses
@@ -157,8 +170,8 @@ pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, View
             .map(|w| WaveEntry {
                 label: w.label.clone(),
                 status: w.status.clone(),
-                opens_at: w.opens_at.clone(),
-                closes_at: w.closes_at.clone(),
+                opens_at: local(w.opens_at_utc),
+                closes_at: w.closes_at_utc.map(local),
                 invited: admin.then_some(w.invited),
                 responded: admin.then_some(w.responded),
                 rate: if admin { w.rate } else { None },

@@ -173,6 +173,8 @@ fn backups_stay_on_their_backend() {
     let Some(pg) = TestDb::postgres() else { return };
     let sqlite = TestDb::sqlite();
     let file = sqlite.path("icsat.backup");
+    // A backup needs a database to copy (a missing file is named, not created).
+    sqlite.icsat(&["migrate"]).assert_ok();
     sqlite
         .icsat(&["backup", file.to_str().unwrap()])
         .assert_ok();

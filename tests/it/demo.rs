@@ -78,6 +78,12 @@ fn a_small_demo_has_history(db: TestDb) {
         .expect("the open wave");
     assert!(now < open_wave && open_wave < surveys, "{dashboard}");
     assert!(dashboard.contains("% answered"), "{dashboard}");
+    // One time zone on the dashboard: the surveys' own, named, as in their emails.
+    assert!(!dashboard.contains(" UTC<"), "{dashboard}");
+    assert!(
+        dashboard.contains(" CET<") || dashboard.contains(" CEST<"),
+        "{dashboard}"
+    );
     let latest = trend["waves"].as_array().unwrap().last().unwrap()["wave"]
         .as_str()
         .unwrap()

@@ -15,6 +15,7 @@ use std::io::Write;
 use diesel::prelude::*;
 
 use super::{find_wave, spreadsheet_writer, ExportError, ExportQuery};
+#[cfg(feature = "sqlite")]
 use crate::db::schema::answers;
 use crate::db::Conn;
 use crate::definitions::{Question, QuestionKind};
@@ -238,6 +239,7 @@ pub fn raw(
         });
     }
     let questions: Vec<&Question> = definition.questions().map(|(_, q)| q).collect();
+    #[cfg(feature = "sqlite")]
     let column: HashMap<&str, usize> = questions
         .iter()
         .enumerate()

@@ -5,17 +5,50 @@ use diesel::prelude::*;
 use crate::access::{fixture, WAVE};
 use crate::common::{csrf_field, TestDb};
 
-fn failed_mail_is_listed_and_resent(db: TestDb) {
-    let f = fixture(&db);
-    use icsat::db::schema::{mail_outbox, waves};
-    let handle = db.db();
-    let mut conn = handle.get().unwrap();
-    let now = icsat::db::now();
-    let wave_id: i64 = icsat::with_conn!(conn, c => waves::table
+use icsat::db::schema::{mail_outbox, waves};
+
+/// The fixture's wave `WAVE`.
+fn wave_id(conn: &mut icsat::db::Conn) -> i64 {
+    icsat::with_conn!(*conn, c => waves::table
         .filter(waves::label.eq(WAVE))
         .select(waves::id)
         .first(c)
+        .unwrap())
+}
+
+/// A message of the wave that failed for `reason`; an empty `message` was never built.
+fn failed(
+    conn: &mut icsat::db::Conn,
+    wave_id: i64,
+    key: &str,
+    recipient: &str,
+    message: &str,
+    reason: &str,
+) {
+    let now = icsat::db::now();
+    icsat::with_conn!(*conn, c => diesel::insert_into(mail_outbox::table)
+        .values((
+            mail_outbox::dedupe_key.eq(key),
+            mail_outbox::kind.eq("invitation"),
+            mail_outbox::wave_id.eq(Some(wave_id)),
+            mail_outbox::recipient.eq(recipient),
+            mail_outbox::subject.eq("x"),
+            mail_outbox::message.eq(message),
+            mail_outbox::status.eq("failed"),
+            mail_outbox::attempts.eq(5),
+            mail_outbox::next_attempt_at.eq(now),
+            mail_outbox::last_error.eq(Some(reason)),
+            mail_outbox::created_at.eq(now),
+        ))
+        .execute(c)
         .unwrap());
+}
+
+fn failed_mail_is_listed_and_resent(db: TestDb) {
+    let f = fixture(&db);
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let wave_id = wave_id(&mut conn);
     for (key, recipient, message, reason) in [
         (
             "a",
@@ -30,22 +63,7 @@ fn failed_mail_is_listed_and_resent(db: TestDb) {
             "\"not an address\" is not an email address: correct it in the roster",
         ),
     ] {
-        icsat::with_conn!(conn, c => diesel::insert_into(mail_outbox::table)
-            .values((
-                mail_outbox::dedupe_key.eq(key),
-                mail_outbox::kind.eq("invitation"),
-                mail_outbox::wave_id.eq(Some(wave_id)),
-                mail_outbox::recipient.eq(recipient),
-                mail_outbox::subject.eq("x"),
-                mail_outbox::message.eq(message),
-                mail_outbox::status.eq("failed"),
-                mail_outbox::attempts.eq(5),
-                mail_outbox::next_attempt_at.eq(now),
-                mail_outbox::last_error.eq(Some(reason)),
-                mail_outbox::created_at.eq(now),
-            ))
-            .execute(c)
-            .unwrap());
+        failed(&mut conn, wave_id, key, recipient, message, reason);
     }
     let id: i64 = icsat::with_conn!(conn, c => mail_outbox::table
         .filter(mail_outbox::dedupe_key.eq("a"))
@@ -100,15 +118,9 @@ fn failed_mail_is_listed_and_resent(db: TestDb) {
 /// page, and resends a whole group after asking; a head cannot.
 fn undelivered_mail_is_grouped_paged_and_resent_by_reason(db: TestDb) {
     let f = fixture(&db);
-    use icsat::db::schema::{mail_outbox, waves};
     let handle = db.db();
     let mut conn = handle.get().unwrap();
-    let now = icsat::db::now();
-    let wave_id: i64 = icsat::with_conn!(conn, c => waves::table
-        .filter(waves::label.eq(WAVE))
-        .select(waves::id)
-        .first(c)
-        .unwrap());
+    let wave_id = wave_id(&mut conn);
     for i in 0..120 {
         let (recipient, reason) = if i < 110 {
             (
@@ -121,22 +133,14 @@ fn undelivered_mail_is_grouped_paged_and_resent_by_reason(db: TestDb) {
                 "421 4.7.0 try again later".to_string(),
             )
         };
-        icsat::with_conn!(conn, c => diesel::insert_into(mail_outbox::table)
-            .values((
-                mail_outbox::dedupe_key.eq(format!("k{i}")),
-                mail_outbox::kind.eq("invitation"),
-                mail_outbox::wave_id.eq(Some(wave_id)),
-                mail_outbox::recipient.eq(&recipient),
-                mail_outbox::subject.eq("x"),
-                mail_outbox::message.eq("Subject: x\r\n\r\nbody"),
-                mail_outbox::status.eq("failed"),
-                mail_outbox::attempts.eq(5),
-                mail_outbox::next_attempt_at.eq(now),
-                mail_outbox::last_error.eq(Some(reason)),
-                mail_outbox::created_at.eq(now),
-            ))
-            .execute(c)
-            .unwrap());
+        failed(
+            &mut conn,
+            wave_id,
+            &format!("k{i}"),
+            &recipient,
+            "Subject: x\r\n\r\nbody",
+            &reason,
+        );
     }
     let path = format!("/admin/surveys/pulse/waves/{WAVE}");
     let page = f.server.get_with(&path, &f.admin);

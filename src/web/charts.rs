@@ -136,6 +136,9 @@ pub fn describe(series: &TrendSeries) -> String {
 }
 
 const WIDTH: f64 = 560.0;
+/// Pixels per viewBox unit at full size: a chart is drawn this large where the page has
+/// room (text at 15 px), and narrower ones shrink it (CSS `max-width: 100%`).
+const SCALE: f64 = 1.25;
 const HEIGHT: f64 = 250.0;
 const LEFT: f64 = 60.0;
 const RIGHT: f64 = 60.0;
@@ -163,7 +166,9 @@ pub fn trend_svg(series: &TrendSeries, id: &str) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {width} {HEIGHT}" width="{0:.0}" height="{1:.0}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{2}</title><desc id="{id}-d">{3}</desc>"#,
+        width * SCALE,
+        HEIGHT * SCALE,
         escape(&series.title),
         escape(&describe(series))
     );
@@ -398,7 +403,9 @@ pub fn drivers_svg(points: &[DriverPoint]) -> String {
         })
         .collect();
     let mut svg = format!(
-        r#"<svg class="chart drivers" viewBox="0 0 {w} {h}" role="img" aria-labelledby="drivers-t drivers-d" xmlns="http://www.w3.org/2000/svg"><title id="drivers-t">Key drivers: correlation with eNPS against favourable share</title><desc id="drivers-d">{}</desc>"#,
+        r#"<svg class="chart drivers" viewBox="0 0 {w} {h}" width="{0:.0}" height="{1:.0}" role="img" aria-labelledby="drivers-t drivers-d" xmlns="http://www.w3.org/2000/svg"><title id="drivers-t">Key drivers: correlation with eNPS against favourable share</title><desc id="drivers-d">{2}</desc>"#,
+        w * SCALE,
+        h * SCALE,
         escape(&desc.join("; "))
     );
     for k in 0..=4 {
@@ -471,7 +478,9 @@ pub fn interval_svg(title: &str, unit: Unit, rows: &[IntervalRow], id: &str) -> 
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height:.0}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{}</title><desc id="{id}-d">{}</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height:.0}" width="{0:.0}" height="{1:.0}" role="img" aria-labelledby="{id}-t {id}-d" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{2}</title><desc id="{id}-d">{3}</desc>"#,
+        WIDTH * SCALE,
+        height * SCALE,
         escape(title),
         escape(&desc)
     );

@@ -133,7 +133,7 @@ pub async fn wave(
         ),
     );
     context.insert("company_choice", &true);
-    report_context(&mut context, &page, &query.comment_filter());
+    report_context(&mut context, &page, &query);
     state
         .pages
         .render(StatusCode::OK, "admin/wave.html", &context)

@@ -34,6 +34,8 @@ pub struct ViewQuery {
     pub cdept: Option<String>,
     pub csearch: Option<String>,
     pub cpage: Option<usize>,
+    /// The heatmap's column to rank the departments by.
+    pub sort: Option<String>,
 }
 
 /// The trend ranges a page offers, and the default.
@@ -250,7 +252,8 @@ pub fn nav(state: &AppState, signed: &Signed, department: Option<String>) -> ser
 }
 
 /// The report sections shared by `/results` and HR's wave page.
-pub fn report_context(context: &mut Context, page: &PageData, filter: &views::CommentFilter) {
+pub fn report_context(context: &mut Context, page: &PageData, query: &ViewQuery) {
+    let filter = &query.comment_filter();
     let view = &page.view;
     let report = &view.report;
     context.insert("survey", &report.survey);
@@ -276,7 +279,8 @@ pub fn report_context(context: &mut Context, page: &PageData, filter: &views::Co
     context.insert("wave_closed", &(view.wave.status == "closed"));
     context.insert(
         "heatmap",
-        &views::question_heatmap(report, &view.definition, &view.org),
+        &views::question_heatmap(report, &view.definition, &view.org)
+            .sorted(query.sort.as_deref().filter(|k| !k.is_empty())),
     );
     context.insert(
         "service_heatmap",
@@ -425,7 +429,7 @@ pub async fn survey(
     context.insert("company_choice", &rights.is_admin());
     context.insert("range", &query.trend_range());
     context.insert("ranges", &TREND_RANGES);
-    report_context(&mut context, &page, &query.comment_filter());
+    report_context(&mut context, &page, &query);
     state
         .pages
         .render(StatusCode::OK, "results/survey.html", &context)

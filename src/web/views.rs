@@ -25,6 +25,9 @@ pub struct Cell {
     pub text: String,
     pub sub: String,
     pub class: String,
+    /// The figure, for sorting by a column.
+    #[serde(skip)]
+    pub value: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +41,8 @@ pub struct HeatRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Heatmap {
     pub caption: String,
+    /// The column the rows are sorted by (highest first), if any.
+    pub sorted_by: Option<String>,
     /// Headings over runs of columns (a survey's sections: its services); empty when
     /// there is one.
     pub sections: Vec<ColumnGroup>,
@@ -72,6 +77,7 @@ pub fn withheld(reason: Option<SuppressionReason>, min_group_size: u64) -> Strin
 
 fn hidden_cell(reason: Option<SuppressionReason>, min: u64) -> Cell {
     Cell {
+        value: None,
         text: "–".into(),
         sub: withheld(reason, min),
         class: "hs".into(),
@@ -160,11 +166,13 @@ pub fn question_heatmap(
                                         text: Unit::Share.format(f),
                                         sub: format!("n={}", s.n),
                                         class: charts::heat_class(f),
+                                        value: Some(f),
                                     },
                                     None => Cell {
                                         text: "–".into(),
                                         sub: "no answers".into(),
                                         class: "hn".into(),
+                                        value: None,
                                     },
                                 },
                                 Some(QuestionSummary::Nps(s)) => match s.enps {
@@ -172,11 +180,13 @@ pub fn question_heatmap(
                                         text: Unit::Points.format(e),
                                         sub: format!("n={}", s.n),
                                         class: charts::heat_class((e + 100.0) / 200.0),
+                                        value: Some(e),
                                     },
                                     None => Cell {
                                         text: "–".into(),
                                         sub: "no answers".into(),
                                         class: "hn".into(),
+                                        value: None,
                                     },
                                 },
                                 Some(_) => hidden_cell(None, min),
@@ -189,9 +199,36 @@ pub fn question_heatmap(
         .collect();
     Heatmap {
         caption: "Favourable answers (agree or better) by department; eNPS and NPS as scores from −100 to +100".into(),
+        sorted_by: None,
         sections,
         columns,
         rows: without_repeated_root(rows, report, org),
+    }
+}
+
+impl Heatmap {
+    /// The rows sorted by the column `key`, highest first, hidden cells last; the first
+    /// row (the whole company, or the department viewed) stays on top. The tree's
+    /// indentation goes: sorted rows are a ranking. An unknown key leaves the order.
+    pub fn sorted(mut self, key: Option<&str>) -> Heatmap {
+        let Some(key) = key else { return self };
+        let Some(column) = self.columns.iter().position(|c| c.key == key) else {
+            return self;
+        };
+        if self.rows.len() > 2 {
+            let value = |r: &HeatRow| r.cells.get(column).and_then(|c| c.value);
+            self.rows[1..].sort_by(|a, b| match (value(a), value(b)) {
+                (Some(x), Some(y)) => y.total_cmp(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            });
+        }
+        for row in &mut self.rows {
+            row.depth = 0;
+        }
+        self.sorted_by = Some(key.to_string());
+        self
     }
 }
 
@@ -256,11 +293,13 @@ pub fn service_heatmap(report: &ScopedReport, org: &crate::reports::org::Org) ->
                                     None => format!("n={}", f.n),
                                 },
                                 class: charts::heat_class(fav),
+                                value: Some(fav),
                             },
                             (None, _) => Cell {
                                 text: "–".into(),
                                 sub: format!("n={}", f.n),
                                 class: "hn".into(),
+                                value: None,
                             },
                         },
                         None => hidden_cell(None, min),
@@ -271,6 +310,7 @@ pub fn service_heatmap(report: &ScopedReport, org: &crate::reports::org::Org) ->
         .collect();
     Some(Heatmap {
         caption: "How each department rates each service: favourable share, satisfaction index (0–100) and n".into(),
+        sorted_by: None,
         sections: Vec::new(),
         columns,
         rows,

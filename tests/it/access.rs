@@ -493,6 +493,30 @@ fn pages_show_heatmaps_trends_and_rates(db: TestDb) {
     ] {
         assert!(wave.body.contains(expected), "wave page lacks {expected}");
     }
+    // Ranked by a column: highest first under the whole company, hidden rows last.
+    let ranked = f.server.get_with(
+        &format!("/admin/surveys/pulse/waves/{WAVE}?sort=it-fast"),
+        &f.admin,
+    );
+    assert!(ranked.body.contains("aria-sort=\"descending\""));
+    assert!(ranked.body.contains("in tree order"));
+    let table = ranked
+        .body
+        .split("<table class=\"heatmap\">")
+        .nth(1)
+        .unwrap();
+    let table = table.split("</table>").next().unwrap();
+    let firsts: Vec<f64> = table
+        .split("<tr><th scope=\"row\"")
+        .skip(2)
+        .filter_map(|row| {
+            let cell = row.split("<td class=\"").nth(1)?;
+            let text = cell.split('>').nth(1)?.split('<').next()?;
+            text.trim_end_matches('%').parse().ok()
+        })
+        .collect();
+    assert!(firsts.len() >= 2, "{table}");
+    assert!(firsts.windows(2).all(|w| w[0] >= w[1]), "{firsts:?}");
     let trend = f.server.get_with("/admin/surveys/pulse/trend", &f.admin);
     assert!(trend.body.contains("<title id=\"trend-0-t\">"));
     assert!(trend.body.contains("<desc id=\"trend-0-d\">"));

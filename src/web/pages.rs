@@ -65,6 +65,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/results/report.html"),
     ),
     (
+        "results/services.html",
+        include_str!("../../templates/results/services.html"),
+    ),
+    (
         "results/trends.html",
         include_str!("../../templates/results/trends.html"),
     ),

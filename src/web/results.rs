@@ -286,6 +286,17 @@ pub fn report_context(context: &mut Context, page: &PageData, query: &ViewQuery)
         "service_heatmap",
         &views::service_heatmap(report, &view.org),
     );
+    // A survey of several internal services opens on how each department rates them.
+    context.insert(
+        "services_first",
+        &(view
+            .definition
+            .sections
+            .iter()
+            .filter(|s| s.about.is_some())
+            .count()
+            >= 2),
+    );
     context.insert("choices", &views::choices(report, &view.definition));
     let enps = views::enps(report, &view.definition);
     context.insert("enps_rows", &enps.as_ref().map(|(rows, _)| rows));

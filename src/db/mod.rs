@@ -325,11 +325,9 @@ impl diesel::r2d2::ManageConnection for PgManager {
 
 // min_idle is 0: r2d2 otherwise fills the pool from background threads, and a command
 // that exits while one of them is inside libpq's connect crashes in libpq's exit handlers.
-/// A second connection to the SQLite file `conn` has open, for reading beside it on
-/// another thread (the raw export); `None` when it cannot be opened, and the caller
-/// reads on its own connection alone. It only reads: `query_only`.
+/// The file of the database `conn` has open; `None` for one without a file.
 #[cfg(feature = "sqlite")]
-pub fn sqlite_reader(conn: &mut SqliteConnection) -> Option<SqliteConnection> {
+pub(crate) fn sqlite_file(conn: &mut SqliteConnection) -> Option<String> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct MainFile {
@@ -340,10 +338,15 @@ pub fn sqlite_reader(conn: &mut SqliteConnection) -> Option<SqliteConnection> {
         .get_result::<MainFile>(conn)
         .ok()?
         .file;
-    if file.is_empty() {
-        return None;
-    }
-    let mut reader = SqliteConnection::establish(&file).ok()?;
+    (!file.is_empty()).then_some(file)
+}
+
+/// A second connection to the SQLite file `conn` has open, for reading beside it on
+/// another thread (the raw export); `None` when it cannot be opened, and the caller
+/// reads on its own connection alone. It only reads: `query_only`.
+#[cfg(feature = "sqlite")]
+pub fn sqlite_reader(conn: &mut SqliteConnection) -> Option<SqliteConnection> {
+    let mut reader = SqliteConnection::establish(&sqlite_file(conn)?).ok()?;
     reader
         .batch_execute("PRAGMA busy_timeout = 15000; PRAGMA query_only = ON;")
         .ok()?;

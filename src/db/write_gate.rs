@@ -176,18 +176,7 @@ pub(super) fn write_gate(
     if let Some(gate) = PooledConnection::extensions(conn).get::<Arc<WriteGate>>() {
         return Some(gate.clone());
     }
-    #[derive(diesel::QueryableByName)]
-    struct MainFile {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        file: String,
-    }
-    let file = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-        .get_result::<MainFile>(&mut **conn)
-        .ok()?
-        .file;
-    if file.is_empty() {
-        return None;
-    }
+    let file = super::sqlite_file(conn)?;
     static GATES: OnceLock<Mutex<HashMap<String, Weak<WriteGate>>>> = OnceLock::new();
     let mut gates = GATES
         .get_or_init(Default::default)

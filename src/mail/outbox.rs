@@ -136,15 +136,6 @@ pub fn totals(conn: &mut Conn) -> Result<(MailCounts, Option<NaiveDateTime>), Ma
     Ok((counts, oldest))
 }
 
-/// The wave's messages that could not be delivered: (recipient, the server's reply or
-/// the reason), in the order they were queued.
-pub fn failures(conn: &mut Conn, wave_id: i64) -> Result<Vec<(String, String)>, MailError> {
-    Ok(failed(conn, wave_id)?
-        .into_iter()
-        .map(|f| (f.recipient, f.reason))
-        .collect())
-}
-
 /// A message of a wave that could not be delivered.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Failure {

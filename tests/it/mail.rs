@@ -362,11 +362,11 @@ fn a_550_is_marked_failed_with_the_reply(db: TestDb) {
             failed: 1
         })
     );
-    let failures = mail::failures(&mut conn, wave).unwrap();
+    let failures = mail::failed(&mut conn, wave).unwrap();
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].0, "person3@example.com");
+    assert_eq!(failures[0].recipient, "person3@example.com");
     assert!(
-        failures[0].1.contains("550") && failures[0].1.contains("User unknown"),
+        failures[0].reason.contains("550") && failures[0].reason.contains("User unknown"),
         "{:?}",
         failures[0]
     );

@@ -88,6 +88,7 @@ async fn run(messages: usize, port: u16) -> Result<(), Box<dyn std::error::Error
                 let now = icsat::db::now();
                 for i in 0..messages {
                     let (subject, text, html) = templates.invitation(&SurveyMailContext {
+                        lang: "en".into(),
                         name: format!("Person {i}"),
                         survey_title: "Internal services survey".into(),
                         intro: Some(

@@ -23,6 +23,7 @@ pub mod demo;
 pub mod error;
 pub mod exports;
 pub mod files;
+pub mod i18n;
 pub mod mail;
 pub mod metrics;
 pub mod reports;

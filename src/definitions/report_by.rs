@@ -82,26 +82,6 @@ impl ReportBy {
         self.names().any(|n| n == name)
     }
 
-    /// What a response keeps besides the answers, as the form and the emails say it:
-    /// "your department", or "your department and your location and length of service
-    /// (as a band)".
-    pub fn described(&self) -> String {
-        let names: Vec<String> = self
-            .names()
-            .map(|n| match n {
-                TENURE => "length of service (as a band)".to_string(),
-                other => other.replace(['-', '_'], " "),
-            })
-            .collect();
-        match names.split_last() {
-            None => "your department".to_string(),
-            Some((last, [])) => format!("your department and your {last}"),
-            Some((last, rest)) => {
-                format!("your department and your {} and {last}", rest.join(", "))
-            }
-        }
-    }
-
     /// Every value `tenure` can take, shortest first: `["<1y", "1y-3y", "3y-5y", "5y+"]`
     /// for bands `["1y", "3y", "5y"]`; empty without bands.
     pub fn tenure_labels(&self) -> Vec<String> {

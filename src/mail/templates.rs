@@ -3,8 +3,12 @@
 //! beside it; tera escapes only templates named `*.html`, so the HTML bodies are
 //! autoescaped and the text ones are not.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use tera::{Context, Tera};
+
+use crate::i18n;
 
 use super::MailError;
 
@@ -45,28 +49,27 @@ const TEMPLATES: &[(&str, &str)] = &[
         "sign_in/body.html",
         include_str!("../../templates/email/sign_in/body.html"),
     ),
-    (
-        "promise.txt",
-        include_str!("../../templates/email/promise.txt"),
-    ),
 ];
 
 /// What an invitation or a reminder says about one survey to one person.
 #[derive(Debug, Clone)]
 pub struct SurveyMailContext {
+    /// The language the product's words are in (the survey texts above already are).
+    pub lang: String,
     pub name: String,
     pub survey_title: String,
     pub intro: Option<String>,
     /// `{ICSAT_BASE_URL}/s/{token}`: the only place the plaintext token ever goes.
     pub link: String,
-    /// Already formatted in the recipient's timezone, e.g. "Friday 14 March 2027, 18:00 CET".
+    /// Already formatted in the recipient's language and the survey's timezone, e.g.
+    /// "Friday 14 March 2027, 18:00 CET".
     pub deadline: String,
     pub days_left: Option<i64>,
     /// Who to ask for help, e.g. `ICSAT_HELP_CONTACT`.
     pub help_contact: String,
     /// true: anonymous; false: confidential.
     pub anonymous: bool,
-    /// What a response keeps besides the answers (`ReportBy::described`).
+    /// What a response keeps besides the answers (`i18n::Words::kept`).
     pub kept: String,
     /// The smallest group results are shown for.
     pub min_group_size: u32,
@@ -82,16 +85,15 @@ pub struct SignInContext {
 
 #[derive(Serialize)]
 struct SurveyView<'a> {
-    name: String,
+    lang: &'a str,
+    dir: &'static str,
     survey_title: &'a str,
     intro_paragraphs: Vec<String>,
     link: &'a str,
-    deadline: &'a str,
     days_left: Option<i64>,
-    help_contact: &'a str,
-    anonymous: bool,
-    kept: &'a str,
-    min_group_size: u32,
+    /// The catalogue's `email` texts, filled in.
+    t: BTreeMap<String, String>,
+    promise: String,
 }
 
 #[derive(Serialize)]
@@ -160,18 +162,37 @@ impl Templates {
 }
 
 fn survey_view(ctx: &SurveyMailContext) -> SurveyView<'_> {
+    let words = i18n::words(&ctx.lang);
+    // Stored names may predate the roster's own collapsing: never a second line.
+    let name = crate::roster::csv_input::one_line_name(&ctx.name);
+    let title = ctx.survey_title.trim();
+    let days = ctx.days_left.unwrap_or(0);
+    let t = words.section(
+        "email",
+        &[
+            ("name", &name),
+            ("title", &title),
+            ("deadline", &ctx.deadline),
+            ("days", &days),
+            ("help", &ctx.help_contact.trim()),
+            ("kept", &ctx.kept),
+            ("min", &ctx.min_group_size),
+        ],
+    );
+    let promise_key = if ctx.anonymous {
+        "promise_anonymous"
+    } else {
+        "promise_confidential"
+    };
     SurveyView {
-        // Stored names may predate the roster's own collapsing: never a second line.
-        name: crate::roster::csv_input::one_line_name(&ctx.name),
-        survey_title: ctx.survey_title.trim(),
+        lang: &ctx.lang,
+        dir: i18n::direction(&ctx.lang),
+        survey_title: title,
         intro_paragraphs: paragraphs(ctx.intro.as_deref().unwrap_or("")),
         link: &ctx.link,
-        deadline: &ctx.deadline,
         days_left: ctx.days_left,
-        help_contact: ctx.help_contact.trim(),
-        anonymous: ctx.anonymous,
-        kept: &ctx.kept,
-        min_group_size: ctx.min_group_size,
+        promise: t.get(promise_key).cloned().unwrap_or_default(),
+        t,
     }
 }
 
@@ -241,6 +262,7 @@ mod tests {
 
     fn context() -> SurveyMailContext {
         SurveyMailContext {
+            lang: "en".into(),
             name: "Ada <script>alert(1)</script>".into(),
             survey_title: "Internal services survey".into(),
             intro: Some("Your answers help HR & IT\nserve you better.\n\nThank you.".into()),
@@ -292,6 +314,75 @@ mod tests {
         assert!(subject(0).contains("today"), "{}", subject(0));
         assert!(subject(1).contains("tomorrow"), "{}", subject(1));
         assert!(subject(5).contains("5 days"), "{}", subject(5));
+    }
+
+    #[test]
+    fn names_are_escaped_in_html_only() {
+        let (_, text, html) = Templates::new().unwrap().invitation(&context()).unwrap();
+        assert!(
+            text.contains("Hello Ada <script>alert(1)</script>,"),
+            "{text}"
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("Ada &lt;script&gt;"), "{html}");
+    }
+
+    #[test]
+    fn invitations_and_reminders_speak_the_employee_s_language() {
+        let templates = Templates::new().unwrap();
+        let german = SurveyMailContext {
+            lang: "de".into(),
+            survey_title: "Interne Dienste".into(),
+            deadline: "Freitag, 14. März 2027, 18:00 Uhr CET".into(),
+            kept: "Ihrer Abteilung".into(),
+            ..context()
+        };
+        let (subject, text, html) = templates.invitation(&german).unwrap();
+        assert_eq!(subject, "Ihre Einladung: Interne Dienste");
+        assert!(
+            text.contains("Sie sind eingeladen, an „Interne Dienste“ teilzunehmen."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Bitte antworten Sie bis Freitag, 14. März 2027"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Ihre Antworten sind anonym. Sie werden mit Ihrer Abteilung gespeichert"),
+            "{text}"
+        );
+        assert!(html.contains(">Zur Umfrage</a>"), "{html}");
+        assert!(html.contains("<html lang=\"de\" dir=\"ltr\">"), "{html}");
+        let (subject, text, _) = templates.reminder(&german).unwrap();
+        assert_eq!(subject, "Erinnerung: Interne Dienste schließt in 3 Tagen");
+        assert!(text.contains("Es bleiben 3 Tage"), "{text}");
+        for lang in ["fr", "es"] {
+            let (subject, text, _) = templates
+                .reminder(&SurveyMailContext {
+                    lang: lang.into(),
+                    ..context()
+                })
+                .unwrap();
+            let words = i18n::words(lang);
+            assert!(
+                subject.starts_with(
+                    words
+                        .get("email.reminder_subject_days")
+                        .split(':')
+                        .next()
+                        .unwrap()
+                ),
+                "{subject}"
+            );
+            assert!(text.contains(words.get("email.automatic")), "{text}");
+            assert!(!text.contains("Hello"), "{text}");
+        }
+        let arabic = SurveyMailContext {
+            lang: "ar".into(),
+            ..context()
+        };
+        let (_, _, html) = templates.invitation(&arabic).unwrap();
+        assert!(html.contains("dir=\"rtl\""), "{html}");
     }
 
     #[test]

@@ -376,13 +376,24 @@ pub fn parse_roster(
             },
             None => None,
         };
-        let attributes = table
+        let mut attributes: BTreeMap<String, String> = table
             .headers
             .iter()
             .zip(cells)
             .filter(|(h, v)| !ROSTER_KNOWN.contains(&h.as_str()) && !v.is_empty())
             .map(|(h, v)| (h.clone(), v.clone()))
             .collect();
+        // The language of the employee's emails and form; kept among the attributes, so
+        // an audience can also be chosen by it.
+        if let Some(raw) = table.cell(cells, super::LANGUAGE) {
+            if crate::i18n::is_language_tag(raw) {
+                attributes.insert(super::LANGUAGE.into(), raw.replace('_', "-"));
+            } else {
+                problem(format!(
+                    "language \"{raw}\" is not a language code; write two letters such as de or fr (a region may follow: de-CH)"
+                ));
+            }
+        }
         if let (Some(email), Some(name), Some(department)) = (email, name, department) {
             employees.push(RosterEmployee {
                 row,
@@ -617,6 +628,23 @@ mod tests {
         assert_eq!(
             errs[0].to_string(),
             "r.csv:2: the department \"Slaes\" is not in d.csv (did you mean \"Sales\"?); add it there or correct the name"
+        );
+    }
+
+    #[test]
+    fn a_language_column_is_checked_and_kept_with_the_attributes() {
+        let people =
+            roster(b"email,name,department,language\na@x.io,A,IT,de_CH\nb@x.io,B,IT,\n").unwrap();
+        assert_eq!(
+            people[0].attributes.get("language").map(String::as_str),
+            Some("de-CH")
+        );
+        assert!(!people[1].attributes.contains_key("language"));
+        let errors = roster(b"email,name,department,language\na@x.io,A,IT,Deutsch\n").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("r.csv:2: language \"Deutsch\" is not a language code"),
+            "{errors:?}"
         );
     }
 

@@ -14,6 +14,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub use csv_input::RowError;
 
+/// The roster column that names an employee's language (`de`, `fr-CA`): their emails and
+/// form speak it when the survey has it. Optional; stored among the attributes.
+pub const LANGUAGE: &str = "language";
+
 use crate::db::{Db, DbError};
 
 #[derive(Debug, thiserror::Error)]

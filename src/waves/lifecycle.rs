@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::schema::{employees, invitation_tokens, invitations, waves};
 use crate::db::{Conn, DbError};
 use crate::definitions::{Anonymity, Definition, ScheduleKind};
+use crate::i18n;
 use crate::mail::{self, MailKind, OutgoingMail, SurveyMailContext, Templates};
 use crate::reports::org::Org;
 
@@ -47,12 +48,11 @@ pub fn timezone(definition: &Definition) -> Tz {
     definition.schedule.as_ref().map_or(Tz::UTC, |s| s.timezone)
 }
 
-fn deadline_text(definition: &Definition, closes_at: NaiveDateTime) -> String {
-    closes_at
-        .and_utc()
-        .with_timezone(&timezone(definition))
-        .format("%A %-d %B %Y, %H:%M %Z")
-        .to_string()
+/// The roster's `language` of an employee, from their stored attributes.
+fn roster_language(attributes: &str) -> Option<String> {
+    let mut attributes: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(attributes).unwrap_or_default();
+    attributes.remove(crate::roster::LANGUAGE)
 }
 
 fn utc(t: DateTime<Utc>) -> NaiveDateTime {
@@ -65,6 +65,8 @@ struct Invitee {
     department_id: i64,
     name: String,
     email: String,
+    /// The roster's `language`, when it has one.
+    language: Option<String>,
 }
 
 type EmployeeRow = (i64, i64, String, String, Option<String>, String);
@@ -90,6 +92,7 @@ fn active_employees(conn: &mut Conn) -> Result<Vec<(Candidate, Invitee)>, DbErro
             if let Some(location) = location {
                 attrs.insert("location".into(), location);
             }
+            let language = attrs.get(crate::roster::LANGUAGE).cloned();
             (
                 Candidate {
                     id,
@@ -101,6 +104,7 @@ fn active_employees(conn: &mut Conn) -> Result<Vec<(Candidate, Invitee)>, DbErro
                     department_id,
                     name,
                     email,
+                    language,
                 },
             )
         })
@@ -172,7 +176,6 @@ pub fn open(
         .collect();
     let now = crate::db::now();
     let closes = utc(closes_at);
-    let deadline = deadline_text(&definition, closes);
     conn.transaction(|conn| {
         let inserted = super::insert(
             conn,
@@ -231,7 +234,14 @@ pub fn open(
                 .map_err(DbError::from)?;
         }
         for (invitee, token, _) in &invitees {
-            let context = mail_context(mailer, &definition, &invitee.name, token, &deadline, None);
+            let context = mail_context(
+                mailer,
+                &definition,
+                (&invitee.name, invitee.language.as_deref()),
+                token,
+                closes,
+                None,
+            );
             let (subject, text, html) = mailer.templates.invitation(&context)?;
             let mail = OutgoingMail {
                 dedupe_key: format!("invite:{wave_id}:{}", invitee.employee_id),
@@ -253,25 +263,40 @@ pub fn open(
     })
 }
 
+/// What an invitation or reminder says to one person, in their language: the roster's
+/// `language` when the survey has it, else the survey's default. The link carries the
+/// language, so the form opens in it.
 fn mail_context(
     mailer: &Mailer,
     definition: &Definition,
-    name: &str,
+    (name, wanted): (&str, Option<&str>),
     token: &str,
-    deadline: &str,
+    closes_at: NaiveDateTime,
     days_left: Option<i64>,
 ) -> SurveyMailContext {
+    let lang = i18n::pick(
+        &definition.languages,
+        &definition.language,
+        &wanted.into_iter().collect::<Vec<_>>(),
+    );
+    let words = i18n::words(&lang);
+    let mut link = mailer.link(token);
+    if lang != definition.language {
+        link.push_str("?lang=");
+        link.push_str(&lang);
+    }
     SurveyMailContext {
         name: name.to_string(),
-        survey_title: definition.title.default.clone(),
-        intro: definition.intro.as_ref().map(|t| t.default.clone()),
-        link: mailer.link(token),
-        deadline: deadline.to_string(),
+        survey_title: definition.title.get(&lang).to_string(),
+        intro: definition.intro.as_ref().map(|t| t.get(&lang).to_string()),
+        link,
+        deadline: words.date_time(&closes_at.and_utc().with_timezone(&timezone(definition))),
         days_left,
         help_contact: mailer.help_contact.clone(),
         anonymous: definition.anonymity.value == Anonymity::Anonymous,
-        kept: definition.report_by.described(),
+        kept: words.kept(&definition.report_by),
         min_group_size: definition.min_group_size,
+        lang,
     }
 }
 
@@ -283,19 +308,18 @@ pub fn remind_within(
     wave: &Wave,
     definition: &Definition,
 ) -> Result<usize, WaveError> {
-    let pending: Vec<(i64, i32, String, String)> = crate::with_conn!(*conn, c => invitations::table
+    let pending: Vec<(i64, i32, String, String, String)> = crate::with_conn!(*conn, c => invitations::table
         .inner_join(employees::table)
         .filter(invitations::wave_id.eq(wave.id))
         .filter(invitations::responded_on.is_null())
         .filter(employees::active.eq(true))
-        .select((invitations::id, invitations::reminders_sent, employees::name, employees::email))
+        .select((invitations::id, invitations::reminders_sent, employees::name, employees::email, employees::attributes))
         .load(c))
     .map_err(DbError::from)?;
     let now = crate::db::now();
     let closes = wave.closes_at.unwrap_or(now);
-    let deadline = deadline_text(definition, closes);
     let days_left = (closes.date() - now.date()).num_days().max(0);
-    for (invitation_id, reminders_sent, name, email) in &pending {
+    for (invitation_id, reminders_sent, name, email, attributes) in &pending {
         let (token, hash) = tokens::new_token();
         crate::with_conn!(*conn, c => {
             diesel::insert_into(invitation_tokens::table)
@@ -310,7 +334,15 @@ pub fn remind_within(
                 .execute(c)
         })
         .map_err(DbError::from)?;
-        let context = mail_context(mailer, definition, name, &token, &deadline, Some(days_left));
+        let language = roster_language(attributes);
+        let context = mail_context(
+            mailer,
+            definition,
+            (name, language.as_deref()),
+            &token,
+            closes,
+            Some(days_left),
+        );
         let (subject, text, html) = mailer.templates.reminder(&context)?;
         let mail = OutgoingMail {
             dedupe_key: format!("remind:{invitation_id}:{}", reminders_sent + 1),

@@ -130,15 +130,20 @@ impl Pages {
         self.render(status, "app_message.html", &context)
     }
 
-    /// A page with a heading and a few sentences (errors, states, thanks).
+    /// A survey page with a heading and a few sentences (errors, states, thanks), around
+    /// the product's words in `lang`.
     pub fn message(
         &self,
         status: StatusCode,
+        lang: &str,
         heading: &str,
         lines: &[String],
         help: &str,
     ) -> HttpResponse {
         let mut context = Context::new();
+        context.insert("lang", lang);
+        context.insert("dir", crate::i18n::direction(lang));
+        context.insert("p", &crate::i18n::words(lang).section("page", &[]));
         context.insert("page_title", heading);
         context.insert("heading", heading);
         context.insert("lines", lines);

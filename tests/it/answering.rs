@@ -164,7 +164,7 @@ fn the_form_is_accessible_and_safe(db: TestDb) {
     let (status, page, headers) = server.get(&format!("/s/{}", tokens[0]));
     assert_eq!(status, 200);
     for expected in [
-        "<html lang=\"en\">",
+        "<html lang=\"en\" dir=\"ltr\">",
         "Internal services check",
         "Your answers are anonymous.",
         "<fieldset id=\"q-it-fast\"",

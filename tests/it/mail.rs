@@ -635,6 +635,7 @@ crate::on_both_backends!(
 
 fn invitation_context(anonymous: bool) -> SurveyMailContext {
     SurveyMailContext {
+        lang: "en".into(),
         name: "Ada <script>alert(1)</script> & Co".into(),
         survey_title: "Internal services survey".into(),
         intro: Some("Your answers help HR, IT and Finance\nserve you better.".into()),

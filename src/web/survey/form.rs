@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::definitions::{Definition, QuestionKind};
+use crate::i18n::Phrase;
 use crate::responses::AnswerValue;
 
 /// More fields than any survey can have: a body with more is refused unread.
@@ -19,11 +20,12 @@ pub struct Entered {
     pub lang: Option<String>,
 }
 
-/// Problems of a submission: beside their question, or about the form as a whole.
+/// Problems of a submission: beside their question, or about the form as a whole; said
+/// in the respondent's language when the form comes back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormErrors {
-    pub general: Vec<String>,
-    pub fields: BTreeMap<String, String>,
+    pub general: Vec<Phrase>,
+    pub fields: BTreeMap<String, Phrase>,
 }
 
 impl FormErrors {
@@ -45,17 +47,15 @@ pub fn read(body: &[u8]) -> Result<Entered, FormErrors> {
     let mut seen_single: HashSet<String> = HashSet::new();
     for (index, (name, value)) in form_urlencoded::parse(body).enumerate() {
         if index >= MAX_FIELDS {
-            errors
-                .general
-                .push("The form sent far more fields than this survey has.".into());
+            errors.general.push(Phrase::new("error.too_many_fields"));
             break;
         }
         let name = name.into_owned();
         let value = value.into_owned();
         if value.contains('\0') {
-            errors.general.push(format!(
-                "The field {name} holds a character that cannot be stored."
-            ));
+            errors
+                .general
+                .push(Phrase::new("error.bad_character").with("name", &name));
             continue;
         }
         if let Some(question) = name.strip_prefix("q.") {
@@ -69,7 +69,7 @@ pub fn read(body: &[u8]) -> Result<Entered, FormErrors> {
         if !seen_single.insert(name.clone()) {
             errors
                 .general
-                .push(format!("The field {name} was sent twice."));
+                .push(Phrase::new("error.field_twice").with("name", &name));
             continue;
         }
         match name.as_str() {
@@ -81,7 +81,7 @@ pub fn read(body: &[u8]) -> Result<Entered, FormErrors> {
                 }
                 None => errors
                     .general
-                    .push(format!("The form sent an unexpected field {name:?}.")),
+                    .push(Phrase::new("error.unexpected_field").with("name", format!("{name:?}"))),
             },
         }
     }
@@ -92,8 +92,13 @@ pub fn read(body: &[u8]) -> Result<Entered, FormErrors> {
     }
 }
 
-/// Checks every answer against the definition.
-pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission, FormErrors> {
+/// Checks every answer against the definition; `lang` is the language the form was shown
+/// in (a problem may quote one of its texts).
+pub fn validate(
+    definition: &Definition,
+    entered: &Entered,
+    lang: &str,
+) -> Result<Submission, FormErrors> {
     let mut errors = FormErrors::default();
     let mut answers = Vec::new();
     let known: HashSet<&str> = definition
@@ -102,9 +107,9 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
         .collect();
     for id in entered.values.keys() {
         if !known.contains(id.as_str()) {
-            errors.general.push(format!(
-                "The form sent an answer to an unknown question {id:?}."
-            ));
+            errors
+                .general
+                .push(Phrase::new("error.unknown_question").with("name", format!("{id:?}")));
         }
     }
     for section in &entered.skipped {
@@ -112,7 +117,7 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
             Some(s) if s.skip_label.is_some() => {}
             _ => errors
                 .general
-                .push(format!("The section {section:?} cannot be skipped.")),
+                .push(Phrase::new("error.cannot_skip").with("name", format!("{section:?}"))),
         }
     }
     for (section, question) in definition.questions() {
@@ -127,13 +132,11 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
                 let label = section
                     .skip_label
                     .as_ref()
-                    .map(|t| t.get(&definition.language).to_string())
+                    .map(|t| t.get(lang).to_string())
                     .unwrap_or_default();
                 errors.fields.insert(
                     question.id.value.clone(),
-                    format!(
-                        "You ticked \u{201c}{label}\u{201d} and answered this question: untick the box or clear the answer."
-                    ),
+                    Phrase::new("error.skipped_and_answered").with("label", label),
                 );
             }
             continue;
@@ -159,7 +162,7 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
             if question.required {
                 errors
                     .fields
-                    .insert(id.clone(), "Please answer this question.".into());
+                    .insert(id.clone(), Phrase::new("error.answer"));
             }
             continue;
         }
@@ -167,7 +170,7 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
         if values.len() > 1 && !multiple {
             errors
                 .fields
-                .insert(id.clone(), "Please choose only one answer.".into());
+                .insert(id.clone(), Phrase::new("error.only_one"));
             continue;
         }
         match &question.kind {
@@ -177,7 +180,9 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
                 if length > *max_length as usize {
                     errors.fields.insert(
                         id.clone(),
-                        format!("Please shorten this to at most {max_length} characters (it has {length})."),
+                        Phrase::new("error.too_long")
+                            .with("max", max_length)
+                            .with("length", length),
                     );
                 } else {
                     answers.push(one(None, Some(text.to_string()), 0));
@@ -190,10 +195,9 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
                         Ok(i) if i < options.len() && !chosen.contains(&i) => chosen.push(i),
                         Ok(i) if chosen.contains(&i) => {}
                         _ => {
-                            errors.fields.insert(
-                                id.clone(),
-                                "Please choose one of the options shown.".into(),
-                            );
+                            errors
+                                .fields
+                                .insert(id.clone(), Phrase::new("error.option"));
                             break;
                         }
                     }
@@ -213,11 +217,9 @@ pub fn validate(definition: &Definition, entered: &Entered) -> Result<Submission
                     _ => {
                         errors.fields.insert(
                             id.clone(),
-                            format!(
-                                "Please choose a value from {} to {}.",
-                                range.start(),
-                                range.end()
-                            ),
+                            Phrase::new("error.range")
+                                .with("low", range.start())
+                                .with("high", range.end()),
                         );
                     }
                 }
@@ -285,7 +287,14 @@ title = "You"
 
     fn submit(body: &str) -> Result<Submission, FormErrors> {
         let entered = read(body.as_bytes())?;
-        validate(&definition(), &entered)
+        validate(&definition(), &entered, "en")
+    }
+
+    fn said(errors: &FormErrors, id: &str) -> Option<String> {
+        errors
+            .fields
+            .get(id)
+            .map(|p| p.say(crate::i18n::words("en")))
     }
 
     #[test]
@@ -321,7 +330,7 @@ title = "You"
     fn a_skipped_section_with_an_answer_is_refused_beside_the_answer() {
         let errors = submit("skip.it=1&q.fast=4&q.enps=3").unwrap_err();
         assert_eq!(
-            errors.fields.get("fast").map(String::as_str),
+            said(&errors, "fast").as_deref(),
             Some("You ticked \u{201c}I have not used IT\u{201d} and answered this question: untick the box or clear the answer.")
         );
         assert_eq!(errors.fields.len(), 1);
@@ -331,25 +340,22 @@ title = "You"
     fn every_problem_is_reported_beside_its_question() {
         let errors = submit("q.fast=6&q.enps=x&q.tools=7&q.say=toolong").unwrap_err();
         assert_eq!(
-            errors.fields.get("fast").map(String::as_str),
+            said(&errors, "fast").as_deref(),
             Some("Please choose a value from 1 to 5.")
         );
         assert_eq!(
-            errors.fields.get("it-nps").map(String::as_str),
+            said(&errors, "it-nps").as_deref(),
             Some("Please answer this question.")
         );
         assert_eq!(
-            errors.fields.get("enps").map(String::as_str),
+            said(&errors, "enps").as_deref(),
             Some("Please choose a value from 0 to 10.")
         );
         assert_eq!(
-            errors.fields.get("tools").map(String::as_str),
+            said(&errors, "tools").as_deref(),
             Some("Please choose one of the options shown.")
         );
-        assert!(errors
-            .fields
-            .get("say")
-            .is_some_and(|m| m.contains("at most 5")));
+        assert!(said(&errors, "say").is_some_and(|m| m.contains("at most 5")));
     }
 
     #[test]
@@ -376,7 +382,7 @@ title = "You"
         fn arbitrary_bodies_never_panic_and_accepted_ones_are_valid(body in proptest::collection::vec(any::<u8>(), 0..400)) {
             let definition = definition();
             if let Ok(entered) = read(&body) {
-                if let Ok(submission) = validate(&definition, &entered) {
+                if let Ok(submission) = validate(&definition, &entered, "en") {
                     for answer in &submission.answers {
                         let question = definition.question(&answer.question_id).expect("known question");
                         if let Some(range) = question.value_range() {
@@ -392,7 +398,7 @@ title = "You"
             let body: String = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
             let definition = definition();
             if let Ok(entered) = read(body.as_bytes()) {
-                let _ = validate(&definition, &entered);
+                let _ = validate(&definition, &entered, "en");
             }
         }
     }

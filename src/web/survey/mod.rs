@@ -13,6 +13,7 @@ use sha2::Sha256;
 
 use super::AppState;
 use crate::definitions::{Anonymity, Definition};
+use crate::i18n::{self, Phrase};
 use crate::responses::submit::{self, Invitation, Outcome};
 use crate::waves::lifecycle::timezone;
 
@@ -42,10 +43,65 @@ enum Found {
     Open(Box<(Invitation, Arc<Definition>)>),
 }
 
+/// What the request says about its reader's language: the `lang` the link or the form
+/// carries, and the browser's `Accept-Language`.
+struct Asked<'a> {
+    lang: Option<&'a str>,
+    accept: Option<&'a str>,
+}
+
+impl<'a> Asked<'a> {
+    fn new(req: &'a HttpRequest, lang: Option<&'a str>) -> Asked<'a> {
+        Asked {
+            lang,
+            accept: req
+                .headers()
+                .get("accept-language")
+                .and_then(|v| v.to_str().ok()),
+        }
+    }
+
+    /// The language of a page shown before the survey is known (a bad link): one the
+    /// product speaks, else English.
+    fn any(&self) -> String {
+        let shipped: Vec<String> = i18n::SHIPPED.iter().map(|l| l.to_string()).collect();
+        let mut wanted: Vec<&str> = self.lang.into_iter().collect();
+        wanted.extend(self.accept.map(i18n::accept_language).unwrap_or_default());
+        i18n::pick(&shipped, "en", &wanted)
+    }
+
+    /// The survey language to show `definition` in.
+    fn of(&self, definition: &Definition) -> String {
+        view::language(definition, self.lang, self.accept)
+    }
+}
+
+/// A survey page with a heading and one or more sentences from the catalogue.
+fn said(
+    state: &AppState,
+    status: StatusCode,
+    lang: &str,
+    heading: &str,
+    lines: &[String],
+) -> HttpResponse {
+    let words = i18n::words(lang);
+    state.pages.message(
+        status,
+        lang,
+        words.get(heading),
+        lines,
+        &state.config.mail_from,
+    )
+}
+
 /// Looks the token up and answers every state but "open and not yet answered".
-async fn lookup(state: &AppState, req: &HttpRequest, token: String, for_post: bool) -> Found {
-    let pages = &state.pages;
-    let help = &state.config.mail_from;
+async fn lookup(
+    state: &AppState,
+    req: &HttpRequest,
+    token: String,
+    for_post: bool,
+    asked: &Asked<'_>,
+) -> Found {
     let cache = state.definitions.clone();
     let found = state
         .db
@@ -60,64 +116,69 @@ async fn lookup(state: &AppState, req: &HttpRequest, token: String, for_post: bo
     let (invitation, definition) = match found {
         Ok(Some(found)) => found,
         Ok(None) => {
+            let lang = asked.any();
+            let words = i18n::words(&lang);
             // Only failures are counted, after the lookup: a valid link is always served.
             if let Err(wait) = state.limiter.hit(&super::access::client(state, req)) {
-                let mut page = pages.message(
+                let mut page = said(
+                    state,
                     StatusCode::TOO_MANY_REQUESTS,
-                    "Too many attempts",
-                    &["Too many survey links that do not exist were tried from your network. Please wait a few minutes and open the link from your email again.".into()],
-                    help,
+                    &lang,
+                    "message.too_many_title",
+                    &[words.get("message.too_many").into()],
                 );
                 super::limits::set_retry_after(&mut page, wait);
                 return Found::Page(page);
             }
-            return Found::Page(pages.message(
+            return Found::Page(said(
+                state,
                 StatusCode::NOT_FOUND,
-                "This survey link is not valid",
-                &["Please open the link from your invitation email again, and copy it whole if you paste it.".into()],
-                help,
+                &lang,
+                "message.invalid_title",
+                &[words.get("message.invalid").into()],
             ));
         }
         Err(e) => {
             tracing::error!(error = %e, "survey lookup failed");
-            return Found::Page(pages.message(
+            let lang = asked.any();
+            return Found::Page(said(
+                state,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "The survey is unavailable right now",
-                &["Please try again in a few minutes; nothing you entered was lost, because nothing was sent.".into()],
-                help,
+                &lang,
+                "message.unavailable_title",
+                &[i18n::words(&lang).get("message.unavailable").into()],
             ));
         }
     };
+    let lang = asked.of(&definition);
+    let words = i18n::words(&lang);
     let tz = timezone(&definition);
     let now = crate::db::now();
-    let when = |t: chrono::NaiveDateTime| {
-        t.and_utc()
-            .with_timezone(&tz)
-            .format("%A %-d %B %Y, %H:%M %Z")
-            .to_string()
-    };
+    let when = |t: chrono::NaiveDateTime| words.date_time(&t.and_utc().with_timezone(&tz));
     if invitation.responded_on.is_some() {
         let status = if for_post {
             StatusCode::CONFLICT
         } else {
             StatusCode::OK
         };
-        return Found::Page(pages.message(
+        return Found::Page(said(
+            state,
             status,
-            "You have already answered",
-            &["Your answers were saved earlier; nothing more was stored. Thank you for taking part.".into()],
-            help,
+            &lang,
+            "message.answered_title",
+            &[words.get("message.answered").into()],
         ));
     }
     if invitation.wave.opens_at > now {
-        return Found::Page(pages.message(
+        return Found::Page(said(
+            state,
             StatusCode::GONE,
-            "This survey is not open yet",
-            &[format!(
-                "It opens on {}. Please come back then.",
-                when(invitation.wave.opens_at)
+            &lang,
+            "message.not_open_title",
+            &[words.fill(
+                "message.not_open",
+                &[("when", &when(invitation.wave.opens_at))],
             )],
-            help,
         ));
     }
     let closed =
@@ -129,13 +190,12 @@ async fn lookup(state: &AppState, req: &HttpRequest, token: String, for_post: bo
             .or(invitation.wave.closes_at)
             .map(when)
             .unwrap_or_default();
-        return Found::Page(pages.message(
+        return Found::Page(said(
+            state,
             StatusCode::GONE,
-            "This survey has closed",
-            &[format!(
-                "It closed on {at}. Thank you for your interest; the next one will come by email."
-            )],
-            help,
+            &lang,
+            "message.closed_title",
+            &[words.fill("message.closed", &[("when", &at)])],
         ));
     }
     Found::Open(Box::new((invitation, definition)))
@@ -148,11 +208,12 @@ pub async fn show(
     query: web::Query<LangQuery>,
 ) -> HttpResponse {
     let token = token.into_inner();
-    match lookup(&state, &req, token.clone(), false).await {
+    let asked = Asked::new(&req, query.lang.as_deref());
+    match lookup(&state, &req, token.clone(), false, &asked).await {
         Found::Page(page) => page,
         Found::Open(found) => {
             let (invitation, definition) = *found;
-            let lang = view::language(&definition, query.lang.as_deref());
+            let lang = asked.of(&definition);
             let form = state.forms.get(
                 invitation.wave.version_id,
                 &lang,
@@ -178,11 +239,12 @@ pub async fn show(
                 ),
                 Err(e) => {
                     tracing::error!(error = %e, "the survey form failed to render");
-                    state.pages.message(
+                    said(
+                        &state,
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        "The survey is unavailable right now",
-                        &["Please try again in a few minutes.".into()],
-                        &state.config.mail_from,
+                        &lang,
+                        "message.unavailable_title",
+                        &[i18n::words(&lang).get("message.unavailable").into()],
                     )
                 }
             }
@@ -203,21 +265,26 @@ pub async fn submit(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let entered = form::read(&body);
+    let sent_lang = entered.as_ref().ok().and_then(|e| e.lang.clone());
+    let asked = Asked::new(&req, sent_lang.as_deref());
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return state.pages.message(
+        let lang = asked.any();
+        return said(
+            &state,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "The answers could not be read",
-            &["Please send the survey form from its page.".into()],
-            &help,
+            &lang,
+            "message.unreadable_title",
+            &[i18n::words(&lang).get("message.unreadable").into()],
         );
     }
-    let (invitation, definition) = match lookup(&state, &req, token.clone(), true).await {
+    let (invitation, definition) = match lookup(&state, &req, token.clone(), true, &asked).await {
         Found::Page(page) => return page,
         Found::Open(found) => *found,
     };
+    let lang = asked.of(&definition);
+    let words = i18n::words(&lang);
     let csrf = csrf_token(&state.secret, invitation.id);
-    let entered = form::read(&body);
-    let lang_of = |entered: &form::Entered| view::language(&definition, entered.lang.as_deref());
     let (entered, result) = match entered {
         Ok(entered) => {
             let csrf_ok = entered
@@ -226,12 +293,12 @@ pub async fn submit(
                 .is_some_and(|given| super::access::constant_time_eq(&csrf, given));
             if !csrf_ok {
                 let errors = form::FormErrors {
-                    general: vec!["This form has expired or did not come from this survey's page. Please check your answers and send again.".into()],
+                    general: vec![Phrase::new("error.expired")],
                     ..Default::default()
                 };
                 (entered, Err(errors))
             } else {
-                let result = form::validate(&definition, &entered);
+                let result = form::validate(&definition, &entered, &lang);
                 (entered, result)
             }
         }
@@ -240,7 +307,6 @@ pub async fn submit(
     let submission = match result {
         Ok(submission) => submission,
         Err(errors) => {
-            let lang = lang_of(&entered);
             let context = view::form_context(&view::FormInput {
                 definition: &definition,
                 invitation: &invitation,
@@ -266,40 +332,39 @@ pub async fn submit(
     if let Ok(Outcome::Stored) = stored {
         crate::metrics::global().submissions_stored.inc();
     }
-    match stored {
-        Ok(Outcome::Stored) => state.pages.message(
+    let (status, heading, lines) = match stored {
+        Ok(Outcome::Stored) => (
             StatusCode::OK,
-            "Thank you: your answers are saved",
-            &[
-                if anonymous {
-                    "Your answers are stored without your name, and results are only shown for groups large enough that nobody can be singled out.".to_string()
-                } else {
-                    "Your answers are confidential: results are only shown for groups large enough that nobody can be singled out.".to_string()
-                },
-                "You can close this page.".into(),
+            "message.thanks_title",
+            vec![
+                words
+                    .get(if anonymous {
+                        "message.thanks_anonymous"
+                    } else {
+                        "message.thanks_confidential"
+                    })
+                    .to_string(),
+                words.get("message.thanks_close").to_string(),
             ],
-            &help,
         ),
-        Ok(Outcome::AlreadyAnswered) => state.pages.message(
+        Ok(Outcome::AlreadyAnswered) => (
             StatusCode::CONFLICT,
-            "You have already answered",
-            &["Your answers were saved earlier; nothing more was stored. Thank you for taking part.".into()],
-            &help,
+            "message.answered_title",
+            vec![words.get("message.answered").to_string()],
         ),
-        Ok(Outcome::Closed) => state.pages.message(
+        Ok(Outcome::Closed) => (
             StatusCode::GONE,
-            "This survey has closed",
-            &["It closed before your answers arrived, so they were not stored. Thank you for your interest.".into()],
-            &help,
+            "message.closed_title",
+            vec![words.get("message.closed_late").to_string()],
         ),
         Err(e) => {
             tracing::error!(error = %e, "storing a response failed");
-            state.pages.message(
+            (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Your answers could not be saved",
-                &["Nothing was stored. Please go back and send the form again in a few minutes.".into()],
-                &help,
+                "message.not_saved_title",
+                vec![words.get("message.not_saved").to_string()],
             )
         }
-    }
+    };
+    said(&state, status, &lang, heading, &lines)
 }

@@ -5,6 +5,7 @@ use tera::Context;
 
 use super::form::{Entered, FormErrors};
 use crate::definitions::{Anonymity, Definition, QuestionKind};
+use crate::i18n::{self, Words};
 use crate::responses::submit::Invitation;
 use crate::waves::lifecycle::timezone;
 
@@ -29,10 +30,11 @@ struct QuestionView {
     kind: &'static str,
     multiple: bool,
     options: Vec<OptionView>,
-    low_label: Option<&'static str>,
-    high_label: Option<&'static str>,
+    low_label: Option<String>,
+    high_label: Option<String>,
     text_value: String,
     max_length: u32,
+    limit_hint: String,
     error: Option<String>,
 }
 
@@ -56,17 +58,29 @@ pub struct FormInput<'a> {
     pub help: &'a str,
 }
 
-/// The language to show: the one asked for when the survey has it, else the default.
-pub fn language(definition: &Definition, asked: Option<&str>) -> String {
-    asked
-        .filter(|l| definition.languages.iter().any(|have| have == l))
-        .unwrap_or(&definition.language)
-        .to_string()
+/// The language to show: the one asked for (the link from the email carries the
+/// roster's, the form's switch another), else the browser's first the survey has, else
+/// the survey's default.
+pub fn language(definition: &Definition, asked: Option<&str>, accept: Option<&str>) -> String {
+    let mut wanted: Vec<&str> = asked.into_iter().collect();
+    wanted.extend(accept.map(i18n::accept_language).unwrap_or_default());
+    i18n::pick(&definition.languages, &definition.language, &wanted)
+}
+
+/// The product's words for a page in `lang`, and the page's direction.
+pub fn page_words(context: &mut Context, lang: &str) -> &'static Words {
+    let words = i18n::words(lang);
+    context.insert("lang", lang);
+    context.insert("dir", i18n::direction(lang));
+    context.insert("p", &words.section("page", &[]));
+    words
 }
 
 pub fn form_context(input: &FormInput) -> Context {
     let d = input.definition;
     let lang = input.lang;
+    let mut context = Context::new();
+    let words = page_words(&mut context, lang);
     let entered = |id: &str| -> Vec<String> {
         input
             .entered
@@ -159,57 +173,56 @@ pub fn form_context(input: &FormInput) -> Context {
                         kind,
                         multiple,
                         options: opts,
-                        low_label: ends.then_some("not at all likely"),
-                        high_label: ends.then_some("extremely likely"),
+                        low_label: ends.then(|| words.get("form.nps_low").to_string()),
+                        high_label: ends.then(|| words.get("form.nps_high").to_string()),
                         text_value: if kind == "text" {
                             given.first().cloned().unwrap_or_default()
                         } else {
                             String::new()
                         },
                         max_length,
+                        limit_hint: words.fill("form.text_limit", &[("max", &max_length)]),
                         error: input
                             .errors
-                            .and_then(|e| e.fields.get(&q.id.value).cloned()),
+                            .and_then(|e| e.fields.get(&q.id.value))
+                            .map(|p| p.say(words)),
                     }
                 })
                 .collect(),
         })
         .collect();
-    let general: Vec<String> = input.errors.map(|e| e.general.clone()).unwrap_or_default();
+    let general: Vec<String> = input
+        .errors
+        .map(|e| e.general.iter().map(|p| p.say(words)).collect())
+        .unwrap_or_default();
     let error_count = general.len() + input.errors.map_or(0, |e| e.fields.len());
+    let kept = words.kept(&d.report_by);
+    let min = d.min_group_size;
     let (privacy_heading, privacy) = match d.anonymity.value {
         Anonymity::Anonymous => (
-            "Your answers are anonymous.".to_string(),
-            format!(
-                "They are stored with {}, but without your name, any link to this invitation or the time you answered. Results are only shown as totals for groups of at least {} people, and change only once enough people have answered that no one answer can be picked out, so nobody, HR included, can see what you answered.",
-                d.report_by.described(),
-                d.min_group_size
-            ),
+            words.get("privacy.anonymous_heading"),
+            words.fill("privacy.anonymous", &[("kept", &kept), ("min", &min)]),
         ),
         Anonymity::Confidential => (
-            "Your answers are confidential.".to_string(),
-            format!(
-                "HR can link answers to the people who gave them, but results are only shown for groups of at least {} people, and nobody else can see what you answered.",
-                d.min_group_size
-            ),
+            words.get("privacy.confidential_heading"),
+            words.fill("privacy.confidential", &[("min", &min)]),
         ),
     };
-    let deadline = input
-        .invitation
-        .wave
-        .closes_at
-        .map(|t| {
-            t.and_utc()
-                .with_timezone(&timezone(d))
-                .format("%A %-d %B %Y, %H:%M %Z")
-                .to_string()
-        })
-        .unwrap_or_else(|| "further notice".into());
-    let mut context = Context::new();
+    let deadline = input.invitation.wave.closes_at.map_or_else(
+        || words.get("date.none").to_string(),
+        |t| words.date_time(&t.and_utc().with_timezone(&timezone(d))),
+    );
+    let check = if error_count == 1 {
+        words.get("form.check_one").to_string()
+    } else {
+        words.fill("form.check_many", &[("count", &error_count)])
+    };
     context.insert("page_title", d.title.get(lang));
     context.insert("title", d.title.get(lang));
     context.insert("intro", &d.intro.as_ref().map(|t| t.get(lang).to_string()));
-    context.insert("lang", lang);
+    context.insert("f", &words.section("form", &[("deadline", &deadline)]));
+    context.insert("privacy_label", words.get("privacy.label"));
+    context.insert("check_answers", &check);
     context.insert(
         "languages",
         &d.languages
@@ -222,7 +235,6 @@ pub fn form_context(input: &FormInput) -> Context {
     );
     context.insert("privacy_heading", &privacy_heading);
     context.insert("privacy", &privacy);
-    context.insert("deadline", &deadline);
     context.insert("token", input.token);
     context.insert("csrf", input.csrf);
     context.insert("sections", &sections);

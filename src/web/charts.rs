@@ -387,7 +387,8 @@ pub struct DriverPoint {
 /// Key drivers: correlation with the outcome across (0 to 1), favourable share up;
 /// the lower right (strong link, little favourable) is where to act first.
 pub fn drivers_svg(points: &[DriverPoint]) -> String {
-    let (w, h, left, right, top, bottom) = (420.0, 260.0, 50.0, 20.0, 20.0, 40.0);
+    // The x labels sit well below the axis: "0.00" would touch the "0%" beside it.
+    let (w, h, left, right, top, bottom) = (420.0, 270.0, 50.0, 20.0, 20.0, 50.0);
     let x = |r: f64| left + (w - left - right) * r.clamp(0.0, 1.0);
     let y = |f: f64| top + (h - top - bottom) * (1.0 - f.clamp(0.0, 1.0));
     let desc: Vec<String> = points
@@ -420,7 +421,7 @@ pub fn drivers_svg(points: &[DriverPoint]) -> String {
             Unit::Share.format(v),
             x(v),
             h - bottom,
-            h - bottom + 16.0,
+            h - bottom + 20.0,
             v
         );
     }
@@ -428,15 +429,43 @@ pub fn drivers_svg(points: &[DriverPoint]) -> String {
         svg,
         r##"<text x="{0:.1}" y="{1:.1}" text-anchor="middle" font-size="12" fill="#1b1b1b">correlation with eNPS →</text>"##,
         left + (w - left - right) / 2.0,
-        h - 4.0
+        h - 6.0
     );
+    // Numbered markers must not cover each other: a marker that would is moved up or
+    // down to the nearest free place, and a line joins it to a dot at its true point.
+    let mut placed: Vec<(f64, f64)> = Vec::with_capacity(points.len());
     for p in points {
+        let (px, py) = (x(p.r), y(p.favorable));
+        let free = |cy: f64| {
+            placed
+                .iter()
+                .all(|(ox, oy)| (ox - px).hypot(oy - cy) >= 20.0)
+        };
+        let my = (0..40)
+            .map(|k| {
+                let step = f64::from((k + 1) / 2) * 20.0;
+                if k % 2 == 1 {
+                    py - step
+                } else {
+                    py + step
+                }
+            })
+            .map(|cy| cy.clamp(top + 9.0, h - bottom - 9.0))
+            .find(|cy| free(*cy))
+            .unwrap_or(py);
+        if (my - py).abs() > 0.5 {
+            let _ = write!(
+                svg,
+                r##"<line x1="{px:.1}" y1="{py:.1}" x2="{px:.1}" y2="{my:.1}" stroke="#0b4fa8"/><circle cx="{px:.1}" cy="{py:.1}" r="2.5" fill="#0b4fa8"/>"##,
+            );
+        }
+        placed.push((px, my));
         let _ = write!(
             svg,
             r##"<circle cx="{0:.1}" cy="{1:.1}" r="9" fill="#0b4fa8"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle" font-size="11" font-weight="700" fill="#fff">{3}</text>"##,
-            x(p.r),
-            y(p.favorable),
-            y(p.favorable) + 4.0,
+            px,
+            my,
+            my + 4.0,
             escape(&p.label)
         );
     }
@@ -539,6 +568,38 @@ fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn driver_markers_at_one_point_are_moved_apart_and_joined_to_it() {
+        let point = |label: &str| DriverPoint {
+            label: label.into(),
+            name: format!("q{label}"),
+            r: 0.5,
+            favorable: 0.5,
+        };
+        let svg = drivers_svg(&[point("1"), point("2"), point("3")]);
+        let centres: Vec<f64> = svg
+            .match_indices(r#"r="9" fill"#)
+            .map(|(at, _)| {
+                let before = &svg[..at];
+                let cy = before.rfind("cy=\"").unwrap() + 4;
+                before[cy..cy + before[cy..].find('"').unwrap()]
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(centres.len(), 3);
+        for (i, a) in centres.iter().enumerate() {
+            for b in &centres[i + 1..] {
+                assert!((a - b).abs() >= 20.0, "{centres:?}");
+            }
+        }
+        assert_eq!(
+            svg.matches(r#"r="2.5""#).count(),
+            2,
+            "two moved markers keep a dot"
+        );
+    }
 
     fn series() -> TrendSeries {
         TrendSeries {

@@ -308,6 +308,19 @@ pub fn service_heatmap(report: &ScopedReport, org: &crate::reports::org::Org) ->
                 .collect(),
         })
         .collect();
+    // Its rows follow the report's groups: the root folds into the whole company as it
+    // does on the questions' heatmap.
+    let aligned = first
+        .by_department
+        .iter()
+        .map(|r| r.department.as_deref())
+        .take(2)
+        .eq(report.groups.iter().map(|g| g.department()).take(2));
+    let rows = if aligned {
+        without_repeated_root(rows, report, org)
+    } else {
+        rows
+    };
     Some(Heatmap {
         caption: "How each department rates each service: favourable share, satisfaction index (0–100) and n".into(),
         sorted_by: None,

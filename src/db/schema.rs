@@ -151,6 +151,8 @@ diesel::table! {
         department_id -> Nullable<BigInt>,
         active -> Bool,
         created_at -> Timestamp,
+        visit_at -> Nullable<Timestamp>,
+        previous_visit_at -> Nullable<Timestamp>,
     }
 }
 
@@ -258,6 +260,7 @@ diesel::table! {
 diesel::joinable!(employees -> departments (department_id));
 diesel::joinable!(survey_versions -> surveys (survey_id));
 diesel::joinable!(waves -> surveys (survey_id));
+diesel::joinable!(wave_releases -> waves (wave_id));
 diesel::joinable!(invitations -> waves (wave_id));
 diesel::joinable!(invitations -> employees (employee_id));
 diesel::joinable!(responses -> waves (wave_id));

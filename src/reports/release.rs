@@ -221,6 +221,43 @@ pub fn latest_many(
     Ok(out)
 }
 
+/// A release made since some moment, for the dashboard's "released since".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Made {
+    pub survey: String,
+    pub wave: String,
+    pub info: ReleaseInfo,
+}
+
+/// Releases made after `since`, newest first, at most `limit`.
+pub fn made_since(
+    conn: &mut Conn,
+    since: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Made>, ReportError> {
+    use crate::db::schema::{surveys, waves};
+    let rows: Vec<(String, String, i32, NaiveDateTime, bool)> = crate::with_conn!(*conn, c => wave_releases::table
+        .inner_join(waves::table.inner_join(surveys::table))
+        .filter(wave_releases::made_at.gt(since))
+        .order((wave_releases::made_at.desc(), wave_releases::id.desc()))
+        .limit(limit)
+        .select((surveys::slug, waves::label, wave_releases::seq, wave_releases::made_at, wave_releases::is_final))
+        .load(c))
+    .map_err(DbError::from)?;
+    Ok(rows
+        .into_iter()
+        .map(|(survey, wave, seq, made_at, is_final)| Made {
+            survey,
+            wave,
+            info: ReleaseInfo {
+                seq: seq as Seq,
+                made_at,
+                is_final,
+            },
+        })
+        .collect())
+}
+
 /// The latest release of a wave; `None` before its first.
 pub fn latest(conn: &mut Conn, wave_id: i64) -> Result<Option<Released>, ReportError> {
     Ok(latest_many(conn, &[wave_id])?.remove(&wave_id))

@@ -32,6 +32,22 @@ struct OpenWave<'a> {
     wave: &'a data::WaveEntry,
 }
 
+/// A release of a wave, as the dashboard's "released since your last visit" lists it.
+#[derive(serde::Serialize)]
+struct ReleasedEntry<'a> {
+    survey: &'a str,
+    title: &'a str,
+    wave: &'a str,
+    seq: u32,
+    #[serde(rename = "final")]
+    is_final: bool,
+    at: String,
+}
+
+/// Releases listed on the dashboard at most, and how far back a first visit looks.
+const SHOWN_RELEASES: i64 = 10;
+const RECENT: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
 /// `GET /admin`: what is happening now first (open waves and their response rates,
 /// what needs attention), then each survey's history.
 pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -40,11 +56,35 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         Err(response) => return response,
     };
     let rights = signed.user.rights();
-    let listed = state.db.run(move |conn| data::surveys(conn, rights)).await;
-    let surveys = match listed {
+    let user_id = signed.user.id;
+    let listed = state
+        .db
+        .run(move |conn| -> Result<_, data::ViewError> {
+            let surveys = data::surveys(conn, rights)?;
+            let previous = crate::auth::sessions::previous_visit(conn, user_id)?;
+            let since = previous.unwrap_or_else(|| crate::db::now() - RECENT);
+            let made = crate::reports::release::made_since(conn, since, SHOWN_RELEASES)?;
+            Ok((surveys, previous, made))
+        })
+        .await;
+    let (surveys, previous, made) = match listed {
         Ok(s) => s,
         Err(e) => return Denied::from(e).respond(&state, Output::Html),
     };
+    let released: Vec<ReleasedEntry> = made
+        .iter()
+        .filter_map(|m| {
+            let survey = surveys.iter().find(|s| s.id == m.survey)?;
+            Some(ReleasedEntry {
+                survey: &survey.id,
+                title: &survey.title,
+                wave: &m.wave,
+                seq: m.info.seq,
+                is_final: m.info.is_final,
+                at: survey.local(m.info.made_at),
+            })
+        })
+        .collect();
     let mut context = Context::new();
     context.insert("page_title", "Dashboard");
     context.insert("user", &nav(&state, &signed, None));
@@ -67,6 +107,14 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         .filter_map(|w| w.mail_failed)
         .sum();
     context.insert("open", &open);
+    context.insert("released", &released);
+    context.insert(
+        "released_since",
+        &match previous {
+            Some(t) => format!("your last visit ({})", data::local_time(None, t)),
+            None => format!("the last {} days", RECENT.num_days()),
+        },
+    );
     context.insert("undelivered", &undelivered);
     context.insert("definition_problems", &*state.definition_problems);
     context.insert("surveys", &surveys);

@@ -71,6 +71,29 @@ pub struct SurveyEntry {
     pub schedule: String,
     pub next_wave: Option<String>,
     pub waves: Vec<WaveEntry>,
+    /// The survey's timezone, for times shown beside it.
+    #[serde(skip)]
+    pub zone: Option<chrono_tz::Tz>,
+}
+
+impl SurveyEntry {
+    /// A UTC moment in the survey's own zone, named.
+    pub fn local(&self, t: chrono::NaiveDateTime) -> String {
+        local_time(self.zone, t)
+    }
+}
+
+/// A UTC moment in `zone` (UTC without one), named, as the survey's emails give it.
+pub fn local_time(zone: Option<chrono_tz::Tz>, t: chrono::NaiveDateTime) -> String {
+    use chrono::TimeZone;
+    let utc = chrono::Utc.from_utc_datetime(&t);
+    match zone {
+        Some(tz) => utc
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        None => utc.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,17 +175,7 @@ pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, View
             Err(_) => (slug.clone(), "no current definition".into(), None, None),
         };
         // Times in the survey's own zone, named, as its emails give them.
-        let local = |t: chrono::NaiveDateTime| {
-            use chrono::TimeZone;
-            let utc = chrono::Utc.from_utc_datetime(&t);
-            match zone {
-                Some(tz) => utc
-                    .with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M %Z")
-                    .to_string(),
-                None => utc.format("%Y-%m-%d %H:%M UTC").to_string(),
-            }
-        };
+        let local = |t: chrono::NaiveDateTime| local_time(zone, t);
         let admin = rights.is_admin();
         let waves = statuses
             .iter()
@@ -189,6 +202,7 @@ pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, View
             schedule,
             next_wave,
             waves,
+            zone,
         });
     }
     Ok(out)

@@ -219,7 +219,43 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
+/// The dashboard lists what was released since the account's previous visit (sign-in):
+/// on a first visit, the last seven days'.
+fn releases_since_the_last_visit_are_listed(db: TestDb) {
+    use icsat::db::schema::wave_releases;
+    let f = fixture(&db);
+    let first = f.server.get_with("/admin", &f.admin).body;
+    assert!(first.contains("Released since the last 7 days"), "{first}");
+    let link = format!(
+        "<a href=\"/admin/surveys/pulse/waves/{WAVE}\">Quarterly pulse {WAVE}</a>: final results"
+    );
+    assert!(first.contains(&link), "{first}");
+
+    // Signed in again: nothing new since the first visit.
+    let again = crate::common::sign_in_with_link(
+        &f.server,
+        &crate::common::link_for(&db, &f.server, "admin@x.io"),
+    );
+    let page = f.server.get_with("/admin", &again).body;
+    assert!(!page.contains("Released since"), "{page}");
+
+    // A release made after that first visit is listed, and only it.
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    let wave = wave_id(&mut conn);
+    let later = icsat::db::now() + chrono::Duration::seconds(1);
+    icsat::with_conn!(conn, c => diesel::update(wave_releases::table.filter(wave_releases::wave_id.eq(wave)))
+        .set(wave_releases::made_at.eq(later))
+        .execute(c))
+    .unwrap();
+    let page = f.server.get_with("/admin", &again).body;
+    assert!(page.contains("Released since your last visit ("), "{page}");
+    assert!(page.contains(&link), "{page}");
+    assert_eq!(page.matches("final results").count(), 1, "{page}");
+}
+
 crate::on_both_backends!(
+    releases_since_the_last_visit_are_listed,
     failed_mail_is_listed_and_resent,
     undelivered_mail_is_grouped_paged_and_resent_by_reason
 );

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN previous_visit_at;
+ALTER TABLE users DROP COLUMN visit_at;

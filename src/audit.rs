@@ -28,6 +28,9 @@ pub const RESPONSES_IMPORT: &str = "responses-import";
 pub const PURGE: &str = "purge";
 pub const BACKUP: &str = "backup";
 pub const RESTORE: &str = "restore";
+pub const PUBLISH: &str = "publish";
+pub const UNPUBLISH: &str = "unpublish";
+pub const ACTION: &str = "action";
 
 /// One entry, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable)]

@@ -36,6 +36,10 @@ pub enum AppError {
     Mail(#[from] crate::mail::MailError),
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
+    #[error(transparent)]
+    Publish(#[from] crate::publishing::PublishError),
+    #[error(transparent)]
+    Action(#[from] crate::actions::ActionError),
     #[error("{0}")]
     BadArgument(String),
     #[error("cannot write the output: {0}")]

@@ -12,6 +12,7 @@
     allow(irrefutable_let_patterns, dead_code)
 )]
 
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -26,6 +27,7 @@ pub mod files;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;
+pub mod publishing;
 pub mod reports;
 pub mod responses;
 pub mod retention;

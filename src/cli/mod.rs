@@ -3,6 +3,7 @@
 
 mod demo;
 mod export;
+mod loop_closing;
 mod operations;
 mod report;
 mod roster;
@@ -117,6 +118,12 @@ pub enum Command {
     /// Accounts for HR and department heads
     #[command(subcommand)]
     User(UserCommand),
+    /// Share a wave's results with its employees ("What we heard")
+    #[command(subcommand)]
+    Results(ResultsCommand),
+    /// Action plans: what heads and service owners do about the results
+    #[command(subcommand)]
+    Action(ActionCommand),
     /// Copy the whole database into a new FILE, consistent while `serve` writes
     ///
     /// SQLite: FILE is a SQLite database. PostgreSQL: FILE is a text file of the
@@ -244,6 +251,74 @@ pub enum UserCommand {
     /// Take an account's access away: its sessions end and its sign-in links stop
     /// working (`user add` gives it back)
     Deactivate { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResultsCommand {
+    /// Publish a closed wave's results to its employees (WAVE: SURVEY/LABEL)
+    Publish {
+        wave: String,
+        /// Email every employee invited to the wave their own link
+        #[arg(long)]
+        notify: bool,
+        /// How many days the results stay shared
+        #[arg(long, default_value_t = crate::publishing::DEFAULT_SHARING_DAYS)]
+        days: u32,
+    },
+    /// Hide published results again; their links stop working
+    Unpublish { wave: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionCommand {
+    /// Record an action on a survey's results
+    Add {
+        survey: String,
+        #[arg(long)]
+        title: String,
+        /// The wave whose results it answers
+        #[arg(long)]
+        wave: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The owner's address: a head's account (or HR's)
+        #[arg(long)]
+        owner: String,
+        /// The department acting (default: the owner's, or the service's)
+        #[arg(long)]
+        department: Option<String>,
+        /// The service it improves (a section's `about`)
+        #[arg(long)]
+        service: Option<String>,
+        /// A question it answers (repeat for several)
+        #[arg(long = "question")]
+        questions: Vec<String>,
+        /// A consumer department whose rating of the service it answers (repeat)
+        #[arg(long = "consumer")]
+        consumers: Vec<String>,
+        /// Due date, YYYY-MM-DD
+        #[arg(long)]
+        due: Option<chrono::NaiveDate>,
+        /// planned, in-progress, done or dropped
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Actions with their status and latest update
+    List {
+        survey: Option<String>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// A progress update: a note, a new status, a new due date
+    Update {
+        id: i64,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long)]
+        due: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -465,6 +540,8 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             }
             Ok(())
         }
+        Command::Results(command) => loop_closing::results(&config, command),
+        Command::Action(command) => loop_closing::action(&config, command),
         Command::User(UserCommand::List { format }) => {
             let db = crate::db::Db::open_existing(&config.database_url)?;
             let accounts = crate::users::list(&mut db.get()?)?;

@@ -209,6 +209,7 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         definitions: Arc::new(crate::web::cache::DefinitionCache::default()),
         submissions: Arc::new(crate::responses::submit::SubmissionWriter::start(&db)?),
         forms: Arc::default(),
+        heard: Arc::default(),
     };
     let transport = crate::mail::Transport::from_config(&config)?;
     let timeout = config.shutdown_timeout;

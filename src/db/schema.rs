@@ -257,10 +257,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    publications (wave_id) {
+        wave_id -> BigInt,
+        published_at -> Timestamp,
+        published_by -> Text,
+        expires_at -> Timestamp,
+        unpublished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    result_links (token_hash) {
+        token_hash -> Text,
+        wave_id -> BigInt,
+        department_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    actions (id) {
+        id -> BigInt,
+        survey -> Text,
+        wave_id -> Nullable<BigInt>,
+        title -> Text,
+        description -> Text,
+        owner_id -> BigInt,
+        department_id -> BigInt,
+        service -> Nullable<Text>,
+        questions -> Text,
+        consumers -> Text,
+        due_on -> Nullable<Date>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    action_updates (id) {
+        id -> BigInt,
+        action_id -> BigInt,
+        at -> Timestamp,
+        author -> Text,
+        status -> Text,
+        note -> Text,
+    }
+}
+
 diesel::joinable!(employees -> departments (department_id));
 diesel::joinable!(survey_versions -> surveys (survey_id));
 diesel::joinable!(waves -> surveys (survey_id));
 diesel::joinable!(wave_releases -> waves (wave_id));
+diesel::joinable!(publications -> waves (wave_id));
+diesel::joinable!(actions -> users (owner_id));
+diesel::joinable!(action_updates -> actions (action_id));
 diesel::joinable!(invitations -> waves (wave_id));
 diesel::joinable!(invitations -> employees (employee_id));
 diesel::joinable!(responses -> waves (wave_id));
@@ -291,6 +343,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     wave_participation,
     wave_cubes,
     audit_log,
+    publications,
+    result_links,
+    actions,
+    action_updates,
 );
 
 // Report counts group answers by their respondent's department.

@@ -26,7 +26,7 @@ pub use sender::{
     release_claims, run_sender, run_sender_as, run_sender_with, send_due, send_due_with,
     worker_name, SendOptions, SendStats,
 };
-pub use templates::{SignInContext, SurveyMailContext, Templates};
+pub use templates::{HeardMailContext, SignInContext, SurveyMailContext, Templates};
 pub use transport::{DeliveryError, SmtpRelay, Transport, DEFAULT_SMTP_TIMEOUT};
 
 use crate::db::DbError;
@@ -37,6 +37,8 @@ pub enum MailKind {
     Invitation,
     Reminder,
     SignIn,
+    /// "What we heard": a wave's published results.
+    Heard,
 }
 
 impl MailKind {
@@ -45,6 +47,7 @@ impl MailKind {
             MailKind::Invitation => "invitation",
             MailKind::Reminder => "reminder",
             MailKind::SignIn => "sign_in",
+            MailKind::Heard => "heard",
         }
     }
 
@@ -53,6 +56,7 @@ impl MailKind {
             "invitation" => Some(MailKind::Invitation),
             "reminder" => Some(MailKind::Reminder),
             "sign_in" => Some(MailKind::SignIn),
+            "heard" => Some(MailKind::Heard),
             _ => None,
         }
     }

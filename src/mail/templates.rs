@@ -38,6 +38,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/email/reminder/body.html"),
     ),
     (
+        "heard/subject.txt",
+        include_str!("../../templates/email/heard/subject.txt"),
+    ),
+    (
+        "heard/body.txt",
+        include_str!("../../templates/email/heard/body.txt"),
+    ),
+    (
+        "heard/body.html",
+        include_str!("../../templates/email/heard/body.html"),
+    ),
+    (
         "sign_in/subject.txt",
         include_str!("../../templates/email/sign_in/subject.txt"),
     ),
@@ -73,6 +85,28 @@ pub struct SurveyMailContext {
     pub kept: String,
     /// The smallest group results are shown for.
     pub min_group_size: u32,
+}
+
+/// "What we heard": a link to a wave's published results.
+#[derive(Debug, Clone)]
+pub struct HeardMailContext {
+    pub lang: String,
+    pub name: String,
+    pub survey_title: String,
+    /// `{ICSAT_BASE_URL}/heard/{token}`.
+    pub link: String,
+    /// When the link stops working, in the recipient's language.
+    pub until: String,
+    pub help_contact: String,
+}
+
+#[derive(Serialize)]
+struct HeardView<'a> {
+    lang: &'a str,
+    dir: &'static str,
+    survey_title: &'a str,
+    link: &'a str,
+    t: BTreeMap<String, String>,
 }
 
 /// A one-time sign-in link for HR and department heads.
@@ -127,6 +161,31 @@ impl Templates {
     /// (subject, text, html) of a reminder: says how many days are left.
     pub fn reminder(&self, ctx: &SurveyMailContext) -> Result<(String, String, String), MailError> {
         self.render("reminder", &survey_view(ctx))
+    }
+
+    /// (subject, text, html) of "What we heard".
+    pub fn heard(&self, ctx: &HeardMailContext) -> Result<(String, String, String), MailError> {
+        let name = crate::roster::csv_input::one_line_name(&ctx.name);
+        let title = ctx.survey_title.trim();
+        let t = i18n::words(&ctx.lang).section(
+            "email",
+            &[
+                ("name", &name),
+                ("title", &title),
+                ("until", &ctx.until),
+                ("help", &ctx.help_contact.trim()),
+            ],
+        );
+        self.render(
+            "heard",
+            &HeardView {
+                lang: &ctx.lang,
+                dir: i18n::direction(&ctx.lang),
+                survey_title: title,
+                link: &ctx.link,
+                t,
+            },
+        )
     }
 
     /// (subject, text, html) of a sign-in link.

@@ -49,7 +49,7 @@ pub fn timezone(definition: &Definition) -> Tz {
 }
 
 /// The roster's `language` of an employee, from their stored attributes.
-fn roster_language(attributes: &str) -> Option<String> {
+pub(crate) fn roster_language(attributes: &str) -> Option<String> {
     let mut attributes: std::collections::BTreeMap<String, String> =
         serde_json::from_str(attributes).unwrap_or_default();
     attributes.remove(crate::roster::LANGUAGE)

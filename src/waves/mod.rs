@@ -115,6 +115,16 @@ pub fn find(conn: &mut Conn, survey_id: i64, label: &str) -> Result<Option<Wave>
         .optional())?)
 }
 
+/// A wave by its id, with its survey's id (slug).
+pub fn by_id(conn: &mut Conn, id: i64) -> Result<Option<(Wave, String)>, DbError> {
+    Ok(crate::with_conn!(*conn, c => waves::table
+        .inner_join(surveys::table)
+        .filter(waves::id.eq(id))
+        .select((Wave::as_select(), surveys::slug))
+        .first(c)
+        .optional())?)
+}
+
 /// Every wave of a survey, oldest first (by opening time, then label).
 pub fn of_survey(conn: &mut Conn, survey_id: i64) -> Result<Vec<Wave>, DbError> {
     Ok(crate::with_conn!(*conn, c => waves::table

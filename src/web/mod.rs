@@ -1,6 +1,7 @@
 //! The web service: routes, shared state and the one place errors become responses.
 
 pub mod access;
+pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod cache;
@@ -9,6 +10,7 @@ pub mod client_ip;
 pub mod data;
 mod deadline;
 mod health;
+pub mod heard;
 pub mod limits;
 mod observe;
 pub mod pages;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub submissions: Arc<crate::responses::submit::SubmissionWriter>,
     /// Empty survey forms, rendered once (`survey::rendered`).
     pub forms: Arc<survey::rendered::RenderedForms>,
+    /// Published results pages, rendered once per wave, department and release.
+    pub heard: Arc<heard::HeardCache>,
 }
 
 /// A bound, not yet running server and the port it got (tests bind port 0).
@@ -105,6 +109,23 @@ impl Application {
                 .route("/login/{token}", web::get().to(signin::confirm))
                 .route("/login/{token}", web::post().to(signin::sign_in))
                 .route("/logout", web::post().to(signin::logout))
+                .route("/heard/{token}", web::get().to(heard::employee))
+                .route(
+                    "/results/{survey}/waves/{label}/heard",
+                    web::get().to(heard::signed),
+                )
+                .route(
+                    "/admin/surveys/{survey}/waves/{label}/heard",
+                    web::get().to(heard::preview),
+                )
+                .route(
+                    "/admin/surveys/{survey}/waves/{label}/publish",
+                    web::post().to(heard::publish),
+                )
+                .route(
+                    "/admin/surveys/{survey}/waves/{label}/unpublish",
+                    web::post().to(heard::unpublish),
+                )
                 .route("/admin", web::get().to(admin::index))
                 .route(
                     "/admin/surveys/{survey}/waves/{label}",
@@ -127,6 +148,15 @@ impl Application {
                     "/results/{survey}/waves/{label}/summary.csv",
                     web::get().to(results::csv),
                 )
+                .route("/results/{survey}/actions", web::get().to(actions::page))
+                .route("/results/{survey}/actions", web::post().to(actions::add))
+                .route(
+                    "/results/{survey}/actions/{id}",
+                    web::post().to(actions::update),
+                )
+                .route("/api/actions", web::get().to(actions::api_list))
+                .route("/api/actions", web::post().to(actions::api_add))
+                .route("/api/actions/{id}", web::post().to(actions::api_update))
                 .route("/api/openapi.json", web::get().to(api::openapi))
                 .route("/api/surveys", web::get().to(api::surveys))
                 .route("/api/surveys/{survey}/waves", web::get().to(api::waves))

@@ -17,6 +17,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("app.html", include_str!("../../templates/app.html")),
     (
+        "heard/page.html",
+        include_str!("../../templates/heard/page.html"),
+    ),
+    (
         "app_message.html",
         include_str!("../../templates/app_message.html"),
     ),
@@ -67,6 +71,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "results/services.html",
         include_str!("../../templates/results/services.html"),
+    ),
+    (
+        "results/actions.html",
+        include_str!("../../templates/results/actions.html"),
     ),
     (
         "results/trends.html",

@@ -348,6 +348,17 @@ pub fn report_context(context: &mut Context, page: &PageData, query: &ViewQuery)
         csv.push_str(&format!("?department={}", urlencode(d)));
     }
     context.insert("csv_link", &csv);
+    let wave_path = format!(
+        "{}/waves/{}",
+        urlencode(&report.survey),
+        urlencode(&report.wave)
+    );
+    context.insert("heard_link", &format!("/results/{wave_path}/heard"));
+    context.insert("publish_link", &format!("/admin/surveys/{wave_path}/heard"));
+    context.insert(
+        "actions_link",
+        &format!("/results/{}/actions", urlencode(&report.survey)),
+    );
 }
 
 pub fn urlencode(text: &str) -> String {

@@ -381,6 +381,26 @@ impl Server {
         }
     }
 
+    /// POSTs JSON with a `Cookie` header and, unless empty, an `X-CSRF-Token`.
+    pub fn post_json_with(&self, path: &str, cookies: &str, csrf: &str, body: &str) -> Reply {
+        let mut request = Server::agent()
+            .post(&format!("{}{path}", self.base_url))
+            .header("Content-Type", "application/json")
+            .header("Cookie", cookies);
+        if !csrf.is_empty() {
+            request = request.header("X-CSRF-Token", csrf);
+        }
+        let mut response = request.send(body.as_bytes()).expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
     /// POSTs a form with a `Cookie` header (empty: none).
     pub fn post_form_with(&self, path: &str, cookies: &str, fields: &[(&str, &str)]) -> Reply {
         let body: String = form_urlencoded::Serializer::new(String::new())

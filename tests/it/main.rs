@@ -11,6 +11,7 @@ mod audit;
 mod backup;
 mod browser;
 mod cli;
+mod closing;
 mod delivery;
 mod demo;
 mod eml;

@@ -1,0 +1,390 @@
+//! Closing the loop: a closed wave's results published to its employees ("What we
+//! heard") with personal links by mail, and action plans with their rights, on the web,
+//! in JSON and from the command line.
+
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::access::{fixture, NORTH_SECRET, WAVE};
+use crate::common::{csrf_field, Server, TestDb};
+use icsat::db::schema::{invitations, mail_outbox, surveys, waves};
+
+/// The latest closed wave of `survey` (its id and label).
+fn latest_closed(db: &TestDb, survey: &str) -> (i64, String) {
+    latest(db, survey, "closed")
+}
+
+fn latest(db: &TestDb, survey: &str, status: &str) -> (i64, String) {
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    icsat::with_conn!(conn, c => waves::table
+        .inner_join(surveys::table)
+        .filter(surveys::slug.eq(survey))
+        .filter(waves::status.eq(status))
+        .order(waves::opens_at.desc())
+        .select((waves::id, waves::label))
+        .first(c))
+    .unwrap()
+}
+
+fn heard_mails(db: &TestDb, wave_id: i64) -> Vec<String> {
+    let handle = db.db();
+    let mut conn = handle.get().unwrap();
+    icsat::with_conn!(conn, c => mail_outbox::table
+        .filter(mail_outbox::wave_id.eq(wave_id))
+        .filter(mail_outbox::kind.eq("heard"))
+        .select(mail_outbox::message)
+        .load::<String>(c))
+    .unwrap()
+}
+
+fn publishing_tells_each_employee_once_with_a_link_of_their_own(db: TestDb) {
+    db.icsat(&["demo", "--employees", "200", "--no-serve"])
+        .assert_ok();
+    let (wave_id, label) = latest_closed(&db, "internal-services");
+    let spec = format!("internal-services/{label}");
+    // Only final results are shared: the open wave is refused.
+    let (_, open) = latest(&db, "it-pulse", "open");
+    let refused = db.icsat(&["results", "publish", &format!("it-pulse/{open}")]);
+    refused.assert_fails(1);
+    assert!(
+        refused.stderr().contains("has no final results yet"),
+        "{}",
+        refused.stderr()
+    );
+
+    let out = db.icsat(&["results", "publish", &spec, "--notify"]);
+    out.assert_ok();
+    let invited: i64 = {
+        let handle = db.db();
+        let mut conn = handle.get().unwrap();
+        icsat::with_conn!(conn, c => invitations::table
+            .filter(invitations::wave_id.eq(wave_id))
+            .count()
+            .get_result(c))
+        .unwrap()
+    };
+    let mails = heard_mails(&db, wave_id);
+    assert!(invited > 100, "{invited} invited");
+    assert_eq!(mails.len() as i64, invited, "{}", out.stdout());
+    assert!(
+        out.stdout().contains(&format!("{invited} employees")),
+        "{}",
+        out.stdout()
+    );
+    // Publishing again tells nobody twice.
+    db.icsat(&["results", "publish", &spec, "--notify"])
+        .assert_ok();
+    assert_eq!(heard_mails(&db, wave_id).len(), mails.len());
+
+    // A link is a new token: its table holds the wave and a department, nothing else.
+    let mail = crate::eml::parse(&mails[0]);
+    assert_eq!(mail.subject, "What we heard: Internal services survey");
+    let at = mail.text.find("/heard/").expect("a results link");
+    let path = mail.text[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let links: Vec<String> = mails
+        .iter()
+        .map(|m| {
+            let t = crate::eml::parse(m).text;
+            let at = t.find("/heard/").unwrap();
+            t[at..].split_whitespace().next().unwrap().to_string()
+        })
+        .collect();
+    let mut distinct = links.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        links.len(),
+        "every employee has a link of their own"
+    );
+
+    let server = Server::start(&db);
+    let (status, page, headers) = server.get(&path);
+    assert_eq!(status, 200, "{page}");
+    for expected in [
+        "What we heard: Internal services survey",
+        "How the company rates its internal services",
+        "people answered",
+        "What is being done",
+    ] {
+        assert!(page.contains(expected), "{expected:?} missing");
+    }
+    assert!(
+        page.contains(", for the company and for "),
+        "the reader's department"
+    );
+    assert!(!page.contains("<script"), "works without JavaScript");
+    assert_eq!(
+        headers.get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let (status, _, _) = server.get("/heard/not-a-link");
+    assert_eq!(status, 404);
+
+    // Unpublished, the links stop working.
+    db.icsat(&["results", "unpublish", &spec]).assert_ok();
+    let (status, _, _) = server.get(&path);
+    assert_eq!(status, 404);
+}
+
+fn api(f: &crate::access::Fixture, who: &str, path: &str, body: &str) -> crate::common::Reply {
+    let csrf = csrf_of_api(f, who);
+    f.server.post_json_with(path, who, &csrf, body)
+}
+
+fn csrf_of_api(f: &crate::access::Fixture, who: &str) -> String {
+    let listed: Value = serde_json::from_str(&f.server.get_with("/api/actions", who).body).unwrap();
+    listed["csrf"].as_str().unwrap().to_string()
+}
+
+fn titles(f: &crate::access::Fixture, who: &str) -> Vec<String> {
+    let listed: Value =
+        serde_json::from_str(&f.server.get_with("/api/actions?survey=pulse", who).body).unwrap();
+    listed["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn actions_follow_the_rights_of_heads_and_service_owners(db: TestDb) {
+    let f = fixture(&db);
+    // IT's head, as the owner of the IT service, acts for Sales.
+    let queue = format!(
+        r#"{{"survey":"pulse","wave":"{WAVE}","title":"A Sales queue at the service desk","service":"IT","consumers":["Sales"],"questions":["it-fast"],"due_on":"2027-03-31"}}"#
+    );
+    let made = api(&f, &f.head_s, "/api/actions", &queue);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made: Value = serde_json::from_str(&made.body).unwrap();
+    assert_eq!(made["department"], "IT");
+    assert_eq!(made["status"], "planned");
+    let queue_id = made["id"].as_i64().unwrap();
+    // Sales' head cannot act for IT's service, but for Sales.
+    let refused = api(
+        &f,
+        &f.head_a,
+        "/api/actions",
+        r#"{"survey":"pulse","title":"x","service":"IT"}"#,
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let own = api(
+        &f,
+        &f.head_a,
+        "/api/actions",
+        r#"{"survey":"pulse","title":"Monthly Q&A with the team"}"#,
+    );
+    assert_eq!(own.status, 201, "{}", own.body);
+    // What to fix, said; nothing stored.
+    let typo = api(
+        &f,
+        &f.head_a,
+        "/api/actions",
+        r#"{"survey":"pulse","title":"y","questions":["it-fats"]}"#,
+    );
+    assert_eq!(typo.status, 422);
+    assert!(
+        typo.body.contains("did you mean \\\"it-fast\\\""),
+        "{}",
+        typo.body
+    );
+    let unknown = api(
+        &f,
+        &f.head_a,
+        "/api/actions",
+        r#"{"survey":"pulse","title":"y","colour":"red"}"#,
+    );
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert!(unknown.body.contains("colour"), "{}", unknown.body);
+    let no_token = f.server.post_json_with(
+        "/api/actions",
+        &f.head_a,
+        "",
+        r#"{"survey":"pulse","title":"z"}"#,
+    );
+    assert_eq!(no_token.status, 403);
+    assert_eq!(
+        f.server
+            .post_json_with("/api/actions", "", "x", "{}")
+            .status,
+        401
+    );
+
+    // Who sees what: Sales sees its own and IT's for it; HR neither; HR's admin all.
+    assert_eq!(
+        titles(&f, &f.head_a),
+        [
+            "A Sales queue at the service desk",
+            "Monthly Q&A with the team"
+        ]
+    );
+    assert!(titles(&f, &f.head_b).is_empty());
+    assert_eq!(titles(&f, &f.head_s), ["A Sales queue at the service desk"]);
+    assert_eq!(titles(&f, &f.admin).len(), 2);
+
+    // Updates: by the acting department only.
+    let path = format!("/api/actions/{queue_id}");
+    let denied = api(&f, &f.head_a, &path, r#"{"status":"done"}"#);
+    assert_eq!(denied.status, 403);
+    let moved = api(
+        &f,
+        &f.head_s,
+        &path,
+        r#"{"status":"in-progress","note":"Queue opened for Sales North"}"#,
+    );
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let moved: Value = serde_json::from_str(&moved.body).unwrap();
+    assert_eq!(moved["status"], "in-progress");
+    assert_eq!(moved["updates"].as_array().unwrap().len(), 2);
+
+    // The web form: CSRF, then a redirect to the list that shows it.
+    let page = f.server.get_with("/results/pulse/actions", &f.head_a);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("A Sales queue at the service desk"));
+    let csrf =
+        csrf_field(&page.body[page.body.find("action=\"/results/pulse/actions\"").unwrap()..]);
+    let forged =
+        f.server
+            .post_form_with("/results/pulse/actions", &f.head_a, &[("title", "Forged")]);
+    assert_eq!(forged.status, 403);
+    let sent = f.server.post_form_with(
+        "/results/pulse/actions",
+        &f.head_a,
+        &[
+            ("csrf", &csrf),
+            ("title", "Desk visits every Friday"),
+            ("due", "2027-05-01"),
+        ],
+    );
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let bad_date = f.server.post_form_with(
+        "/results/pulse/actions",
+        &f.head_a,
+        &[("csrf", &csrf), ("title", "Later"), ("due", "next week")],
+    );
+    assert_eq!(bad_date.status, 422);
+    assert!(bad_date.body.contains("YYYY-MM-DD"));
+    assert_eq!(titles(&f, &f.head_a).len(), 3);
+
+    // The command line, with HR's rights.
+    let listed = db.icsat(&["action", "list", "pulse", "--format", "json"]);
+    listed.assert_ok();
+    let listed: Value = serde_json::from_str(&listed.stdout()).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let nobody = db.icsat(&[
+        "action",
+        "add",
+        "pulse",
+        "--title",
+        "x",
+        "--owner",
+        "nobody@x.io",
+    ]);
+    nobody.assert_fails(1);
+    assert!(
+        nobody.stderr().contains("has no active account"),
+        "{}",
+        nobody.stderr()
+    );
+    db.icsat(&[
+        "action",
+        "add",
+        "pulse",
+        "--title",
+        "HR office hours",
+        "--owner",
+        "hr-head@x.io",
+    ])
+    .assert_ok();
+    db.icsat(&[
+        "action",
+        "update",
+        &queue_id.to_string(),
+        "--status",
+        "done",
+        "--note",
+        "Queue live",
+    ])
+    .assert_ok();
+    assert!(db
+        .icsat(&["action", "list"])
+        .stdout()
+        .contains("[done] A Sales queue"));
+
+    // Published, the pages show the actions beside what they answer, to whom they concern.
+    let not_yet = f
+        .server
+        .get_with(&format!("/results/pulse/waves/{WAVE}/heard"), &f.head_a);
+    assert_eq!(not_yet.status, 404);
+    db.icsat(&["results", "publish", &format!("pulse/{WAVE}")])
+        .assert_ok();
+    let sales = f
+        .server
+        .get_with(&format!("/results/pulse/waves/{WAVE}/heard"), &f.head_a);
+    assert_eq!(sales.status, 200, "{}", sales.body);
+    assert!(
+        sales.body.contains("A Sales queue at the service desk"),
+        "{}",
+        sales.body
+    );
+    assert!(sales.body.contains("Queue live"), "the latest update");
+    assert!(sales.body.contains("Desk visits every Friday"));
+    assert!(
+        !sales.body.contains("HR office hours"),
+        "HR's own action is HR's"
+    );
+    let hr = f
+        .server
+        .get_with(&format!("/results/pulse/waves/{WAVE}/heard"), &f.head_b);
+    assert!(hr.body.contains("HR office hours"));
+    assert!(
+        !hr.body.contains("A Sales queue"),
+        "IT's action for Sales is Sales'"
+    );
+    // Nothing reachable without a session; heads cannot preview or publish.
+    let anonymous = f
+        .server
+        .get_with(&format!("/results/pulse/waves/{WAVE}/heard"), "");
+    assert_eq!(anonymous.status, 303);
+    assert_eq!(
+        f.server
+            .get_with(
+                &format!("/admin/surveys/pulse/waves/{WAVE}/heard"),
+                &f.head_a
+            )
+            .status,
+        403
+    );
+    // HR's preview of a department too small to show: no figure of it, no comment.
+    let north = f.server.get_with(
+        &format!("/admin/surveys/pulse/waves/{WAVE}/heard?department=Sales%20North"),
+        &f.admin,
+    );
+    assert_eq!(north.status, 200);
+    assert!(
+        north
+            .body
+            .contains("Your department&#x27;s own results are not shown"),
+        "{}",
+        north.body
+    );
+    assert!(!north.body.contains(NORTH_SECRET));
+    // Its column: a dash in each of the three questions' and the service's rows.
+    assert!(north.body.contains("<th scope=\"col\">Sales North</th>"));
+    assert_eq!(
+        north.body.matches("<td><strong>–</strong>").count(),
+        4,
+        "{}",
+        north.body
+    );
+}
+
+crate::on_both_backends!(
+    publishing_tells_each_employee_once_with_a_link_of_their_own,
+    actions_follow_the_rights_of_heads_and_service_owners,
+);

@@ -766,3 +766,106 @@ fn hr_screens_hold_at_real_scale() {
     eprintln!("screenshots: {}", shots.display());
     drop(server);
 }
+
+/// Closing the loop as people do it: HR publishes the demo's last annual survey with
+/// `--notify`; an employee opens the link from their `.eml` and reads the company's
+/// results, their department's and what is being done; IT's head, as the IT service's
+/// owner, adds an action on the web; the employee's page then shows it beside IT.
+#[test]
+fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
+    if !browser_available() {
+        return;
+    }
+    use diesel::prelude::*;
+    use icsat::db::schema::{departments, surveys, users, waves};
+    let db = TestDb::sqlite();
+    db.icsat(&["demo", "--employees", "200", "--no-serve"])
+        .assert_ok();
+    let (label, it_head) = {
+        let handle = db.db();
+        let mut conn = handle.get().unwrap();
+        let label: String = icsat::with_conn!(conn, c => waves::table
+            .inner_join(surveys::table)
+            .filter(surveys::slug.eq("internal-services"))
+            .filter(waves::status.eq("closed"))
+            .order(waves::opens_at.desc())
+            .select(waves::label)
+            .first(c))
+        .unwrap();
+        let head: String = icsat::with_conn!(conn, c => users::table
+            .inner_join(departments::table)
+            .filter(departments::name.eq("IT"))
+            .select(users::email)
+            .first(c))
+        .unwrap();
+        (label, head)
+    };
+    let outbox = db.path("outbox");
+    let server = Server::start(&db);
+    let published = db
+        .command(&["results", "publish", &format!("internal-services/{label}"), "--notify"])
+        .env("ICSAT_BASE_URL", &server.base_url)
+        .output()
+        .unwrap();
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    let started = Instant::now();
+    let link = loop {
+        let found = std::fs::read_dir(&outbox)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| crate::eml::parse(&std::fs::read_to_string(e.path()).unwrap()))
+            .find_map(|m| {
+                let at = m.text.find("/heard/")?;
+                let start = m.text[..at].rfind("http")?;
+                Some(m.text[start..].split_whitespace().next()?.to_string())
+            });
+        if let Some(link) = found {
+            break link;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no What we heard mail in {}", outbox.display());
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(link.starts_with(&server.base_url), "{link}");
+    let shots = screenshots();
+
+    let phone = Driver::start(360, 800);
+    phone.go(&link);
+    let text = phone.wait_for_text("What we heard");
+    assert!(text.contains("What we heard: Internal services survey"), "{text}");
+    assert!(text.contains("How the company rates its internal services"), "{text}");
+    assert!(text.contains("for the company and for "), "{text}");
+    assert!(text.contains("No actions are recorded yet"), "{text}");
+    assert!(phone.layout_problems(true).is_empty(), "{:?}", phone.layout_problems(true));
+    phone.screenshot(&shots.join("heard-360.png"));
+
+    // IT's head adds an action for the IT service, on the web.
+    let head = Driver::start(1280, 900);
+    head.go(&crate::common::link_for(&db, &server, &it_head));
+    head.click("button[type='submit']");
+    head.wait_for_text("Results");
+    head.go(&format!("{}/results/internal-services/actions", server.base_url));
+    head.wait_for_text("Add an action");
+    head.type_into("#title", "Laptop swaps within one day");
+    head.type_into("#description", "A spare-laptop pool at every site, from March.");
+    head.script("document.querySelector('#service').value = 'IT'; return true;");
+    head.click("form[action='/results/internal-services/actions'] button[type='submit']");
+    let text = head.wait_for_text("Laptop swaps within one day");
+    assert!(text.contains("Actions (1)"), "{text}");
+    head.screenshot(&shots.join("actions-1280.png"));
+
+    // The employee's page shows it beside IT, and in the list of what is being done.
+    let desktop = Driver::start(1280, 900);
+    desktop.go(&link);
+    let text = desktop.wait_for_text("Laptop swaps");
+    assert!(text.contains("IT is doing: Laptop swaps within one day"), "{text}");
+    assert!(text.contains("planned since"), "{text}");
+    assert!(desktop.layout_problems(false).is_empty());
+    desktop.screenshot(&shots.join("heard-1280.png"));
+    phone.go(&link);
+    phone.wait_for_text("Laptop swaps");
+    phone.scroll_to("#actions-h");
+    phone.screenshot(&shots.join("heard-actions-360.png"));
+    drop(server);
+}

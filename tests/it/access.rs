@@ -202,7 +202,32 @@ fn access_matrix(db: TestDb) {
             401,
             [ALLOW, ALLOW, DENY, DENY],
         ),
+        // Closing the loop: the published page (HR: any department; a head: their own),
+        // HR's preview, the actions.
+        (format!("/results/pulse/waves/{w}/heard"), 303, [ALLOW; 4]),
+        (
+            format!("/results/pulse/waves/{w}/heard?department=HR"),
+            303,
+            [ALLOW, DENY, ALLOW, DENY],
+        ),
+        (
+            format!("/results/pulse/waves/{w}/heard?department=Sales%20North"),
+            303,
+            [ALLOW, ALLOW, DENY, DENY],
+        ),
+        (
+            format!("/admin/surveys/pulse/waves/{w}/heard"),
+            303,
+            [ALLOW, DENY, DENY, DENY],
+        ),
+        ("/results/pulse/actions".into(), 303, [ALLOW; 4]),
+        ("/api/actions".into(), 401, [ALLOW; 4]),
+        ("/api/actions?survey=pulse".into(), 401, [ALLOW; 4]),
+        ("/heard/no-such-link".into(), 404, [404; 4]),
     ];
+    // The wave's results are published for the rows above.
+    db.icsat(&["results", "publish", &format!("pulse/{w}")])
+        .assert_ok();
     let sessions = [&f.admin, &f.head_a, &f.head_b, &f.head_s];
     let roles = ["admin", "head of Sales", "head of HR", "head of IT"];
     let mut wrong = Vec::new();
@@ -256,6 +281,19 @@ fn access_matrix(db: TestDb) {
         .server
         .post_form_with("/admin/mail/1/resend", &f.admin, &[("csrf", "wrong")]);
     assert_eq!(got.status, DENY, "admin without the CSRF token");
+
+    // Publishing and unpublishing: HR only, with the token.
+    for action in ["publish", "unpublish"] {
+        let path = format!("/admin/surveys/pulse/waves/{w}/{action}");
+        for session in [&f.head_a, &f.head_b, &f.head_s] {
+            let csrf = crate::common::csrf_field(&f.server.get_with("/results/pulse/actions", session).body);
+            let got = f.server.post_form_with(&path, session, &[("csrf", &csrf)]);
+            assert_eq!(got.status, DENY, "{path}");
+        }
+        assert_eq!(f.server.post_form_with(&path, "", &[]).status, 303);
+        let got = f.server.post_form_with(&path, &f.admin, &[("csrf", "wrong")]);
+        assert_eq!(got.status, DENY, "{path} without the CSRF token");
+    }
 }
 
 fn json(server: &Server, path: &str, session: &str) -> serde_json::Value {

@@ -582,3 +582,153 @@ pub fn update(
         .find(|a| a.id == id)
         .ok_or(ActionError::NotFound(id))
 }
+
+/// An action as reports list it beside the change it may explain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Brief {
+    pub id: i64,
+    pub title: String,
+    pub status: Status,
+    pub department: String,
+    pub service: Option<String>,
+    pub questions: Vec<String>,
+    pub consumers: Vec<String>,
+    pub due_on: Option<NaiveDate>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The actions of the period before a wave, and which of them answer each question and
+/// each service (a service's action answers the questions of its section when it names
+/// none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Period {
+    /// The wave before, whose results they answer; `null` for a survey's first wave.
+    pub since_wave: Option<String>,
+    pub actions: Vec<Brief>,
+    pub by_question: BTreeMap<String, Vec<i64>>,
+    pub by_service: BTreeMap<String, Vec<i64>>,
+}
+
+/// The actions taken between the wave before `label` and `label` (oldest first in
+/// `waves`): those recorded as answering the wave before, and those without a wave
+/// created after it opened and before `label` opened. Pure.
+pub fn period(
+    all: &[Action],
+    definition: &Definition,
+    waves: &[crate::waves::Wave],
+    label: &str,
+) -> Period {
+    let Some(at) = waves.iter().position(|w| w.label == label) else {
+        return Period::default();
+    };
+    let Some(before) = at.checked_sub(1).map(|i| &waves[i]) else {
+        return Period::default();
+    };
+    let this = &waves[at];
+    let chosen: Vec<&Action> = all
+        .iter()
+        .filter(|a| match &a.wave {
+            Some(wave) => wave == &before.label,
+            None => a.created_at >= before.opens_at && a.created_at < this.opens_at,
+        })
+        .collect();
+    let mut by_question: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut by_service: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for a in &chosen {
+        for (_, q) in definition.questions() {
+            if a.answers_question(definition, &q.id.value) {
+                by_question
+                    .entry(q.id.value.clone())
+                    .or_default()
+                    .push(a.id);
+            }
+        }
+        if let Some(service) = &a.service {
+            by_service.entry(service.clone()).or_default().push(a.id);
+        }
+    }
+    Period {
+        since_wave: Some(before.label.clone()),
+        actions: chosen
+            .iter()
+            .map(|a| Brief {
+                id: a.id,
+                title: a.title.clone(),
+                status: a.status,
+                department: a.department.clone(),
+                service: a.service.clone(),
+                questions: a.questions.clone(),
+                consumers: a.consumers.clone(),
+                due_on: a.due_on,
+                updated_at: a.updated_at,
+            })
+            .collect(),
+        by_question,
+        by_service,
+    }
+}
+
+/// [`period`] of a stored survey's wave, with the actions `rights` may see.
+pub fn before_wave(
+    conn: &mut Conn,
+    rights: Rights,
+    survey: &str,
+    definition: &Definition,
+    label: &str,
+) -> Result<Period, ActionError> {
+    let Some(survey_id) = crate::waves::survey_id(conn, survey)? else {
+        return Ok(Period::default());
+    };
+    let waves = crate::waves::of_survey(conn, survey_id)?;
+    let all = list(conn, rights, Some(survey))?;
+    Ok(period(&all, definition, &waves, label))
+}
+
+/// A wave report's JSON with `actions`: the [`Period`] before its wave.
+pub fn report_json(
+    conn: &mut Conn,
+    rights: Rights,
+    report: &impl Serialize,
+    survey: &str,
+    label: &str,
+) -> Result<serde_json::Value, ActionError> {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    let (_, definition) =
+        crate::surveys::current(conn, survey).map_err(|e| ActionError::Invalid(e.to_string()))?;
+    let period = before_wave(conn, rights, survey, &definition, label)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "actions".into(),
+            serde_json::to_value(period).unwrap_or_default(),
+        );
+    }
+    Ok(value)
+}
+
+/// A trend's JSON with `actions`: for each wave shown, by label, the [`Period`] before it.
+pub fn trend_json(
+    conn: &mut Conn,
+    rights: Rights,
+    trend: &crate::reports::trend::TrendReport,
+) -> Result<serde_json::Value, ActionError> {
+    let mut value = serde_json::to_value(trend).unwrap_or_default();
+    let (_, definition) = crate::surveys::current(conn, &trend.survey)
+        .map_err(|e| ActionError::Invalid(e.to_string()))?;
+    let Some(survey_id) = crate::waves::survey_id(conn, &trend.survey)? else {
+        return Ok(value);
+    };
+    let waves = crate::waves::of_survey(conn, survey_id)?;
+    let all = list(conn, rights, Some(&trend.survey))?;
+    let periods: BTreeMap<&str, Period> = trend
+        .waves
+        .iter()
+        .map(|w| (w.wave.as_str(), period(&all, &definition, &waves, &w.wave)))
+        .collect();
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "actions".into(),
+            serde_json::to_value(periods).unwrap_or_default(),
+        );
+    }
+    Ok(value)
+}

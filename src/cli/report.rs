@@ -40,6 +40,14 @@ pub fn report(
     let (report, order) = reports::wave_report(&mut conn, &query)?;
     let bytes = match format {
         Format::Text => render::wave_text(&report, &order).into_bytes(),
+        // Filtered views are about who answered, not about what was done.
+        Format::Json if filters.is_empty() => json(&crate::actions::report_json(
+            &mut conn,
+            crate::auth::rights::Rights::Admin,
+            &report,
+            survey,
+            &report.wave,
+        )?)?,
         Format::Json => json(&report)?,
         Format::Csv => {
             render::wave_csv(&report, &order).map_err(|e| AppError::Output(e.to_string()))?
@@ -93,7 +101,11 @@ pub fn trend(
     }
     let bytes = match format {
         Format::Text => render::trend_text(&report).into_bytes(),
-        Format::Json => json(&report)?,
+        Format::Json => json(&crate::actions::trend_json(
+            &mut conn,
+            crate::auth::rights::Rights::Admin,
+            &report,
+        )?)?,
         Format::Csv => render::trend_csv(&report).map_err(|e| AppError::Output(e.to_string()))?,
         Format::Html => html::trend_html(&report).into_bytes(),
     };

@@ -82,10 +82,13 @@ pub async fn report(
         )?;
         // `?where=DIMENSION=VALUE`: the filtered view, or why it is refused.
         Ok(match filter {
-            Some(filter) => serde_json::to_value(data::filtered(conn, &view, &filter)?),
-            None => serde_json::to_value(view.report),
-        }
-        .unwrap_or_default())
+            Some(filter) => {
+                serde_json::to_value(data::filtered(conn, &view, &filter)?).unwrap_or_default()
+            }
+            // The actions of the period before the wave, beside its changes.
+            None => crate::actions::report_json(conn, rights, &view.report, &survey, &label)
+                .map_err(action_view_error)?,
+        })
     })
     .await
 }
@@ -148,9 +151,17 @@ pub async fn trend(
     let department = query.department.clone().filter(|d| !d.is_empty());
     let company = query.company.unwrap_or(false);
     respond(&state, &req, move |conn, rights, _| {
-        data::trend(conn, rights, &survey, department.as_deref(), company)
+        let trend = data::trend(conn, rights, &survey, department.as_deref(), company)?;
+        crate::actions::trend_json(conn, rights, &trend).map_err(action_view_error)
     })
     .await
+}
+
+fn action_view_error(e: crate::actions::ActionError) -> ViewError {
+    match e {
+        crate::actions::ActionError::Db(e) => ViewError::Db(e),
+        e => ViewError::NotFound(e.to_string()),
+    }
 }
 
 /// The OpenAPI 3.1 document of these routes, written by hand beside this file; the

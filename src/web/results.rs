@@ -112,6 +112,9 @@ pub struct PageData {
     /// Dimension values the group may be filtered by (closed waves).
     pub filter_options: Vec<String>,
     pub filtered: Option<data::FilteredView>,
+    /// The actions of the period before the wave, with what moved where they act.
+    pub effects: Vec<views::EffectView>,
+    pub effects_since: Option<String>,
 }
 
 pub struct PageRequest {
@@ -191,6 +194,37 @@ pub async fn load(
         } else {
             None
         };
+        // What was done since the wave before, and what moved where it acts (the
+        // group's trend, read only when there is an action to set it beside).
+        let period = crate::actions::before_wave(
+            conn,
+            rights,
+            &request.survey,
+            &view.definition,
+            &view.wave.label,
+        )
+        .map_err(|e| match e {
+            crate::actions::ActionError::Db(e) => ViewError::Db(e),
+            e => ViewError::NotFound(e.to_string()),
+        })?;
+        let effects = if period.actions.is_empty() {
+            Vec::new()
+        } else {
+            let own;
+            let group_trend = match &trend {
+                Some(t) => Some(t),
+                None => {
+                    own = crate::reports::trend_report(
+                        conn,
+                        &request.survey,
+                        department_name.as_deref(),
+                    )
+                    .ok();
+                    own.as_ref()
+                }
+            };
+            views::effects(&period, group_trend, &view.wave.label, &view.definition)
+        };
         let company_wanted = trend.is_some() && department_name.is_some();
         let failures = match request.mail_page {
             Some(page) if rights.is_admin() => Some(data::mail_problems(conn, view.wave.id, page)?),
@@ -231,6 +265,8 @@ pub async fn load(
             user_department,
             filter_options,
             filtered,
+            effects,
+            effects_since: period.since_wave,
         })
     });
     let (page, company) = tokio::join!(page, company);
@@ -348,6 +384,8 @@ pub fn report_context(context: &mut Context, page: &PageData, query: &ViewQuery)
         csv.push_str(&format!("?department={}", urlencode(d)));
     }
     context.insert("csv_link", &csv);
+    context.insert("effects", &page.effects);
+    context.insert("effects_since", &page.effects_since);
     let wave_path = format!(
         "{}/waves/{}",
         urlencode(&report.survey),

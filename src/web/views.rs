@@ -932,3 +932,106 @@ title = "You"
         assert_eq!((by_department.matching, by_department.page), (30, 2));
     }
 }
+
+/// A question an action answers, with its change at this wave.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectRow {
+    pub question: String,
+    pub change: String,
+    /// `up`, `down` or `flat` (no change shown).
+    pub direction: &'static str,
+    pub significant: bool,
+}
+
+/// An action of the period before a wave, with what moved where it acts.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectView {
+    pub title: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub by: String,
+    pub rows: Vec<EffectRow>,
+}
+
+/// The actions of the period before `wave`, each with the change since the wave
+/// before of every question it answers, as the viewed group's trend gives it.
+pub fn effects(
+    period: &crate::actions::Period,
+    trend: Option<&TrendReport>,
+    wave: &str,
+    definition: &Definition,
+) -> Vec<EffectView> {
+    let lang = &definition.language;
+    period
+        .actions
+        .iter()
+        .map(|a| {
+            let questions: Vec<&String> = period
+                .by_question
+                .iter()
+                .filter(|(_, ids)| ids.contains(&a.id))
+                .map(|(q, _)| q)
+                .collect();
+            let rows = questions
+                .iter()
+                .map(|id| {
+                    let text = definition
+                        .question(id)
+                        .map_or_else(|| id.to_string(), |q| q.text.get(lang).to_string());
+                    let change = trend
+                        .and_then(|t| t.questions.iter().find(|q| &q.id == *id))
+                        .and_then(|q| q.waves.iter().find(|p| p.wave == wave))
+                        .and_then(|p| p.change.as_ref());
+                    let (delta, significant, unit) = match change {
+                        Some(crate::reports::trend::TrendChange::Scale(s)) => (
+                            s.favorable.delta.map(|d| d * 100.0),
+                            s.favorable.significant,
+                            "points favourable",
+                        ),
+                        Some(crate::reports::trend::TrendChange::Net { enps }) => {
+                            (enps.delta, enps.significant, "points")
+                        }
+                        None => (None, false, ""),
+                    };
+                    match delta {
+                        Some(d) => EffectRow {
+                            question: text,
+                            change: format!(
+                                "{d:+.0} {unit} since the wave before{}",
+                                if significant {
+                                    ", significant"
+                                } else {
+                                    ", within chance"
+                                }
+                            ),
+                            direction: if d > 0.0 {
+                                "up"
+                            } else if d < 0.0 {
+                                "down"
+                            } else {
+                                "flat"
+                            },
+                            significant,
+                        },
+                        None => EffectRow {
+                            question: text,
+                            change: "no comparison with the wave before (not shown in both)".into(),
+                            direction: "flat",
+                            significant: false,
+                        },
+                    }
+                })
+                .collect();
+            EffectView {
+                title: a.title.clone(),
+                status: a.status.words(),
+                status_class: a.status.as_str(),
+                by: match &a.service {
+                    Some(s) => format!("{s} (service)"),
+                    None => a.department.clone(),
+                },
+                rows,
+            }
+        })
+        .collect()
+}

@@ -286,12 +286,16 @@ fn access_matrix(db: TestDb) {
     for action in ["publish", "unpublish"] {
         let path = format!("/admin/surveys/pulse/waves/{w}/{action}");
         for session in [&f.head_a, &f.head_b, &f.head_s] {
-            let csrf = crate::common::csrf_field(&f.server.get_with("/results/pulse/actions", session).body);
+            let csrf = crate::common::csrf_field(
+                &f.server.get_with("/results/pulse/actions", session).body,
+            );
             let got = f.server.post_form_with(&path, session, &[("csrf", &csrf)]);
             assert_eq!(got.status, DENY, "{path}");
         }
         assert_eq!(f.server.post_form_with(&path, "", &[]).status, 303);
-        let got = f.server.post_form_with(&path, &f.admin, &[("csrf", "wrong")]);
+        let got = f
+            .server
+            .post_form_with(&path, &f.admin, &[("csrf", "wrong")]);
         assert_eq!(got.status, DENY, "{path} without the CSRF token");
     }
 }

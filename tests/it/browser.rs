@@ -803,11 +803,20 @@ fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
     let outbox = db.path("outbox");
     let server = Server::start(&db);
     let published = db
-        .command(&["results", "publish", &format!("internal-services/{label}"), "--notify"])
+        .command(&[
+            "results",
+            "publish",
+            &format!("internal-services/{label}"),
+            "--notify",
+        ])
         .env("ICSAT_BASE_URL", &server.base_url)
         .output()
         .unwrap();
-    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
     let started = Instant::now();
     let link = loop {
         let found = std::fs::read_dir(&outbox)
@@ -824,7 +833,11 @@ fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
         if let Some(link) = found {
             break link;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "no What we heard mail in {}", outbox.display());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no What we heard mail in {}",
+            outbox.display()
+        );
         std::thread::sleep(Duration::from_millis(250));
     };
     assert!(link.starts_with(&server.base_url), "{link}");
@@ -833,11 +846,21 @@ fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
     let phone = Driver::start(360, 800);
     phone.go(&link);
     let text = phone.wait_for_text("What we heard");
-    assert!(text.contains("What we heard: Internal services survey"), "{text}");
-    assert!(text.contains("How the company rates its internal services"), "{text}");
+    assert!(
+        text.contains("What we heard: Internal services survey"),
+        "{text}"
+    );
+    assert!(
+        text.contains("How the company rates its internal services"),
+        "{text}"
+    );
     assert!(text.contains("for the company and for "), "{text}");
     assert!(text.contains("No actions are recorded yet"), "{text}");
-    assert!(phone.layout_problems(true).is_empty(), "{:?}", phone.layout_problems(true));
+    assert!(
+        phone.layout_problems(true).is_empty(),
+        "{:?}",
+        phone.layout_problems(true)
+    );
     phone.screenshot(&shots.join("heard-360.png"));
 
     // IT's head adds an action for the IT service, on the web.
@@ -845,10 +868,16 @@ fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
     head.go(&crate::common::link_for(&db, &server, &it_head));
     head.click("button[type='submit']");
     head.wait_for_text("Results");
-    head.go(&format!("{}/results/internal-services/actions", server.base_url));
+    head.go(&format!(
+        "{}/results/internal-services/actions",
+        server.base_url
+    ));
     head.wait_for_text("Add an action");
     head.type_into("#title", "Laptop swaps within one day");
-    head.type_into("#description", "A spare-laptop pool at every site, from March.");
+    head.type_into(
+        "#description",
+        "A spare-laptop pool at every site, from March.",
+    );
     head.script("document.querySelector('#service').value = 'IT'; return true;");
     head.click("form[action='/results/internal-services/actions'] button[type='submit']");
     let text = head.wait_for_text("Laptop swaps within one day");
@@ -859,7 +888,10 @@ fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
     let desktop = Driver::start(1280, 900);
     desktop.go(&link);
     let text = desktop.wait_for_text("Laptop swaps");
-    assert!(text.contains("IT is doing: Laptop swaps within one day"), "{text}");
+    assert!(
+        text.contains("IT is doing: Laptop swaps within one day"),
+        "{text}"
+    );
     assert!(text.contains("planned since"), "{text}");
     assert!(desktop.layout_problems(false).is_empty());
     desktop.screenshot(&shots.join("heard-1280.png"));

@@ -384,7 +384,77 @@ fn actions_follow_the_rights_of_heads_and_service_owners(db: TestDb) {
     );
 }
 
+/// The next wave's report and trend carry the actions of the period before it, per
+/// question and per service, as far as the reader may see them.
+fn the_next_wave_shows_the_actions_of_the_period_before(db: TestDb) {
+    let f = fixture(&db);
+    let earlier = r#"{"survey":"pulse","wave":"2025-03-01","title":"Chat support","service":"IT","questions":["it-fast"]}"#;
+    let made = api(&f, &f.head_s, "/api/actions", earlier);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = serde_json::from_str::<Value>(&made.body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let report = |who: &str| -> Value {
+        let reply = f
+            .server
+            .get_with(&format!("/api/surveys/pulse/waves/{WAVE}/report"), who);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        serde_json::from_str(&reply.body).unwrap()
+    };
+    let it = report(&f.head_s);
+    assert_eq!(it["actions"]["since_wave"], "2025-03-01");
+    assert_eq!(
+        it["actions"]["by_question"]["it-fast"],
+        serde_json::json!([id])
+    );
+    assert_eq!(it["actions"]["by_service"]["IT"], serde_json::json!([id]));
+    assert_eq!(it["actions"]["actions"][0]["title"], "Chat support");
+    // A service's action without consumer departments is everyone's: HR's head sees it.
+    let hr = report(&f.head_b);
+    assert_eq!(hr["actions"]["by_service"]["IT"], serde_json::json!([id]));
+    // The first wave has no period before it.
+    let first = f
+        .server
+        .get_with("/api/surveys/pulse/waves/2025-03-01/report", &f.admin);
+    let first: Value = serde_json::from_str(&first.body).unwrap();
+    assert!(first["actions"]["actions"].as_array().unwrap().is_empty());
+    let trend: Value =
+        serde_json::from_str(&f.server.get_with("/api/surveys/pulse/trend", &f.admin).body)
+            .unwrap();
+    assert_eq!(
+        trend["actions"][WAVE]["by_question"]["it-fast"],
+        serde_json::json!([id])
+    );
+    let cli = db.icsat(&["report", "pulse", "--wave", WAVE, "--format", "json"]);
+    cli.assert_ok();
+    let cli: Value = serde_json::from_str(&cli.stdout()).unwrap();
+    assert_eq!(cli["actions"]["by_service"]["IT"], serde_json::json!([id]));
+    let cli = db.icsat(&["trend", "pulse", "--format", "json"]);
+    let cli: Value = serde_json::from_str(&cli.stdout()).unwrap();
+    assert_eq!(cli["actions"][WAVE]["actions"][0]["status"], "planned");
+    // The pages set each action beside the change of what it answers.
+    for (path, who) in [
+        (format!("/admin/surveys/pulse/waves/{WAVE}"), &f.admin),
+        (format!("/results/pulse?wave={WAVE}"), &f.head_s),
+    ] {
+        let page = f.server.get_with(&path, who);
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body
+                .contains("What was done since 2025-03-01, and what moved"),
+            "{path}"
+        );
+        assert!(page.body.contains("Chat support"), "{path}");
+        assert!(page.body.contains("IT is fast.: <strong"), "{path}");
+        assert!(
+            page.body.contains("since the wave before") || page.body.contains("no comparison"),
+            "{path}"
+        );
+    }
+}
+
 crate::on_both_backends!(
+    the_next_wave_shows_the_actions_of_the_period_before,
     publishing_tells_each_employee_once_with_a_link_of_their_own,
     actions_follow_the_rights_of_heads_and_service_owners,
 );

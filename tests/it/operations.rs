@@ -706,7 +706,10 @@ fn openapi_documents_every_json_route(db: TestDb) {
             .replace("{label}", crate::access::WAVE)
     };
     for (method, path) in &documented {
-        assert_eq!(method, "get", "{path}: only GET routes are called here");
+        // Writes (the actions') are called with their bodies in tests/it/closing.rs.
+        if method != "get" {
+            continue;
+        }
         let operation = &doc["paths"][path.as_str()]["get"];
         let responses = operation["responses"].as_object().expect("responses");
         let documents = |status: u16| responses.contains_key(&status.to_string());

@@ -13,6 +13,7 @@
 
 mod answers;
 pub mod company;
+mod loop_closing;
 pub mod shipped;
 
 use std::collections::{BTreeMap, HashMap};
@@ -56,6 +57,10 @@ pub enum DemoError {
     #[error(transparent)]
     Report(#[from] crate::reports::ReportError),
     #[error(transparent)]
+    Action(#[from] crate::actions::ActionError),
+    #[error(transparent)]
+    Publish(#[from] crate::publishing::PublishError),
+    #[error(transparent)]
     Db(#[from] DbError),
 }
 
@@ -93,6 +98,10 @@ pub struct DemoSummary {
     pub admin_email: String,
     pub head_email: String,
     pub head_department: String,
+    /// Actions recorded on the annual survey's results.
+    pub actions: usize,
+    /// An employee's link to the published results of the latest annual survey.
+    pub heard_link: Option<String>,
 }
 
 /// An employee as the demo answers for them.
@@ -507,6 +516,25 @@ pub fn build(
     invitation_total += invited;
     response_total += answered;
     progress(total, total);
+    // The loop closed on the annual survey: its actions, and its latest wave published.
+    let mut annual: Vec<(DateTime<Utc>, String, DateTime<Utc>)> = planned
+        .iter()
+        .filter(|w| w.slug == loop_closing::SURVEY)
+        .map(|w| (w.opens_at, w.label.clone(), w.closes_at))
+        .collect();
+    annual.sort();
+    let annual: Vec<(String, DateTime<Utc>)> = annual.into_iter().map(|(_, l, c)| (l, c)).collect();
+    let (actions, heard_link) = match surveys.iter().find(|(s, _)| s == loop_closing::SURVEY) {
+        Some((_, definition)) => loop_closing::close_the_loop(
+            &mut conn,
+            &people,
+            definition,
+            &annual,
+            &mailer.base_url,
+            now,
+        )?,
+        None => (0, None),
+    };
     let head_email = company::head_of(&people, company::HEAD_DEPARTMENT)
         .unwrap_or_default()
         .to_string();
@@ -520,6 +548,8 @@ pub fn build(
         admin_email: company::ADMIN_EMAIL.to_string(),
         head_email,
         head_department: company::HEAD_DEPARTMENT.to_string(),
+        actions,
+        heard_link,
     })
 }
 
@@ -540,10 +570,18 @@ pub fn sign_in_links(conn: &mut Conn, base_url: &str, summary: &DemoSummary) -> 
     };
     let admin = link(&summary.admin_email);
     let head = link(&summary.head_email);
-    format!(
+    let mut text = format!(
         "sign in (each link works once, for 15 minutes; for a new one, ask at {base_url}/login \
          and open the mail in the outbox folder)\n  HR admin ({}):\n    {admin}\n  \
          head of {} ({}):\n    {head}\n",
         summary.admin_email, summary.head_department, summary.head_email
-    )
+    );
+    if let Some(heard) = &summary.heard_link {
+        text.push_str(&format!(
+            "what employees see of the last annual survey, with {} actions (an employee of \
+             Manufacturing South; no sign-in):\n    {heard}\n",
+            summary.actions
+        ));
+    }
+    text
 }

@@ -147,6 +147,26 @@ pub fn link(
         .map(|_| (wave_id, department_id)))
 }
 
+/// A new link to `department`'s page of a published wave; returns its token (only its
+/// hash is stored).
+pub fn new_link(
+    conn: &mut Conn,
+    wave_id: i64,
+    department_id: i64,
+    now: NaiveDateTime,
+) -> Result<String, PublishError> {
+    let (token, hash) = tokens::new_token();
+    crate::with_conn!(*conn, c => diesel::insert_into(result_links::table)
+        .values((
+            result_links::token_hash.eq(&hash),
+            result_links::wave_id.eq(wave_id),
+            result_links::department_id.eq(department_id),
+            result_links::created_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(token)
+}
+
 /// Queues "What we heard" to every active employee invited to the wave, each with a
 /// new link to their department's results; in one transaction. A second call queues
 /// nothing for those already told (one message per employee and wave, whoever calls).

@@ -64,6 +64,23 @@ fn a_small_demo_has_history(db: TestDb) {
     // groups its columns by service, with the definition's short labels, and names the
     // whole company once.
     let server = crate::common::Server::start(&db);
+    // The loop closed: the last annual survey is published, with its actions beside the
+    // results; the printed link is an employee's.
+    let heard = text
+        .lines()
+        .find_map(|l| l.find("/heard/").map(|at| l[at..].trim().to_string()))
+        .expect("an employee's What we heard link");
+    let (status, page, _) = server.get(&heard);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("What we heard: Internal services survey"));
+    assert!(page.contains("IT is doing:"), "IT's actions beside IT");
+    assert!(
+        page.contains("status dropped"),
+        "Facilities' dropped action"
+    );
+    let actions = db.icsat(&["action", "list", "internal-services", "--format", "json"]);
+    let actions: serde_json::Value = serde_json::from_str(&actions.stdout()).unwrap();
+    assert!(actions.as_array().unwrap().len() >= 15, "{actions}");
     let session = crate::common::sign_in_with_link(
         &server,
         &crate::common::link_for(&db, &server, "admin@demo.example"),

@@ -27,6 +27,7 @@ pub mod files;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;
+pub mod nudges;
 pub mod publishing;
 pub mod reports;
 pub mod responses;

@@ -18,6 +18,9 @@ use crate::db::{Conn, DbError};
 use crate::definitions::Definition;
 use crate::reports::org::Org;
 
+/// The note of the update that records an action's creation (not news of its progress).
+pub const CREATED_NOTE: &str = "created";
+
 /// Longest title and description, in characters.
 pub const MAX_TITLE: usize = 200;
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -386,7 +389,7 @@ pub fn add(
                 action_updates::at.eq(now),
                 action_updates::author.eq(&actor.email),
                 action_updates::status.eq(status.as_str()),
-                action_updates::note.eq("created"),
+                action_updates::note.eq(CREATED_NOTE),
             ))
             .execute(c))?;
         Ok(id)

@@ -172,7 +172,7 @@ fn text(listed: &[Action]) -> String {
             .updates
             .iter()
             .rev()
-            .find(|u| u.note != "created" && !u.note.is_empty())
+            .find(|u| u.note != actions::CREATED_NOTE && !u.note.is_empty())
         {
             out.push_str(&format!("      {}: {}\n", u.at.format("%Y-%m-%d"), u.note));
         }

@@ -68,6 +68,19 @@ async fn run_scheduler(db: Db, mailer: Arc<Mailer>, mut stop: watch::Receiver<bo
             let mut conn = db.get()?;
             let report = scheduler::due(&mut conn, &mailer, Utc::now())?;
             audit_tick(&mut conn, &report);
+            // Nudges to act on results; their failure is logged and tried next tick.
+            match crate::nudges::run(&mut conn, &mailer, crate::db::now()) {
+                Ok(n) if n != crate::nudges::Nudged::default() => {
+                    tracing::info!(
+                        released = n.released,
+                        overdue = n.overdue,
+                        digests = n.digests,
+                        "nudges queued"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "nudges failed; retrying"),
+            }
             Ok(report)
         })
         .await;

@@ -17,6 +17,16 @@ pub fn get(conn: &mut Conn, key: &str) -> Result<Option<String>, DbError> {
     Ok(value)
 }
 
+/// Stores `value` under `key` unless the key is there already; true when it stored it.
+/// Markers of work done once (several processes may try at the same time).
+pub fn put_once(conn: &mut Conn, key: &str, value: &str) -> Result<bool, DbError> {
+    let stored = crate::with_conn!(*conn, c => diesel::insert_into(settings::table)
+        .values((settings::key.eq(key), settings::value.eq(value)))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(stored == 1)
+}
+
 /// The key that signs sessions and CSRF tokens when `ICSAT_SECRET` is not set:
 /// generated once and stored, so every process behind a load balancer uses the same.
 pub fn secret(conn: &mut Conn) -> Result<String, DbError> {

@@ -39,6 +39,8 @@ pub enum MailKind {
     SignIn,
     /// "What we heard": a wave's published results.
     Heard,
+    /// A nudge to act on results (`nudges`).
+    Nudge,
 }
 
 impl MailKind {
@@ -48,6 +50,7 @@ impl MailKind {
             MailKind::Reminder => "reminder",
             MailKind::SignIn => "sign_in",
             MailKind::Heard => "heard",
+            MailKind::Nudge => "nudge",
         }
     }
 
@@ -57,6 +60,7 @@ impl MailKind {
             "reminder" => Some(MailKind::Reminder),
             "sign_in" => Some(MailKind::SignIn),
             "heard" => Some(MailKind::Heard),
+            "nudge" => Some(MailKind::Nudge),
             _ => None,
         }
     }

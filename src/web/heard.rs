@@ -116,7 +116,7 @@ fn line(action: &Action) -> ActionLine {
         .updates
         .iter()
         .rev()
-        .find(|u| !u.note.is_empty() && u.note != "created")
+        .find(|u| !u.note.is_empty() && u.note != actions::CREATED_NOTE)
         .map(|u| format!("{}: {}", day(u.at), u.note));
     ActionLine {
         title: action.title.clone(),

@@ -60,6 +60,12 @@ pub fn fixture(db: &TestDb) -> Fixture {
 /// The tree with heads, the pulse survey with two imported waves, an admin account,
 /// and the running server.
 pub fn serve_results(db: &TestDb) -> Server {
+    let defs = prepare_results(db);
+    Server::start_with(db, &[("ICSAT_DEFINITIONS", &defs)])
+}
+
+/// [`serve_results`] without the server; returns the definitions folder.
+pub fn prepare_results(db: &TestDb) -> String {
     let defs = db.path("defs");
     std::fs::create_dir_all(&defs).unwrap();
     std::fs::write(defs.join("pulse.toml"), PULSE).unwrap();
@@ -95,7 +101,7 @@ pub fn serve_results(db: &TestDb) -> Server {
         .assert_ok();
     }
     run(&["user", "add", "admin@x.io", "--role", "admin"]).assert_ok();
-    Server::start_with(db, &[("ICSAT_DEFINITIONS", &defs)])
+    defs
 }
 
 /// 200 allowed, 403 refused, 404 unknown; anonymous: 303 (pages) or 401.

@@ -855,7 +855,12 @@ fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
         "{text}"
     );
     assert!(text.contains("for the company and for "), "{text}");
-    assert!(text.contains("No actions are recorded yet"), "{text}");
+    // The demo's earlier actions stand beside the services they answer.
+    assert!(
+        text.contains("IT is doing: A chat channel for the service desk"),
+        "{text}"
+    );
+    assert!(!text.contains("Loan laptops for visitors"), "{text}");
     assert!(
         phone.layout_problems(true).is_empty(),
         "{:?}",
@@ -873,30 +878,30 @@ fn an_employee_reads_what_we_heard_and_sees_a_new_action() {
         server.base_url
     ));
     head.wait_for_text("Add an action");
-    head.type_into("#title", "Laptop swaps within one day");
-    head.type_into(
-        "#description",
-        "A spare-laptop pool at every site, from March.",
-    );
+    head.type_into("#title", "Loan laptops for visitors");
+    head.type_into("#description", "Ready at every reception, from March.");
     head.script("document.querySelector('#service').value = 'IT'; return true;");
     head.click("form[action='/results/internal-services/actions'] button[type='submit']");
-    let text = head.wait_for_text("Laptop swaps within one day");
-    assert!(text.contains("Actions (1)"), "{text}");
+    let text = head.wait_for_text("Loan laptops for visitors");
+    assert!(
+        text.contains("Ready at every reception, from March."),
+        "{text}"
+    );
     head.screenshot(&shots.join("actions-1280.png"));
 
     // The employee's page shows it beside IT, and in the list of what is being done.
     let desktop = Driver::start(1280, 900);
     desktop.go(&link);
-    let text = desktop.wait_for_text("Laptop swaps");
+    let text = desktop.wait_for_text("Loan laptops");
     assert!(
-        text.contains("IT is doing: Laptop swaps within one day"),
+        text.contains("IT is doing: Loan laptops for visitors"),
         "{text}"
     );
     assert!(text.contains("planned since"), "{text}");
     assert!(desktop.layout_problems(false).is_empty());
     desktop.screenshot(&shots.join("heard-1280.png"));
     phone.go(&link);
-    phone.wait_for_text("Laptop swaps");
+    phone.wait_for_text("Loan laptops");
     phone.scroll_to("#actions-h");
     phone.screenshot(&shots.join("heard-actions-360.png"));
     drop(server);

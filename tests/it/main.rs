@@ -18,6 +18,7 @@ mod eml;
 mod export;
 mod languages;
 mod mail;
+mod nudges;
 mod operations;
 mod reports;
 mod responses;

@@ -50,7 +50,9 @@ mod tests;
 pub use checks::{check_departments, check_evolution, check_report_by};
 pub use diagnostic::{render_all, Diagnostic, Located, Pos};
 pub use local_time::resolve_local;
-pub use model::{Anonymity, Audience, Definition, Question, QuestionKind, Scale, Section};
+pub use model::{
+    Anonymity, Audience, Definition, Question, QuestionKind, Scale, Section, SeenAbout,
+};
 pub use parse::{
     parse_definition, DEFAULT_LANGUAGE, DEFAULT_MIN_COMMENT_GROUP_SIZE, DEFAULT_MIN_GROUP_SIZE,
     SMALLEST_MIN_GROUP_SIZE, SURVEY_ID_MIN_LEN,

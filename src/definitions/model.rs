@@ -117,6 +117,21 @@ pub struct Question {
     pub label: Option<String>,
     pub required: bool,
     pub kind: QuestionKind,
+    /// An `action_seen` question ("Since the last survey, have you seen changes...?"):
+    /// what it asks about. Its kind is then a single choice of yes, somewhat, no,
+    /// don't know, reported like any choice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<SeenAbout>,
+}
+
+/// What an `action_seen` question asks about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeenAbout {
+    /// A service (a section's `about`).
+    Service(String),
+    /// A set of questions.
+    Questions(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -156,6 +171,15 @@ impl QuestionKind {
 }
 
 impl Question {
+    /// The `type` as written in the file (`action_seen` included).
+    pub fn type_name(&self) -> &'static str {
+        if self.seen.is_some() {
+            "action_seen"
+        } else {
+            self.kind.type_name()
+        }
+    }
+
     /// True for answers that are numbers (likert, rating, enps, nps).
     pub fn is_numeric(&self) -> bool {
         self.value_range().is_some()

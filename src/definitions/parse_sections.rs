@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use toml::de::DeValue;
 
 use super::diagnostic::{Located, Pos};
-use super::model::{Question, QuestionKind, Section};
+use super::model::{Question, QuestionKind, Section, SeenAbout};
 use super::parse_scales::{read_likert, Scales};
 use super::reader::{check_slug, Reader, Table, Value};
+use super::text::TextList;
 use super::translations::Languages;
 
 const SECTION_KEYS: &[&str] = &["id", "title", "about", "skip_label", "questions"];
@@ -15,7 +16,15 @@ const QUESTION_KEYS: &[&str] = &["id", "type", "text", "label", "required"];
 
 /// The longest short label a question may give for table headers.
 pub const MAX_LABEL: usize = 24;
-const QUESTION_TYPES: &[&str] = &["likert", "rating", "enps", "nps", "choice", "text"];
+const QUESTION_TYPES: &[&str] = &[
+    "likert",
+    "rating",
+    "enps",
+    "nps",
+    "choice",
+    "text",
+    "action_seen",
+];
 
 /// Keys each question type takes besides [`QUESTION_KEYS`].
 fn type_keys(question_type: &str) -> &'static [&'static str] {
@@ -24,6 +33,7 @@ fn type_keys(question_type: &str) -> &'static [&'static str] {
         "rating" => &["max"],
         "choice" => &["options", "multiple"],
         "text" => &["max_length"],
+        "action_seen" => &["service", "questions"],
         _ => &[],
     }
 }
@@ -38,6 +48,10 @@ struct Seen {
     sections: BTreeMap<String, Pos>,
     questions: BTreeMap<String, Pos>,
     abouts: BTreeMap<String, String>,
+    /// `action_seen` targets, checked once every section is read.
+    seen_targets: Vec<(std::ops::Range<usize>, SeenAbout)>,
+    /// Ids of the questions an `action_seen` may name (likert, rating, enps, nps, choice).
+    answerable: Vec<String>,
 }
 
 pub(super) fn read_sections(
@@ -67,7 +81,112 @@ pub(super) fn read_sections(
             None => ok = false,
         }
     }
+    for (span, target) in std::mem::take(&mut seen.seen_targets) {
+        match &target {
+            SeenAbout::Service(service) if !seen.abouts.contains_key(service) => {
+                r.error(
+                    &span,
+                    format!(
+                        "no section is about \"{service}\"; an action_seen question names a service a section rates ({})",
+                        seen.abouts.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+                ok = false;
+            }
+            SeenAbout::Questions(ids) => {
+                for id in ids {
+                    if !seen.answerable.contains(id) {
+                        r.error(
+                            &span,
+                            format!("\"{id}\" is not a likert, rating, enps, nps or choice question of this survey"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            SeenAbout::Service(_) => {}
+        }
+    }
     ok.then_some(sections)
+}
+
+/// The fixed answers of an `action_seen` question, in every language of the survey (the
+/// product's words: `i18n`).
+fn seen_options(langs: &Languages) -> TextList {
+    let list = |lang: &str| -> Vec<String> {
+        let words = crate::i18n::words(lang);
+        ["yes", "somewhat", "no", "unsure"]
+            .iter()
+            .map(|k| words.get(&format!("form.seen_{k}")).to_string())
+            .collect()
+    };
+    TextList {
+        default: list(&langs.default),
+        translations: langs
+            .all
+            .iter()
+            .filter(|l| **l != langs.default)
+            .map(|l| (l.clone(), list(l)))
+            .collect(),
+    }
+}
+
+/// What an `action_seen` question asks about: `service`, `questions`, or its section's
+/// `about`.
+fn read_seen(
+    r: &mut Reader<'_>,
+    table: &Table<'_, '_>,
+    context: &QuestionContext<'_>,
+    seen: &mut Seen,
+) -> Option<SeenAbout> {
+    match (table.get("service"), table.get("questions")) {
+        (Some(v), Some(_)) => {
+            r.error(
+                &v.span(),
+                format!(
+                    "{} names a service and questions; give one of them",
+                    table.name
+                ),
+            );
+            None
+        }
+        (Some(v), None) => {
+            let service = r.string(v, &table.describe("service"))?.to_string();
+            let target = SeenAbout::Service(service);
+            seen.seen_targets.push((v.span(), target.clone()));
+            Some(target)
+        }
+        (None, Some(v)) => {
+            let items = r.array(v, &table.describe("questions"))?;
+            let mut ids = Vec::new();
+            for item in items.iter() {
+                ids.push(r.string(item, &table.describe("questions"))?.to_string());
+            }
+            if ids.is_empty() {
+                r.error(
+                    &v.span(),
+                    format!("{} names no question", table.describe("questions")),
+                );
+                return None;
+            }
+            let target = SeenAbout::Questions(ids);
+            seen.seen_targets.push((v.span(), target.clone()));
+            Some(target)
+        }
+        (None, None) => match context.about {
+            Some(about) => Some(SeenAbout::Service(about.to_string())),
+            None => {
+                r.error(
+                    &table.span,
+                    format!(
+                        "{} asks whether changes were seen, but about what? Add service = \"IT\" or questions = [\"...\"], or put it in a section with \"about\"",
+                        table.name
+                    ),
+                );
+                None
+            }
+        },
+    }
 }
 
 /// How messages name a table with an `id`: by the id when it is a string, else by
@@ -122,6 +241,10 @@ fn read_section(
         Some(v) => r.text(v, &table.describe("skip_label"), langs).map(Some),
     };
     let has_about = table.get("about").is_some();
+    let about_name: Option<String> = match table.get("about").map(|v| v.get_ref()) {
+        Some(DeValue::String(name)) => Some(name.to_string()),
+        _ => None,
+    };
     let questions = r.required(&table, "questions").and_then(|v| {
         if matches!(v.get_ref(), DeValue::Table(_)) {
             r.error(
@@ -144,6 +267,7 @@ fn read_section(
             let context = QuestionContext {
                 section: &table.name,
                 has_about,
+                about: about_name.as_deref(),
                 index: i,
             };
             match read_question(r, item, &context, scales, langs, seen) {
@@ -191,6 +315,8 @@ fn read_id(
 struct QuestionContext<'a> {
     section: &'a str,
     has_about: bool,
+    /// The section's `about`, for an `action_seen` question that names nothing else.
+    about: Option<&'a str>,
     index: usize,
 }
 
@@ -285,6 +411,10 @@ fn read_question(
             }
         }
         "choice" => read_choice(r, &table, langs),
+        "action_seen" => Some(QuestionKind::Choice {
+            options: seen_options(langs),
+            multiple: false,
+        }),
         _ => match table.get("max_length") {
             None => Some(DEFAULT_TEXT_MAX_LENGTH),
             Some(v) => r.integer_in(
@@ -296,13 +426,23 @@ fn read_question(
         }
         .map(|max_length| QuestionKind::Text { max_length }),
     };
-    Some(Question {
+    let seen_about = if question_type == "action_seen" {
+        Some(read_seen(r, &table, context, seen)?)
+    } else {
+        None
+    };
+    let question = Question {
         id: id?,
         text: text?,
         label: label?,
         required: required?,
         kind: kind?,
-    })
+        seen: seen_about,
+    };
+    if question.seen.is_none() && !matches!(question.kind, QuestionKind::Text { .. }) {
+        seen.answerable.push(question.id.value.clone());
+    }
+    Some(question)
 }
 
 /// Unknown keys, and keys of another question type (`max` on a likert question).

@@ -182,7 +182,7 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                 csv_text(&wave.label),
                 csv_text(department.unwrap_or("")),
                 csv_text(id),
-                question.kind.type_name().to_string(),
+                question.type_name().to_string(),
             ];
             let figures = group.content().and_then(|f| f.questions.get(id));
             let shown = figures.and_then(|g| g.shown());

@@ -187,7 +187,7 @@ pub fn build(
         }
         questions.push(TrendQuestion {
             id: id.clone(),
-            kind: reference.kind.type_name(),
+            kind: reference.type_name(),
             text: reference.text.default.clone(),
             waves: points,
         });

@@ -282,7 +282,7 @@ fn answer(question: &Question, cell: &str) -> Result<Vec<AnswerValue>, String> {
                 Ok(v) if range.contains(&v) => Ok(vec![one(Some(v as i32), None, 0)]),
                 _ => Err(format!(
                     "\"{trimmed}\" is not a valid {} answer; write a whole number from {} to {}",
-                    question.kind.type_name(),
+                    question.type_name(),
                     range.start(),
                     range.end()
                 )),

@@ -454,7 +454,123 @@ fn the_next_wave_shows_the_actions_of_the_period_before(db: TestDb) {
 }
 
 crate::on_both_backends!(
+    action_seen_is_reported_like_a_choice,
     the_next_wave_shows_the_actions_of_the_period_before,
     publishing_tells_each_employee_once_with_a_link_of_their_own,
     actions_follow_the_rights_of_heads_and_service_owners,
 );
+
+const SEEN_SURVEY: &str = r#"
+id = "seen"
+title = "Pulse with a look back"
+min_group_size = 3
+[audience]
+departments = ["*"]
+[scales.agree5]
+labels = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
+[[sections]]
+id = "it"
+title = "IT"
+about = "IT"
+  [[sections.questions]]
+  id = "it-fast"
+  type = "likert"
+  scale = "agree5"
+  text = "IT is fast."
+  [[sections.questions]]
+  id = "it-seen"
+  type = "action_seen"
+  text = "Since the last survey, have you seen changes in how IT serves you?"
+"#;
+
+/// `action_seen` is answered on the form, imported, and reported like a choice: counts
+/// and shares per group, under the thresholds.
+fn action_seen_is_reported_like_a_choice(db: TestDb) {
+    let defs = db.path("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("seen.toml"), SEEN_SURVEY).unwrap();
+    let roster = db.write(
+        "roster.csv",
+        "email,name,department\na@x.io,A,IT\nb@x.io,B,HR\n",
+    );
+    db.icsat(&["roster", "import", roster.to_str().unwrap()])
+        .assert_ok();
+    let answers = [
+        "Yes",
+        "Somewhat",
+        "No",
+        "Don't know",
+        "Yes",
+        "Yes",
+        "No",
+        "",
+        "Somewhat",
+        "Yes",
+    ];
+    let mut csv = String::from("department,it-fast,it-seen\n");
+    for (i, a) in answers.iter().enumerate() {
+        csv.push_str(&format!(
+            "{},{},{a}\n",
+            if i < 6 { "HR" } else { "IT" },
+            1 + i % 5
+        ));
+    }
+    let file = db.write("seen.csv", csv);
+    let defs = defs.display().to_string();
+    db.icsat_with_definitions(
+        &defs,
+        &[
+            "responses",
+            "import",
+            "seen",
+            "--wave",
+            "w1",
+            file.to_str().unwrap(),
+        ],
+    )
+    .assert_ok();
+    // A typo in an option is refused with the options to use.
+    let bad = db.write("bad.csv", "department,it-fast,it-seen\nHR,3,Maybe\n");
+    let refused = db.icsat_with_definitions(
+        &defs,
+        &[
+            "responses",
+            "import",
+            "seen",
+            "--wave",
+            "w2",
+            bad.to_str().unwrap(),
+        ],
+    );
+    refused.assert_fails(1);
+    let report = db.icsat_with_definitions(&defs, &["report", "seen", "--format", "json"]);
+    report.assert_ok();
+    let report: Value = serde_json::from_str(&report.stdout()).unwrap();
+    let company = &report["groups"][0]["questions"]["it-seen"];
+    // 9 answers: Yes 4, Somewhat 2, No 2, Don't know 1.
+    assert_eq!(company["n"], 9, "{company}");
+    let counts: Vec<u64> = company["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [4, 2, 2, 1], "{company}");
+    for (o, expected) in company["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([4.0, 2.0, 2.0, 1.0])
+    {
+        assert!(
+            (o["share"].as_f64().unwrap() - expected / 9.0).abs() < 1e-9,
+            "{o}"
+        );
+    }
+    let summary = db.icsat_with_definitions(&defs, &["export", "seen", "--wave", "w1"]);
+    assert!(
+        summary.stdout().contains(",it-seen,action_seen,"),
+        "{}",
+        summary.stdout()
+    );
+}

@@ -1,6 +1,7 @@
 //! Tests of the definitions module: invalid files (message, line, column), valid
 //! files, scheduling, cross-checks and the shipped definitions.
 
+mod action_seen;
 mod checks;
 mod invalid;
 mod schedule;

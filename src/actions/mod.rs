@@ -6,6 +6,8 @@
 //! a head acts for their subtree, and as the owner of a service (a section's `about`
 //! naming a department of their subtree) towards any consumer department.
 
+pub mod areas;
+
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};

@@ -13,16 +13,14 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::actions::{self, Action, Status};
+use crate::actions::{self, areas, Status};
 use crate::auth::rights::Rights;
 use crate::db::schema::{users, wave_releases, waves};
 use crate::db::{Conn, DbError};
 use crate::definitions::{Definition, QuestionKind};
 use crate::mail::{self, MailError, MailKind, OutgoingMail};
 use crate::reports::org::Org;
-use crate::reports::wave::WaveReport;
 use crate::reports::{ReportError, WaveQuery};
-use crate::stats::QuestionSummary;
 use crate::waves::lifecycle::Mailer;
 
 /// Waves closed longer ago than this are history: their release is not nudged about.
@@ -61,58 +59,6 @@ pub fn run(conn: &mut Conn, mailer: &Mailer, now: NaiveDateTime) -> Result<Nudge
         overdue: overdue(conn, mailer, now)?,
         digests: digest(conn, mailer, now)?,
     })
-}
-
-/// Questions (likert and rating) on which a department's favourable share is below the
-/// company's, both shown in the release.
-fn below_company(report: &WaveReport, department: &str) -> Vec<String> {
-    let favorable = |name: Option<&str>, id: &str| -> Option<f64> {
-        let group = report.groups.iter().find(|g| g.department() == name)?;
-        match group.content()?.questions.get(id)?.shown()? {
-            QuestionSummary::Scale(s) => s.favorable,
-            _ => None,
-        }
-    };
-    let Some(company) = report.groups.first().and_then(|g| g.content()) else {
-        return Vec::new();
-    };
-    company
-        .questions
-        .keys()
-        .filter(|id| {
-            matches!(
-                (favorable(None, id), favorable(Some(department), id)),
-                (Some(c), Some(d)) if d < c
-            )
-        })
-        .cloned()
-        .collect()
-}
-
-/// Services a department's rating of falls below the company's.
-fn services_below(report: &WaveReport, service: &str, consumers: &[&str]) -> Vec<String> {
-    let rating = |name: Option<&str>| -> Option<f64> {
-        let group = report.groups.iter().find(|g| g.department() == name)?;
-        group.content()?.services.get(service)?.shown()?.favorable
-    };
-    let Some(company) = rating(None) else {
-        return Vec::new();
-    };
-    consumers
-        .iter()
-        .filter(|d| rating(Some(d)).is_some_and(|r| r < company))
-        .map(|d| d.to_string())
-        .collect()
-}
-
-/// Actions that answer a wave's results: recorded against it, or made after it closed.
-fn answering<'a>(all: &'a [Action], label: &str, closed: Option<NaiveDateTime>) -> Vec<&'a Action> {
-    all.iter()
-        .filter(|a| match &a.wave {
-            Some(w) => w == label,
-            None => closed.is_some_and(|c| a.created_at >= c),
-        })
-        .collect()
 }
 
 fn question_text(definition: &Definition, id: &str) -> String {
@@ -230,13 +176,13 @@ fn released(conn: &mut Conn, mailer: &Mailer, now: NaiveDateTime) -> Result<usiz
         )?;
         let org = Org::load(conn)?;
         let all = actions::list(conn, Rights::Admin, Some(&survey))?;
-        let acted = answering(&all, &label, closed);
+        let acted = areas::answering(&all, &label, closed);
         let title = definition.title.get(&definition.language).to_string();
         for head in heads(conn)? {
             let Some(department) = org.name(head.department_id).map(str::to_string) else {
                 continue;
             };
-            let areas: Vec<String> = below_company(&report, &department)
+            let areas: Vec<String> = areas::below_company(&report, &department)
                 .into_iter()
                 .filter(|id| is_scale(&definition, id))
                 .filter(|id| {
@@ -258,7 +204,7 @@ fn released(conn: &mut Conn, mailer: &Mailer, now: NaiveDateTime) -> Result<usiz
                     .map(|d| d.name.as_str())
                     .filter(|d| *d != service)
                     .collect();
-                let below: Vec<String> = services_below(&report, service, &consumers)
+                let below: Vec<String> = areas::services_below(&report, service, &consumers)
                     .into_iter()
                     .filter(|d| {
                         !acted
@@ -416,9 +362,9 @@ fn digest(conn: &mut Conn, mailer: &Mailer, now: NaiveDateTime) -> Result<usize,
             },
         )?;
         let all = actions::list(conn, Rights::Admin, Some(survey))?;
-        let acted = answering(&all, label, *closed);
+        let acted = areas::answering(&all, label, *closed);
         for d in &org.departments {
-            let open: Vec<String> = below_company(&report, &d.name)
+            let open: Vec<String> = areas::below_company(&report, &d.name)
                 .into_iter()
                 .filter(|id| is_scale(&definition, id))
                 .filter(|id| {

@@ -491,3 +491,159 @@ pub async fn audit(
         .pages
         .render(StatusCode::OK, "admin/audit.html", &context)
 }
+
+/// An area of a wave's results that calls for an action and has none.
+#[derive(serde::Serialize)]
+struct OpenArea {
+    department: String,
+    question: String,
+    /// "below the company", and/or the significant fall since the wave before.
+    why: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct FollowUpQuery {
+    wave: Option<String>,
+}
+
+/// `GET /admin/surveys/{survey}/follow-up?wave=`: for HR, the areas of a closed wave
+/// with a significant fall or below the company and no action, and the actions done
+/// since the wave before with what moved.
+pub async fn follow_up(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<FollowUpQuery>,
+) -> HttpResponse {
+    let signed = match admin(&state, &req, Output::Html).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let survey = path.into_inner();
+    let asked = query.into_inner().wave;
+    let cache = state.definitions.clone();
+    let s = survey.clone();
+    let found = state
+        .db
+        .run(move |conn| -> Result<_, ViewError> {
+            use crate::actions::{self, areas};
+            use crate::auth::rights::Rights;
+            let (wave, definition) = data::wave(conn, &cache, &s, asked.as_deref())?;
+            let lang = definition.language.clone();
+            let action_error = |e: actions::ActionError| match e {
+                actions::ActionError::Db(e) => ViewError::Db(e),
+                e => ViewError::NotFound(e.to_string()),
+            };
+            let all = actions::list(conn, Rights::Admin, Some(&s)).map_err(action_error)?;
+            let org = crate::reports::org::Org::load(conn)?;
+            let (report, _) = crate::reports::wave_report(
+                conn,
+                &crate::reports::WaveQuery {
+                    survey: &s,
+                    wave: Some(&wave.label),
+                    department: None,
+                    filters: &[],
+                },
+            )?;
+            let acted = areas::answering(&all, &wave.label, wave.closed_at);
+            let scale = |id: &str| {
+                definition.question(id).is_some_and(|q| {
+                    matches!(
+                        q.kind,
+                        crate::definitions::QuestionKind::Likert { .. }
+                            | crate::definitions::QuestionKind::Rating { .. }
+                    )
+                })
+            };
+            let mut open = Vec::new();
+            for group in report.groups.iter().skip(1) {
+                let Some(name) = group.department() else {
+                    continue;
+                };
+                if group.content().is_none() {
+                    continue;
+                }
+                let below = areas::below_company(&report, name);
+                // Significant falls since the wave before, from the department's trend.
+                let falls: Vec<(String, f64)> = crate::reports::trend_report(conn, &s, Some(name))
+                    .map(|t| {
+                        t.questions
+                            .iter()
+                            .filter_map(|q| {
+                                let point = q.waves.iter().find(|p| p.wave == wave.label)?;
+                                match point.change.as_ref()? {
+                                    crate::reports::trend::TrendChange::Scale(c)
+                                        if c.favorable.significant
+                                            && c.favorable.delta.is_some_and(|d| d < 0.0) =>
+                                    {
+                                        Some((q.id.clone(), c.favorable.delta.unwrap_or(0.0)))
+                                    }
+                                    _ => None,
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut ids: Vec<&String> =
+                    below.iter().chain(falls.iter().map(|(q, _)| q)).collect();
+                ids.sort();
+                ids.dedup();
+                for id in ids {
+                    if !scale(id) {
+                        continue;
+                    }
+                    let answered = acted
+                        .iter()
+                        .any(|a| a.answers_question(&definition, id) && a.concerns(&org, name));
+                    if answered {
+                        continue;
+                    }
+                    let mut why = Vec::new();
+                    if below.contains(id) {
+                        why.push("below the company".to_string());
+                    }
+                    if let Some((_, d)) = falls.iter().find(|(q, _)| q == id) {
+                        why.push(format!(
+                            "{:+.0} points since the wave before, significant",
+                            d * 100.0
+                        ));
+                    }
+                    open.push(OpenArea {
+                        department: name.to_string(),
+                        question: definition
+                            .question(id)
+                            .map_or_else(|| id.clone(), |q| q.text.get(&lang).to_string()),
+                        why: why.join("; "),
+                    });
+                }
+            }
+            let period = actions::before_wave(conn, Rights::Admin, &s, &definition, &wave.label)
+                .map_err(action_error)?;
+            let company = crate::reports::trend_report(conn, &s, None).ok();
+            let done: Vec<super::views::EffectView> =
+                super::views::effects(&period, company.as_ref(), &wave.label, &definition)
+                    .into_iter()
+                    .filter(|e| e.status_class == "done")
+                    .collect();
+            let title = definition.title.get(&lang).to_string();
+            Ok((wave.label, title, open, done, period.since_wave))
+        })
+        .await;
+    let (label, title, open, done, since) = match found {
+        Ok(found) => found,
+        Err(e) => return Denied::from(e).respond(&state, Output::Html),
+    };
+    let mut context = Context::new();
+    context.insert("page_title", &format!("Follow-up: {title}"));
+    context.insert("user", &nav(&state, &signed, None));
+    context.insert("help", &state.config.help_contact);
+    context.insert("survey", &urlencode(&survey));
+    context.insert("survey_title", &title);
+    context.insert("wave", &label);
+    context.insert("open", &open);
+    context.insert("done", &done);
+    context.insert("since", &since);
+    state
+        .pages
+        .render(StatusCode::OK, "admin/follow_up.html", &context)
+}

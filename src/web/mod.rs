@@ -132,6 +132,10 @@ impl Application {
                     web::get().to(admin::wave),
                 )
                 .route("/admin/surveys/{survey}/trend", web::get().to(admin::trend))
+                .route(
+                    "/admin/surveys/{survey}/follow-up",
+                    web::get().to(admin::follow_up),
+                )
                 .route("/admin/mail/{id}/resend", web::post().to(admin::resend))
                 .route(
                     "/admin/surveys/{survey}/waves/{label}/mail/resend",

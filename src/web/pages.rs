@@ -49,6 +49,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/trend.html"),
     ),
     (
+        "admin/follow_up.html",
+        include_str!("../../templates/admin/follow_up.html"),
+    ),
+    (
         "admin/audit.html",
         include_str!("../../templates/admin/audit.html"),
     ),

@@ -227,6 +227,11 @@ fn access_matrix(db: TestDb) {
             [ALLOW, DENY, DENY, DENY],
         ),
         ("/results/pulse/actions".into(), 303, [ALLOW; 4]),
+        (
+            "/admin/surveys/pulse/follow-up".into(),
+            303,
+            [ALLOW, DENY, DENY, DENY],
+        ),
         ("/api/actions".into(), 401, [ALLOW; 4]),
         ("/api/actions?survey=pulse".into(), 401, [ALLOW; 4]),
         ("/heard/no-such-link".into(), 404, [404; 4]),

@@ -85,6 +85,24 @@ fn a_small_demo_has_history(db: TestDb) {
         &server,
         &crate::common::link_for(&db, &server, "admin@demo.example"),
     );
+    // HR's follow-up: what was done since the wave before, beside what moved.
+    let follow = server.get_with("/admin/surveys/internal-services/follow-up", &session);
+    assert_eq!(follow.status, 200, "{}", follow.body);
+    assert!(
+        follow.body.contains("Areas without an action"),
+        "{}",
+        follow.body
+    );
+    assert!(
+        follow.body.contains("Outage notices by text message"),
+        "{}",
+        follow.body
+    );
+    assert!(
+        follow.body.contains("since the wave before"),
+        "{}",
+        follow.body
+    );
     let dashboard = server.get_with("/admin", &session).body;
     let now = dashboard
         .find("<h2 id=\"now-h\">Now</h2>")

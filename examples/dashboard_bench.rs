@@ -9,6 +9,14 @@
 //! default 100000; the generation code is copied from there). Without a URL it uses a
 //! SQLite file in a temporary folder; a PostgreSQL URL (for example
 //! `postgres://postgres@127.0.0.1:5432/test`) gets a schema of its own, dropped at the end.
+//! The environment variable `ICSAT_BENCH_WAVES` sets the number of waves instead of 5;
+//! issue #15's 36 waves of 100,000 on each backend (the example finds `icsat` next to
+//! its own folder, so build both):
+//!
+//!     cargo build --release --bin icsat --example dashboard_bench
+//!     ICSAT_BENCH_WAVES=36 target/release/examples/dashboard_bench 100000
+//!     ICSAT_BENCH_WAVES=36 target/release/examples/dashboard_bench 100000 postgres://postgres@127.0.0.1:5432/test
+//!
 //! Every wave is counted (its final release, `reports::release::make`) before the server starts, so the
 //! pages read stored counts as they do in production.
 //!
@@ -34,6 +42,7 @@ mod bench_org;
 
 use bench_org::*;
 
+/// Waves stored, unless `ICSAT_BENCH_WAVES` says otherwise.
 const WAVES: usize = 5;
 /// Timed requests per route, after warm-up requests.
 const RUNS: usize = 30;
@@ -47,6 +56,7 @@ fn generate(
     definitions: &Path,
     teams: &[String],
     respondents: usize,
+    waves: usize,
 ) -> Result<(), BoxError> {
     let (toml, questions) = survey(SLUG);
     std::fs::create_dir_all(definitions)?;
@@ -57,11 +67,11 @@ fn generate(
     let survey_id = icsat::waves::survey_id(conn, SLUG)?.ok_or("survey not stored")?;
     let org = Org::load(conn)?;
     let sizes = department_sizes(&org, teams, respondents);
-    eprintln!("storing {WAVES} waves of {respondents} responses");
+    eprintln!("storing {waves} waves of {respondents} responses");
     bulk_load_settings(conn, true)?;
     let mut rng = Rng(0x1c5a_7001 ^ respondents as u64);
     let mut wave_ids = Vec::new();
-    for w in 0..WAVES {
+    for w in 0..waves {
         let label = wave_label(w);
         let started = Instant::now();
         let id = store_wave(
@@ -319,6 +329,13 @@ fn main() -> Result<(), BoxError> {
     if respondents == 0 {
         return Err("RESPONDENTS must be a positive number, e.g. 100000".into());
     }
+    let waves: usize = match std::env::var("ICSAT_BENCH_WAVES") {
+        Ok(n) => n.trim().parse()?,
+        Err(_) => WAVES,
+    };
+    if waves == 0 {
+        return Err("ICSAT_BENCH_WAVES must be a positive number, e.g. 36".into());
+    }
     let dir = tempfile::tempdir()?;
     let given = args.next();
     let (_schema, url) = match &given {
@@ -353,7 +370,7 @@ fn main() -> Result<(), BoxError> {
         icsat::roster::import(&db, &roster_path, Some(&departments_path), false)?;
         let mut conn = db.get()?;
         let started = Instant::now();
-        generate(&mut conn, &definitions, &teams, respondents)?;
+        generate(&mut conn, &definitions, &teams, respondents, waves)?;
         eprintln!(
             "generated and counted in {:.1} s",
             started.elapsed().as_secs_f64()
@@ -380,7 +397,7 @@ fn main() -> Result<(), BoxError> {
     let admin = sign_in(&admin_agent, &base_url, &admin_link)?;
     let head = sign_in(&head_agent, &base_url, &head_link)?;
 
-    let latest = wave_label(WAVES - 1);
+    let latest = wave_label(waves - 1);
     let load_before = load_average();
     let mut routes = Vec::new();
     let mut run =
@@ -437,7 +454,7 @@ fn main() -> Result<(), BoxError> {
 
     println!();
     println!(
-        "dashboard benchmark: {kind}, {respondents} respondents per wave, {WAVES} waves, \
+        "dashboard benchmark: {kind}, {respondents} respondents per wave, {waves} waves, \
          60 departments, 30 questions; `{binary} serve` over HTTP/1.1 (keep-alive)"
     );
     println!("load average (1, 5, 15 min): {load_before} before, {load_after} after");

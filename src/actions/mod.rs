@@ -582,7 +582,12 @@ pub fn update(
             .execute(c))?;
         Ok::<_, ActionError>(())
     })?;
-    list(conn, Rights::Admin, Some(&survey))?
+    get(conn, &survey, id)
+}
+
+/// One action of `survey`, whoever may see it (the caller checked).
+pub fn get(conn: &mut Conn, survey: &str, id: i64) -> Result<Action, ActionError> {
+    list(conn, Rights::Admin, Some(survey))?
         .into_iter()
         .find(|a| a.id == id)
         .ok_or(ActionError::NotFound(id))

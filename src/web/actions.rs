@@ -197,6 +197,37 @@ fn form_problem(fields: &[(String, String)]) -> Option<String> {
     None
 }
 
+/// A posted form's account and fields, once its CSRF field and its dates and status
+/// are good; or the response that refuses it.
+async fn posted_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Signed, Vec<(String, String)>), Box<HttpResponse>> {
+    let signed = access::signed_in(state, req)
+        .await
+        .map_err(|d| Box::new(d.respond(state, Output::Html)))?;
+    let fields = pairs(body);
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    if !access::session_csrf_ok(state, &signed, csrf) {
+        return Err(Box::new(
+            Denied::Forbidden("the form expired; reload the page and try again".into())
+                .respond(state, Output::Html),
+        ));
+    }
+    if let Some(problem) = form_problem(&fields) {
+        return Err(Box::new(refusal(
+            state,
+            &ActionError::Invalid(problem),
+            Output::Html,
+        )));
+    }
+    Ok((signed, fields))
+}
+
 /// `POST /results/{survey}/actions`: adds an action from the form.
 pub async fn add(
     state: web::Data<AppState>,
@@ -204,22 +235,10 @@ pub async fn add(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let signed = match access::signed_in(&state, &req).await {
-        Ok(s) => s,
-        Err(d) => return d.respond(&state, Output::Html),
+    let (signed, fields) = match posted_form(&state, &req, &body).await {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
-    let fields = pairs(&body);
-    let csrf = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    if !access::session_csrf_ok(&state, &signed, csrf) {
-        return Denied::Forbidden("the form expired; reload the page and try again".into())
-            .respond(&state, Output::Html);
-    }
-    if let Some(problem) = form_problem(&fields) {
-        return refusal(&state, &ActionError::Invalid(problem), Output::Html);
-    }
     let survey = path.into_inner();
     let new = form_action(&fields, &survey);
     match create(&state, &signed, new).await {
@@ -248,10 +267,7 @@ async fn create(state: &AppState, signed: &Signed, new: NewAction) -> Result<Act
                 &new.survey,
                 &format!("added action {id}"),
             );
-            actions::list(conn, Rights::Admin, Some(&new.survey))?
-                .into_iter()
-                .find(|a| a.id == id)
-                .ok_or(ActionError::NotFound(id))
+            actions::get(conn, &new.survey, id)
         })
         .await
 }
@@ -286,22 +302,10 @@ pub async fn update(
     path: web::Path<(String, i64)>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let signed = match access::signed_in(&state, &req).await {
-        Ok(s) => s,
-        Err(d) => return d.respond(&state, Output::Html),
+    let (signed, fields) = match posted_form(&state, &req, &body).await {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
-    let fields = pairs(&body);
-    let csrf = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    if !access::session_csrf_ok(&state, &signed, csrf) {
-        return Denied::Forbidden("the form expired; reload the page and try again".into())
-            .respond(&state, Output::Html);
-    }
-    if let Some(problem) = form_problem(&fields) {
-        return refusal(&state, &ActionError::Invalid(problem), Output::Html);
-    }
     let (survey, id) = path.into_inner();
     let get = |name: &str| {
         fields

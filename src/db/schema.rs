@@ -268,6 +268,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    shared_comments (release_id, ordinal) {
+        release_id -> BigInt,
+        ordinal -> Integer,
+        marked_by -> Text,
+        marked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     result_links (token_hash) {
         token_hash -> Text,
         wave_id -> BigInt,
@@ -344,6 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     wave_cubes,
     audit_log,
     publications,
+    shared_comments,
     result_links,
     actions,
     action_updates,

@@ -27,6 +27,9 @@ pub struct Definition {
     pub min_group_size: u32,
     /// Threshold for showing comments (default 10, or `min_group_size` when larger).
     pub min_comment_group_size: u32,
+    /// Published results may show comments, those HR marks as shareable (an icsat
+    /// addition; default false: published results never show a comment).
+    pub share_comments: bool,
     /// The roster facts a response keeps as report dimensions (`report_by`,
     /// `tenure_bands`); default none.
     pub report_by: ReportBy,

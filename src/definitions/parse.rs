@@ -21,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "report_by",
     "tenure_bands",
     "release_every",
+    "share_comments",
     "language",
     "languages",
     "schedule",
@@ -87,6 +88,10 @@ pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
     let (min_group_size, min_comment_group_size) = read_thresholds(&mut r, &top);
     let report_by = super::report_by::read_report_by(&mut r, &top);
     let release_every = read_release_every(&mut r, &top);
+    let share_comments = match top.get("share_comments") {
+        None => Some(false),
+        Some(v) => r.bool(v, "\"share_comments\""),
+    };
     let schedule = top
         .get("schedule")
         .map(|v| super::parse_schedule::read_schedule(&mut r, v));
@@ -111,6 +116,7 @@ pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
             min_comment_group_size: min_comment_group_size?,
             report_by: report_by?,
             release_every: release_every?,
+            share_comments: share_comments?,
             language: langs.default,
             languages: langs.all,
             schedule: match schedule {

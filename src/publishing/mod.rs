@@ -269,3 +269,80 @@ pub fn notify(
         Ok(queued)
     })
 }
+
+/// A comment of the wave's final release (the whole audience's, as every report shows
+/// it), and whether HR marked it as shareable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Shareable {
+    pub ordinal: i32,
+    pub question: String,
+    pub text: String,
+    pub shared: bool,
+}
+
+/// The whole audience's comments of the wave's final release, with HR's marks; empty
+/// before a final release or where the comments are withheld.
+pub fn shareable(conn: &mut Conn, wave_id: i64) -> Result<Vec<Shareable>, PublishError> {
+    use crate::db::schema::shared_comments;
+    let Some(released) = release::latest(conn, wave_id)?.filter(|r| r.info.is_final) else {
+        return Ok(Vec::new());
+    };
+    let org = crate::reports::org::Org::load(conn)?;
+    let Some(listed) = release::numbered_comments(conn, &released, &org, None)? else {
+        return Ok(Vec::new());
+    };
+    let marked: Vec<i32> = crate::with_conn!(*conn, c => shared_comments::table
+        .filter(shared_comments::release_id.eq(released.id))
+        .select(shared_comments::ordinal)
+        .load(c))?;
+    Ok(listed
+        .into_iter()
+        .map(|(ordinal, c)| Shareable {
+            ordinal,
+            question: c.question,
+            text: c.text,
+            shared: marked.contains(&ordinal),
+        })
+        .collect())
+}
+
+/// Marks exactly `ordinals` of the wave's final release's comments as shareable (the
+/// others not); returns how many are marked. Ordinals that are not a shown comment are
+/// left out.
+pub fn share(
+    conn: &mut Conn,
+    wave_id: i64,
+    ordinals: &[i32],
+    by: &str,
+    now: NaiveDateTime,
+) -> Result<usize, PublishError> {
+    use crate::db::schema::shared_comments;
+    let Some(released) = release::latest(conn, wave_id)?.filter(|r| r.info.is_final) else {
+        return Err(PublishError::NotFinal(format!("{wave_id}")));
+    };
+    let shown: Vec<i32> = shareable(conn, wave_id)?
+        .iter()
+        .map(|s| s.ordinal)
+        .collect();
+    let chosen: Vec<i32> = ordinals
+        .iter()
+        .copied()
+        .filter(|o| shown.contains(o))
+        .collect();
+    conn.transaction(|conn| {
+        crate::with_conn!(*conn, c => diesel::delete(shared_comments::table
+            .filter(shared_comments::release_id.eq(released.id)))
+            .execute(c))?;
+        for ordinal in &chosen {
+            crate::with_conn!(*conn, c => diesel::insert_into(shared_comments::table)
+                .values((
+                    shared_comments::release_id.eq(released.id),
+                    shared_comments::ordinal.eq(ordinal),
+                    shared_comments::marked_by.eq(by),
+                    shared_comments::marked_at.eq(now),
+                ))
+                .execute(c))?;
+        }
+        Ok(chosen.len())
+    })
+}

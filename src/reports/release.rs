@@ -322,24 +322,40 @@ pub fn comments(
     org: &Org,
     scope: Option<i64>,
 ) -> Result<Option<Vec<Comment>>, ReportError> {
+    Ok(numbered_comments(conn, released, org, scope)?
+        .map(|list| list.into_iter().map(|(_, c)| c).collect()))
+}
+
+/// [`comments`] with each one's number in the release (what HR marks as shareable).
+pub fn numbered_comments(
+    conn: &mut Conn,
+    released: &Released,
+    org: &Org,
+    scope: Option<i64>,
+) -> Result<Option<Vec<(i32, Comment)>>, ReportError> {
     let group = scope.map_or(Group::Audience, Group::Department);
     if !released.disclosure.comments(&group, ()).is_shown() {
         return Ok(None);
     }
     let group_id = scope.unwrap_or(0);
-    let rows: Vec<(String, String, Option<i64>)> = crate::with_conn!(*conn, c => release_comments::table
+    let rows: Vec<(i32, String, String, Option<i64>)> = crate::with_conn!(*conn, c => release_comments::table
         .filter(release_comments::release_id.eq(released.id))
         .filter(release_comments::group_id.eq(group_id))
         .order(release_comments::ordinal)
-        .select((release_comments::question_id, release_comments::text, release_comments::department_id))
+        .select((release_comments::ordinal, release_comments::question_id, release_comments::text, release_comments::department_id))
         .load(c))
     .map_err(DbError::from)?;
     Ok(Some(
         rows.into_iter()
-            .map(|(question, text, department)| Comment {
-                question,
-                text,
-                department: department.and_then(|d| org.name(d)).map(str::to_string),
+            .map(|(ordinal, question, text, department)| {
+                (
+                    ordinal,
+                    Comment {
+                        question,
+                        text,
+                        department: department.and_then(|d| org.name(d)).map(str::to_string),
+                    },
+                )
             })
             .collect(),
     ))

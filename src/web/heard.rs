@@ -98,6 +98,14 @@ pub struct HeardPage {
     pub services: Vec<ServiceRow>,
     /// Every action that concerns the reader, whatever it answers.
     pub actions: Vec<ActionLine>,
+    /// The comments HR marked as shareable, where the definition allows it.
+    pub comments: Vec<SharedComment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedComment {
+    pub question: String,
+    pub text: String,
 }
 
 fn day(t: NaiveDateTime) -> String {
@@ -185,7 +193,12 @@ fn service_figure(rating: Option<&crate::auth::rights::ServiceRating>, min: u64)
 
 /// The page of `view` (a department's, or the company's) with the actions that concern
 /// its readers. Pure: what the release shows, cut and labelled.
-pub fn page(view: &WaveView, actions: &[Action], rate: Option<String>) -> HeardPage {
+pub fn page(
+    view: &WaveView,
+    actions: &[Action],
+    rate: Option<String>,
+    shared: &[publishing::Shareable],
+) -> HeardPage {
     let report = &view.report;
     let definition = &view.definition;
     let min = report.min_group_size;
@@ -279,6 +292,16 @@ pub fn page(view: &WaveView, actions: &[Action], rate: Option<String>) -> HeardP
         sections,
         services,
         actions: relevant.iter().map(|a| line(a)).collect(),
+        comments: shared
+            .iter()
+            .filter(|c| c.shared)
+            .map(|c| SharedComment {
+                question: definition
+                    .question(&c.question)
+                    .map_or_else(|| c.question.clone(), |q| q.text.get(lang).to_string()),
+                text: c.text.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -349,7 +372,11 @@ fn actions_stamp(conn: &mut crate::db::Conn, survey: &str) -> Result<String, Vie
         .filter(actions::survey.eq(survey))
         .select((diesel::dsl::count_star(), diesel::dsl::max(actions::updated_at)))
         .first(c))?;
-    Ok(format!("{count}:{latest:?}"))
+    use crate::db::schema::shared_comments;
+    let (marked, last): (i64, Option<NaiveDateTime>) = crate::with_conn!(*conn, c => shared_comments::table
+        .select((diesel::dsl::count_star(), diesel::dsl::max(shared_comments::marked_at)))
+        .first(c))?;
+    Ok(format!("{count}:{latest:?}:{marked}:{last:?}"))
 }
 
 /// What a request of the page needs: the view, the actions, the rate.
@@ -358,6 +385,9 @@ struct Loaded {
     actions: Vec<Action>,
     rate: Option<String>,
     publication: Option<Publication>,
+    /// The release's comments with HR's marks, when the survey shares comments.
+    comments: Vec<publishing::Shareable>,
+    share_comments: bool,
 }
 
 fn load(
@@ -372,11 +402,22 @@ fn load(
     let actions = actions::list(conn, Rights::Admin, Some(survey)).map_err(action_error)?;
     let rate = rate_text(conn, &view)?;
     let publication = publishing::find(conn, view.wave.id).map_err(publish_error)?;
+    // Sharing comments is a policy of the survey as it stands now, not at the wave.
+    let share_comments = crate::surveys::current(conn, survey)
+        .map(|(_, d)| d.share_comments)
+        .unwrap_or(false);
+    let comments = if share_comments {
+        publishing::shareable(conn, view.wave.id).map_err(publish_error)?
+    } else {
+        Vec::new()
+    };
     Ok(Loaded {
         view,
         actions,
         rate,
         publication,
+        comments,
+        share_comments,
     })
 }
 
@@ -400,7 +441,12 @@ fn render(
     loaded: &Loaded,
     extra: impl FnOnce(&mut Context),
 ) -> Result<String, tera::Error> {
-    let heard = page(&loaded.view, &loaded.actions, loaded.rate.clone());
+    let heard = page(
+        &loaded.view,
+        &loaded.actions,
+        loaded.rate.clone(),
+        &loaded.comments,
+    );
     let mut context = Context::new();
     context.insert(
         "page_title",
@@ -593,6 +639,8 @@ async fn show(
             context.insert("live", &live);
             context.insert("published", &query.published);
             context.insert("notified", &query.notified);
+            context.insert("share_comments", &loaded.share_comments);
+            context.insert("shareable", &loaded.comments);
             context.insert(
                 "base",
                 &format!(
@@ -744,6 +792,71 @@ async fn change(
             &[format!("{why}.")],
             &state.config.help_contact,
         ),
+        Err(e) => Denied::from(e).respond(&state, Output::Html),
+    }
+}
+
+/// `POST /admin/surveys/{survey}/waves/{label}/shared-comments`: the comments HR marks
+/// as shareable (`ordinal` fields), replacing the earlier marks.
+pub async fn share_comments(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let signed = match access::signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(d) => return d.respond(&state, Output::Html),
+    };
+    if let Err(refused) = signed.user.rights().require_admin() {
+        return Denied::Forbidden(refused.to_string()).respond(&state, Output::Html);
+    }
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    if !access::session_csrf_ok(&state, &signed, csrf) {
+        return Denied::Forbidden("the form expired; reload the page and try again".into())
+            .respond(&state, Output::Html);
+    }
+    let ordinals: Vec<i32> = fields
+        .iter()
+        .filter(|(k, _)| k == "ordinal")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let (survey, label) = path.into_inner();
+    let (s, l) = (survey.clone(), label.clone());
+    let actor = signed.user.email.clone();
+    let done = state
+        .db
+        .run(move |conn| -> Result<usize, ViewError> {
+            let not_found = || ViewError::NotFound(format!("there is no wave {s}/{l}"));
+            let survey_id = crate::waves::survey_id(conn, &s)?.ok_or_else(not_found)?;
+            let wave = crate::waves::find(conn, survey_id, &l)?.ok_or_else(not_found)?;
+            let marked = publishing::share(conn, wave.id, &ordinals, &actor, crate::db::now())
+                .map_err(publish_error)?;
+            crate::audit::record(
+                conn,
+                &actor,
+                crate::audit::PUBLISH,
+                &format!("{s}/{l}"),
+                &format!("{marked} comments marked shareable"),
+            );
+            Ok(marked)
+        })
+        .await;
+    match done {
+        Ok(_) => HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!(
+                    "/admin/surveys/{}/waves/{}/heard#comments-h",
+                    super::results::urlencode(&survey),
+                    super::results::urlencode(&label)
+                ),
+            ))
+            .finish(),
         Err(e) => Denied::from(e).respond(&state, Output::Html),
     }
 }

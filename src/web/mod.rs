@@ -126,6 +126,10 @@ impl Application {
                     "/admin/surveys/{survey}/waves/{label}/unpublish",
                     web::post().to(heard::unpublish),
                 )
+                .route(
+                    "/admin/surveys/{survey}/waves/{label}/shared-comments",
+                    web::post().to(heard::share_comments),
+                )
                 .route("/admin", web::get().to(admin::index))
                 .route(
                     "/admin/surveys/{survey}/waves/{label}",

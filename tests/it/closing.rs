@@ -454,6 +454,7 @@ fn the_next_wave_shows_the_actions_of_the_period_before(db: TestDb) {
 }
 
 crate::on_both_backends!(
+    comments_are_shared_only_as_hr_marks,
     action_seen_is_reported_like_a_choice,
     the_next_wave_shows_the_actions_of_the_period_before,
     publishing_tells_each_employee_once_with_a_link_of_their_own,
@@ -573,4 +574,99 @@ fn action_seen_is_reported_like_a_choice(db: TestDb) {
         "{}",
         summary.stdout()
     );
+}
+
+/// Comments reach the published page only where the definition allows it, and only
+/// those HR marks.
+fn comments_are_shared_only_as_hr_marks(db: TestDb) {
+    let defs = crate::access::prepare_results(&db);
+    db.icsat(&["results", "publish", &format!("pulse/{WAVE}")])
+        .assert_ok();
+    let heard = format!("/results/pulse/waves/{WAVE}/heard");
+    let preview = format!("/admin/surveys/pulse/waves/{WAVE}/heard");
+    {
+        let server = Server::start_with(&db, &[("ICSAT_DEFINITIONS", &defs)]);
+        let admin = crate::common::sign_in_with_link(
+            &server,
+            &crate::common::link_for(&db, &server, "admin@x.io"),
+        );
+        let page = server.get_with(&preview, &admin).body;
+        assert!(
+            !page.contains("Comments to share"),
+            "not without share_comments"
+        );
+        assert!(!server
+            .get_with(&heard, &admin)
+            .body
+            .contains("In your words"));
+    }
+    // The survey now shares comments: HR ticks one.
+    let path = std::path::Path::new(&defs).join("pulse.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen(
+            "title = \"Quarterly pulse\"",
+            "title = \"Quarterly pulse\"\nshare_comments = true",
+            1,
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(&db, &[("ICSAT_DEFINITIONS", &defs)]);
+    let admin = crate::common::sign_in_with_link(
+        &server,
+        &crate::common::link_for(&db, &server, "admin@x.io"),
+    );
+    let head = crate::common::sign_in_with_link(
+        &server,
+        &crate::common::link_for(&db, &server, "sales-head@x.io"),
+    );
+    let page = server.get_with(&preview, &admin).body;
+    assert!(page.contains("Comments to share"), "{page}");
+    let at = page
+        .find("name=\"ordinal\" value=\"")
+        .expect("a comment to tick")
+        + 22;
+    let ordinal: String = page[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let label_at = page[at..].find("<label").unwrap() + at;
+    let label_text_at = page[label_at..].find('>').unwrap() + label_at + 1;
+    let chosen = page
+        [label_text_at..page[label_text_at..].find("</label>").unwrap() + label_text_at]
+        .to_string();
+    let form = format!("/admin/surveys/pulse/waves/{WAVE}/shared-comments");
+    let csrf = csrf_field(&page[page.find("shared-comments").unwrap()..]);
+    assert_eq!(
+        server
+            .post_form_with(&form, &head, &[("csrf", "x"), ("ordinal", &ordinal)])
+            .status,
+        403
+    );
+    assert_eq!(
+        server
+            .post_form_with(&form, &admin, &[("ordinal", &ordinal)])
+            .status,
+        403
+    );
+    let done = server.post_form_with(
+        &form,
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("ordinal", &ordinal),
+            ("ordinal", "999999"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let read = server.get_with(&heard, &head).body;
+    assert!(read.contains("In your words"), "{read}");
+    assert!(read.contains(&chosen), "{chosen} in {read}");
+    assert_eq!(
+        read.matches("<blockquote>").count(),
+        1,
+        "only the one HR ticked"
+    );
+    assert!(!read.contains("<script>"), "escaped");
 }

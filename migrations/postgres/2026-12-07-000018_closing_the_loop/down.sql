@@ -1,4 +1,5 @@
 DROP TABLE action_updates;
 DROP TABLE actions;
 DROP TABLE result_links;
+DROP TABLE shared_comments;
 DROP TABLE publications;

@@ -11,6 +11,16 @@ CREATE TABLE publications (
     unpublished_at TIMESTAMP
 );
 
+-- Comments of a wave's final release (the whole audience's) HR marked as shareable:
+-- shown on the published page when the definition says share_comments = true.
+CREATE TABLE shared_comments (
+    release_id BIGINT NOT NULL REFERENCES wave_releases(id),
+    ordinal    INTEGER NOT NULL,
+    marked_by  TEXT NOT NULL,
+    marked_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (release_id, ordinal)
+);
+
 -- An employee's link to a published wave: the hash of a new token and the department
 -- whose results it shows. Nothing ties it to the employee, their survey link or answers.
 CREATE TABLE result_links (

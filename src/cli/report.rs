@@ -95,10 +95,7 @@ pub fn trend(
     }
     let db = Db::open_existing(&config.database_url)?;
     let mut conn = db.get()?;
-    let mut report = reports::trend_report(&mut conn, survey, department)?;
-    if let Some(n) = last {
-        report.keep_last(n);
-    }
+    let report = reports::trend_report_last(&mut conn, survey, department, last)?;
     let bytes = match format {
         Format::Text => render::trend_text(&report).into_bytes(),
         Format::Json => json(&crate::actions::trend_json(

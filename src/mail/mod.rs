@@ -19,8 +19,8 @@ use std::fmt;
 
 pub use compose::compose;
 pub use outbox::{
-    counts_by_wave, enqueue, failed, failure_groups, reason_group, resend, resend_group, totals,
-    Failure, FailureGroup, MailCounts, OutboxStatus,
+    counts_by_wave, enqueue, enqueue_many, failed, failure_groups, reason_group, resend,
+    resend_group, totals, Failure, FailureGroup, MailCounts, OutboxStatus,
 };
 pub use sender::{
     release_claims, run_sender, run_sender_as, run_sender_with, send_due, send_due_with,

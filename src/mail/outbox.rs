@@ -52,36 +52,54 @@ pub fn enqueue(
     from: &str,
     now: NaiveDateTime,
 ) -> Result<bool, MailError> {
+    Ok(enqueue_many(conn, std::slice::from_ref(mail), from, now)? == 1)
+}
+
+/// [`enqueue`] of many messages in one statement a chunk (a wave's worth of mail costs
+/// one round trip per thousand, not per message); returns how many were new.
+pub fn enqueue_many(
+    conn: &mut Conn,
+    mails: &[OutgoingMail],
+    from: &str,
+    now: NaiveDateTime,
+) -> Result<usize, MailError> {
     parse_from(from)?;
-    let (status, message, last_error) = match parse_recipient(&mail.to_email) {
-        Some(_) => (QUEUED, compose(mail, from, now)?, None),
-        None => (
-            FAILED,
-            String::new(),
-            Some(format!(
-                "{:?} is not an email address: correct it in the roster",
-                mail.to_email
-            )),
-        ),
-    };
-    let inserted = with_conn!(*conn, c => diesel::insert_into(mail_outbox::table)
-        .values((
-            mail_outbox::dedupe_key.eq(&mail.dedupe_key),
-            mail_outbox::kind.eq(mail.kind.as_str()),
-            mail_outbox::wave_id.eq(mail.wave_id),
-            mail_outbox::recipient.eq(mail.to_email.trim()),
-            mail_outbox::subject.eq(&mail.subject),
-            mail_outbox::message.eq(&message),
-            mail_outbox::status.eq(status),
-            mail_outbox::attempts.eq(0),
-            mail_outbox::next_attempt_at.eq(now),
-            mail_outbox::last_error.eq(&last_error),
-            mail_outbox::created_at.eq(now),
-        ))
-        .on_conflict(mail_outbox::dedupe_key)
-        .do_nothing()
-        .execute(c))?;
-    Ok(inserted == 1)
+    let mut stored = 0;
+    for chunk in mails.chunks(1000) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for mail in chunk {
+            let (status, message, last_error) = match parse_recipient(&mail.to_email) {
+                Some(_) => (QUEUED, compose(mail, from, now)?, None),
+                None => (
+                    FAILED,
+                    String::new(),
+                    Some(format!(
+                        "{:?} is not an email address: correct it in the roster",
+                        mail.to_email
+                    )),
+                ),
+            };
+            rows.push((
+                mail_outbox::dedupe_key.eq(mail.dedupe_key.clone()),
+                mail_outbox::kind.eq(mail.kind.as_str()),
+                mail_outbox::wave_id.eq(mail.wave_id),
+                mail_outbox::recipient.eq(mail.to_email.trim().to_string()),
+                mail_outbox::subject.eq(mail.subject.clone()),
+                mail_outbox::message.eq(message),
+                mail_outbox::status.eq(status),
+                mail_outbox::attempts.eq(0),
+                mail_outbox::next_attempt_at.eq(now),
+                mail_outbox::last_error.eq(last_error),
+                mail_outbox::created_at.eq(now),
+            ));
+        }
+        stored += with_conn!(*conn, c => diesel::insert_into(mail_outbox::table)
+            .values(&rows)
+            .on_conflict(mail_outbox::dedupe_key)
+            .do_nothing()
+            .execute(c))?;
+    }
+    Ok(stored)
 }
 
 /// Messages of each wave by status, for `wave list` and HR's pages.

@@ -260,11 +260,7 @@ pub fn notify(
                     .values(&rows)
                     .execute(c))?;
             }
-            for mail in &mails {
-                if mail::enqueue(conn, mail, &mailer.from, now)? {
-                    queued += 1;
-                }
-            }
+            queued += mail::enqueue_many(conn, &mails, &mailer.from, now)?;
         }
         Ok(queued)
     })

@@ -239,7 +239,25 @@ pub fn trend_report(
     survey: &str,
     department: Option<&str>,
 ) -> Result<trend::TrendReport, ReportError> {
-    let waves = survey_waves(conn, survey)?;
+    trend_report_last(conn, survey, department, None)
+}
+
+/// [`trend_report`] of the last `last` waves (each still compared with the wave before
+/// it): only those waves' releases and the one before are read, so a page of the last
+/// 12 of 36 waves costs 13 releases, not 36.
+pub fn trend_report_last(
+    conn: &mut Conn,
+    survey: &str,
+    department: Option<&str>,
+    last: Option<usize>,
+) -> Result<trend::TrendReport, ReportError> {
+    let mut waves = survey_waves(conn, survey)?;
+    if let Some(n) = last {
+        let keep = n.saturating_add(1);
+        if waves.len() > keep {
+            waves.drain(..waves.len() - keep);
+        }
+    }
     let org = Org::load(conn)?;
     let scope = scope(&org, department)?;
     let version_ids: Vec<i64> = waves.iter().map(|w| w.version_id).collect();
@@ -267,5 +285,9 @@ pub fn trend_report(
             figures: figures.as_ref(),
         })
         .collect();
-    Ok(trend::build(&inputs, &org, scope)?)
+    let mut report = trend::build(&inputs, &org, scope)?;
+    if let Some(n) = last {
+        report.keep_last(n);
+    }
+    Ok(report)
 }

@@ -258,6 +258,17 @@ pub fn made_since(
         .collect())
 }
 
+/// The number of a wave's latest release (0 before its first), without reading it: what
+/// a kept page's key needs.
+pub fn latest_seq(conn: &mut Conn, wave_id: i64) -> Result<Seq, ReportError> {
+    let seq: Option<i32> = crate::with_conn!(*conn, c => wave_releases::table
+        .filter(wave_releases::wave_id.eq(wave_id))
+        .select(diesel::dsl::max(wave_releases::seq))
+        .first(c))
+    .map_err(DbError::from)?;
+    Ok(seq.map_or(0, |s| s as Seq))
+}
+
 /// The latest release of a wave; `None` before its first.
 pub fn latest(conn: &mut Conn, wave_id: i64) -> Result<Option<Released>, ReportError> {
     Ok(latest_many(conn, &[wave_id])?.remove(&wave_id))

@@ -206,17 +206,14 @@ pub async fn trend(
     let found = state
         .db
         .run(move |conn| -> Result<_, ViewError> {
-            let mut trend = data::trend(conn, rights, &survey_q, department.as_deref(), false)?;
-            let mut company = match department {
-                Some(_) => Some(data::trend(conn, rights, &survey_q, None, true)?),
+            let trend =
+                data::trend_last(conn, rights, &survey_q, department.as_deref(), false, range)?;
+            let company = match department {
+                Some(_) => Some(data::trend_last(
+                    conn, rights, &survey_q, None, true, range,
+                )?),
                 None => None,
             };
-            if let Some(n) = range {
-                trend.keep_last(n);
-                if let Some(company) = &mut company {
-                    company.keep_last(n);
-                }
-            }
             let org = crate::reports::org::Org::load(conn)?;
             let names: Vec<String> = org.departments.iter().map(|d| d.name.clone()).collect();
             Ok((trend, company, names))

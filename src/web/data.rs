@@ -303,6 +303,18 @@ pub fn trend(
     requested_department: Option<&str>,
     company: bool,
 ) -> Result<crate::reports::trend::TrendReport, ViewError> {
+    trend_last(conn, rights, survey, requested_department, company, None)
+}
+
+/// [`trend`] of the last `last` waves only (see `reports::trend_report_last`).
+pub fn trend_last(
+    conn: &mut Conn,
+    rights: Rights,
+    survey: &str,
+    requested_department: Option<&str>,
+    company: bool,
+    last: Option<usize>,
+) -> Result<crate::reports::trend::TrendReport, ViewError> {
     let org = Org::load(conn)?;
     let department = if company {
         None
@@ -310,7 +322,12 @@ pub fn trend(
         department(&org, rights, requested_department)?
     };
     let name = department.and_then(|d| org.name(d)).map(str::to_string);
-    Ok(reports::trend_report(conn, survey, name.as_deref())?)
+    Ok(reports::trend_report_last(
+        conn,
+        survey,
+        name.as_deref(),
+        last,
+    )?)
 }
 
 /// The comments of the viewed group, when its comments may be shown: only then are they

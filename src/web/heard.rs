@@ -497,7 +497,7 @@ pub async fn employee(
             let Some((wave, survey)) = crate::waves::by_id(conn, wave_id)? else {
                 return Ok(None);
             };
-            let seq = crate::reports::release::latest(conn, wave_id)?.map_or(0, |r| r.info.seq);
+            let seq = crate::reports::release::latest_seq(conn, wave_id)?;
             let stamp = actions_stamp(conn, &survey)?;
             let key = (wave_id, Some(department_id), seq, stamp);
             if let Some(page) = kept.get(&key) {

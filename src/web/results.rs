@@ -149,11 +149,12 @@ pub async fn load(
         state
             .db
             .run(move |conn| -> Result<_, ViewError> {
-                let mut company = crate::reports::trend_report(conn, &company_survey, None)?;
-                if let Some(n) = trend_waves {
-                    company.keep_last(n);
-                }
-                Ok(company)
+                Ok(crate::reports::trend_report_last(
+                    conn,
+                    &company_survey,
+                    None,
+                    trend_waves,
+                )?)
             })
             .await
             .ok()
@@ -179,13 +180,13 @@ pub async fn load(
             .and_then(|d| view.org.name(d))
             .map(str::to_string);
         let trend = if request.with_trend {
-            match crate::reports::trend_report(conn, &request.survey, department_name.as_deref()) {
-                Ok(mut t) => {
-                    if let Some(n) = request.trend_waves {
-                        t.keep_last(n);
-                    }
-                    Some(t)
-                }
+            match crate::reports::trend_report_last(
+                conn,
+                &request.survey,
+                department_name.as_deref(),
+                request.trend_waves,
+            ) {
+                Ok(t) => Some(t),
                 Err(e) => {
                     tracing::warn!(error = %e, "no trend");
                     None

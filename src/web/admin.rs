@@ -527,11 +527,7 @@ pub async fn follow_up(
             use crate::auth::rights::Rights;
             let (wave, definition) = data::wave(conn, &cache, &s, asked.as_deref())?;
             let lang = definition.language.clone();
-            let action_error = |e: actions::ActionError| match e {
-                actions::ActionError::Db(e) => ViewError::Db(e),
-                e => ViewError::NotFound(e.to_string()),
-            };
-            let all = actions::list(conn, Rights::Admin, Some(&s)).map_err(action_error)?;
+            let all = actions::list(conn, Rights::Admin, Some(&s))?;
             let org = crate::reports::org::Org::load(conn)?;
             let (report, _) = crate::reports::wave_report(
                 conn,
@@ -614,8 +610,7 @@ pub async fn follow_up(
                     });
                 }
             }
-            let period = actions::before_wave(conn, Rights::Admin, &s, &definition, &wave.label)
-                .map_err(action_error)?;
+            let period = actions::before_wave(conn, Rights::Admin, &s, &definition, &wave.label)?;
             let company = crate::reports::trend_report(conn, &s, None).ok();
             let done: Vec<super::views::EffectView> =
                 super::views::effects(&period, company.as_ref(), &wave.label, &definition)

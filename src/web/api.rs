@@ -86,8 +86,7 @@ pub async fn report(
                 serde_json::to_value(data::filtered(conn, &view, &filter)?).unwrap_or_default()
             }
             // The actions of the period before the wave, beside its changes.
-            None => crate::actions::report_json(conn, rights, &view.report, &survey, &label)
-                .map_err(action_view_error)?,
+            None => crate::actions::report_json(conn, rights, &view.report, &survey, &label)?,
         })
     })
     .await
@@ -152,16 +151,9 @@ pub async fn trend(
     let company = query.company.unwrap_or(false);
     respond(&state, &req, move |conn, rights, _| {
         let trend = data::trend(conn, rights, &survey, department.as_deref(), company)?;
-        crate::actions::trend_json(conn, rights, &trend).map_err(action_view_error)
+        Ok(crate::actions::trend_json(conn, rights, &trend)?)
     })
     .await
-}
-
-fn action_view_error(e: crate::actions::ActionError) -> ViewError {
-    match e {
-        crate::actions::ActionError::Db(e) => ViewError::Db(e),
-        e => ViewError::NotFound(e.to_string()),
-    }
 }
 
 /// The OpenAPI 3.1 document of these routes, written by hand beside this file; the

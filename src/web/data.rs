@@ -45,6 +45,28 @@ impl From<ReportError> for ViewError {
     }
 }
 
+/// An action's problem as a view says it: what to fix or what is missing (404), or the
+/// database's trouble.
+impl From<crate::actions::ActionError> for ViewError {
+    fn from(e: crate::actions::ActionError) -> Self {
+        match e {
+            crate::actions::ActionError::Db(e) => ViewError::Db(e),
+            e => ViewError::NotFound(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::publishing::PublishError> for ViewError {
+    fn from(e: crate::publishing::PublishError) -> Self {
+        use crate::publishing::PublishError;
+        match e {
+            PublishError::Db(e) => ViewError::Db(e),
+            PublishError::Report(e) => ViewError::from(e),
+            e => ViewError::NotFound(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::waves::WaveError> for ViewError {
     fn from(e: crate::waves::WaveError) -> Self {
         ViewError::Report(ReportError::BadFilter(e.to_string()))

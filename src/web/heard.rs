@@ -399,15 +399,15 @@ fn load(
 ) -> Result<Loaded, ViewError> {
     // The page is cut as a head's view of the department (HR's, for the company).
     let view = data::wave_view(conn, cache, Rights::Admin, survey, Some(label), department)?;
-    let actions = actions::list(conn, Rights::Admin, Some(survey)).map_err(action_error)?;
+    let actions = actions::list(conn, Rights::Admin, Some(survey))?;
     let rate = rate_text(conn, &view)?;
-    let publication = publishing::find(conn, view.wave.id).map_err(publish_error)?;
+    let publication = publishing::find(conn, view.wave.id)?;
     // Sharing comments is a policy of the survey as it stands now, not at the wave.
     let share_comments = crate::surveys::current(conn, survey)
         .map(|(_, d)| d.share_comments)
         .unwrap_or(false);
     let comments = if share_comments {
-        publishing::shareable(conn, view.wave.id).map_err(publish_error)?
+        publishing::shareable(conn, view.wave.id)?
     } else {
         Vec::new()
     };
@@ -419,21 +419,6 @@ fn load(
         comments,
         share_comments,
     })
-}
-
-fn action_error(e: crate::actions::ActionError) -> ViewError {
-    match e {
-        crate::actions::ActionError::Db(e) => ViewError::Db(e),
-        e => ViewError::NotFound(e.to_string()),
-    }
-}
-
-fn publish_error(e: PublishError) -> ViewError {
-    match e {
-        PublishError::Db(e) => ViewError::Db(e),
-        PublishError::Report(e) => ViewError::from(e),
-        e => ViewError::NotFound(e.to_string()),
-    }
 }
 
 fn render(
@@ -489,9 +474,7 @@ pub async fn employee(
         .db
         .run(move |conn| -> Result<_, ViewError> {
             let now = crate::db::now();
-            let Some((wave_id, department_id)) =
-                publishing::link(conn, &token, now).map_err(publish_error)?
-            else {
+            let Some((wave_id, department_id)) = publishing::link(conn, &token, now)? else {
                 return Ok(None);
             };
             let Some((wave, survey)) = crate::waves::by_id(conn, wave_id)? else {
@@ -732,7 +715,7 @@ async fn change(
                 };
                 let now = crate::db::now();
                 if !publishing_it {
-                    publishing::unpublish(conn, &wave, now).map_err(publish_error)?;
+                    publishing::unpublish(conn, &wave, now)?;
                     crate::audit::record(
                         conn,
                         &actor,
@@ -752,8 +735,7 @@ async fn change(
                     let mailer = crate::waves::lifecycle::Mailer::from_config(&config)
                         .map_err(|e| ViewError::NotFound(e.to_string()))?;
                     let definition = crate::reports::wave_definition(conn, wave.version_id)?;
-                    told = publishing::notify(conn, &mailer, &wave, &definition, now)
-                        .map_err(publish_error)?;
+                    told = publishing::notify(conn, &mailer, &wave, &definition, now)?;
                 }
                 crate::audit::record(
                     conn,
@@ -834,8 +816,7 @@ pub async fn share_comments(
             let not_found = || ViewError::NotFound(format!("there is no wave {s}/{l}"));
             let survey_id = crate::waves::survey_id(conn, &s)?.ok_or_else(not_found)?;
             let wave = crate::waves::find(conn, survey_id, &l)?.ok_or_else(not_found)?;
-            let marked = publishing::share(conn, wave.id, &ordinals, &actor, crate::db::now())
-                .map_err(publish_error)?;
+            let marked = publishing::share(conn, wave.id, &ordinals, &actor, crate::db::now())?;
             crate::audit::record(
                 conn,
                 &actor,

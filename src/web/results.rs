@@ -203,11 +203,7 @@ pub async fn load(
             &request.survey,
             &view.definition,
             &view.wave.label,
-        )
-        .map_err(|e| match e {
-            crate::actions::ActionError::Db(e) => ViewError::Db(e),
-            e => ViewError::NotFound(e.to_string()),
-        })?;
+        )?;
         let effects = if period.actions.is_empty() {
             Vec::new()
         } else {

@@ -40,6 +40,8 @@ pub enum AppError {
     Publish(#[from] crate::publishing::PublishError),
     #[error(transparent)]
     Action(#[from] crate::actions::ActionError),
+    #[error(transparent)]
+    Service(#[from] crate::services::ServiceError),
     #[error("{0}")]
     BadArgument(String),
     #[error("cannot write the output: {0}")]

@@ -33,6 +33,7 @@ pub mod reports;
 pub mod responses;
 pub mod retention;
 pub mod roster;
+pub mod services;
 pub mod stats;
 pub mod surveys;
 pub mod users;

@@ -133,9 +133,9 @@ impl Action {
         }
         // An action about a service answers the questions of its section(s).
         self.service.as_deref().is_some_and(|service| {
-            definition.questions().any(|(s, q)| {
-                q.id.value == id && s.about.as_ref().map(|a| a.value.as_str()) == Some(service)
-            })
+            definition
+                .questions()
+                .any(|(s, q)| q.id.value == id && s.service_key() == Some(service))
         })
     }
 

@@ -8,6 +8,7 @@ mod operations;
 mod report;
 mod roster;
 mod serve;
+mod service;
 mod survey;
 mod wave;
 
@@ -124,6 +125,9 @@ pub enum Command {
     /// Action plans: what heads and service owners do about the results
     #[command(subcommand)]
     Action(ActionCommand),
+    /// Internal services of the catalogue (services.toml) and their scorecards
+    #[command(subcommand)]
+    Service(ServiceCommand),
     /// Copy the whole database into a new FILE, consistent while `serve` writes
     ///
     /// SQLite: FILE is a SQLite database. PostgreSQL: FILE is a text file of the
@@ -327,6 +331,29 @@ pub enum Format {
     Json,
     Csv,
     Html,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Every service with its latest company-wide figures against its targets
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// One service's scorecard: every source, every consumer department, over time
+    Report {
+        id: String,
+        #[arg(long, value_enum, default_value_t = ScorecardFormat::Text)]
+        format: ScorecardFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScorecardFormat {
+    Text,
+    Json,
+    /// One row per department and wave (UTF-8 with BOM, for spreadsheets)
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -542,6 +569,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Results(command) => loop_closing::results(&config, command),
         Command::Action(command) => loop_closing::action(&config, command),
+        Command::Service(command) => service::run(&config, command),
         Command::User(UserCommand::List { format }) => {
             let db = crate::db::Db::open_existing(&config.database_url)?;
             let accounts = crate::users::list(&mut db.get()?)?;

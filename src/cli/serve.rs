@@ -162,10 +162,11 @@ async fn run_retention(db: Db, retention: crate::retention::Retention) {
 fn valid_definitions(
     conn: &mut crate::db::Conn,
     config: &Config,
-) -> Result<(Vec<surveys::LoadedDefinition>, Vec<String>), AppError> {
+) -> Result<(surveys::Loaded, Vec<String>), AppError> {
     let (read, mut problems) = surveys::load_valid(std::slice::from_ref(&config.definitions))?;
     let mut valid = Vec::with_capacity(read.len());
-    for def in read {
+    let catalogue = read.catalogue.clone();
+    for def in read.surveys {
         let refused = surveys::check_history(conn, std::slice::from_ref(&def))?;
         if refused.is_empty() {
             valid.push(def);
@@ -182,7 +183,13 @@ fn valid_definitions(
             "survey definitions with problems are not loaded; their surveys keep the version stored last, everything else is served (`icsat survey validate` lists the problems)"
         );
     }
-    Ok((valid, problems))
+    Ok((
+        surveys::Loaded {
+            surveys: valid,
+            catalogue,
+        },
+        problems,
+    ))
 }
 
 /// Opens the database, stores the current definitions, and runs the web service until
@@ -200,6 +207,14 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         // A dimension the roster lacks only stays empty: warned of, as departments are.
         for problem in surveys::check_roster_columns(&loaded, &surveys::stored_columns(&mut conn)?)
         {
+            tracing::warn!("{problem}");
+        }
+        let emails = surveys::stored_emails(&mut conn)?;
+        for problem in surveys::check_catalogue(
+            &loaded.catalogue,
+            &|name| departments.iter().any(|d| d == name),
+            &|email| emails.contains(&email.trim().to_lowercase()),
+        ) {
             tracing::warn!("{problem}");
         }
     }

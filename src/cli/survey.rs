@@ -56,6 +56,17 @@ pub fn validate(
         errors.extend(surveys::check_roster(&loaded, &|name| {
             names.iter().any(|n| n == name)
         }));
+        let emails: Vec<String> =
+            csv_input::parse_roster(&roster.display().to_string(), &read(roster)?, None, "")
+                .map_err(crate::roster::RosterError::Invalid)?
+                .into_iter()
+                .map(|e| e.email.to_lowercase())
+                .collect();
+        errors.extend(surveys::check_catalogue(
+            &loaded.catalogue,
+            &|name| names.iter().any(|n| n == name),
+            &|email| emails.contains(&email.trim().to_lowercase()),
+        ));
         let headers = csv_input::roster_columns(&roster.display().to_string(), &read(roster)?)
             .map_err(crate::roster::RosterError::Invalid)?;
         let columns = surveys::roster_column_slugs(headers.iter().map(String::as_str));
@@ -67,6 +78,12 @@ pub fn validate(
             errors.extend(surveys::check_roster(&loaded, &|name| {
                 stored.iter().any(|n| n == name)
             }));
+            let emails = surveys::stored_emails(&mut conn)?;
+            errors.extend(surveys::check_catalogue(
+                &loaded.catalogue,
+                &|name| stored.iter().any(|n| n == name),
+                &|email| emails.contains(&email.trim().to_lowercase()),
+            ));
             let columns = surveys::stored_columns(&mut conn)?;
             errors.extend(surveys::check_roster_columns(&loaded, &columns));
         }
@@ -77,6 +94,13 @@ pub fn validate(
     }
     for def in &loaded {
         println!("{}: ok ({})", def.file, def.slug());
+    }
+    if let surveys::CatalogueFile::Valid(found) = &loaded.catalogue {
+        println!(
+            "{}: ok ({} services)",
+            found.file,
+            found.catalogue.services.len()
+        );
     }
     println!("{} survey definition(s) valid", loaded.len());
     Ok(())

@@ -17,6 +17,23 @@ pub fn get(conn: &mut Conn, key: &str) -> Result<Option<String>, DbError> {
     Ok(value)
 }
 
+/// Stores `value` under `key`, replacing what was there.
+pub fn put(conn: &mut Conn, key: &str, value: &str) -> Result<(), DbError> {
+    crate::with_conn!(*conn, c => diesel::insert_into(settings::table)
+        .values((settings::key.eq(key), settings::value.eq(value)))
+        .on_conflict(settings::key)
+        .do_update()
+        .set(settings::value.eq(value))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Removes `key`; nothing happens when it is not there.
+pub fn remove(conn: &mut Conn, key: &str) -> Result<(), DbError> {
+    crate::with_conn!(*conn, c => diesel::delete(settings::table.find(key)).execute(c))?;
+    Ok(())
+}
+
 /// Stores `value` under `key` unless the key is there already; true when it stored it.
 /// Markers of work done once (several processes may try at the same time).
 pub fn put_once(conn: &mut Conn, key: &str, value: &str) -> Result<bool, DbError> {

@@ -29,6 +29,7 @@
 //!   report dimensions, as slugs ([`column_slug`]); default none. Identifying columns and
 //!   `hire_date` are refused; `tenure` (from `hire_date`) needs `tenure_bands`.
 
+mod catalogue;
 mod checks;
 mod diagnostic;
 mod local_time;
@@ -47,6 +48,10 @@ mod translations;
 #[cfg(test)]
 mod tests;
 
+pub use catalogue::{
+    check_catalogue_roster, check_services, parse_catalogue, Catalogue, FeedbackPlan, Service,
+    Targets, CATALOGUE_FILE, DEFAULT_COOLDOWN_DAYS, FEEDBACK_QUESTIONS, MAX_FEEDBACK_QUESTIONS,
+};
 pub use checks::{check_departments, check_evolution, check_report_by};
 pub use diagnostic::{render_all, Diagnostic, Located, Pos};
 pub use local_time::resolve_local;

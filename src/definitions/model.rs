@@ -105,9 +105,24 @@ pub struct Section {
     /// The internal service department rated here; `None` for questions about the
     /// respondent's own work life.
     pub about: Option<Located<String>>,
+    /// The catalogue service rated here (`service = "it-desk"`, an id of services.toml).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Located<String>>,
     /// Label of the opt-out ("I have not used IT this year"); `None`: no opt-out.
     pub skip_label: Option<Text>,
     pub questions: Vec<Question>,
+}
+
+impl Section {
+    /// What reports key this section's service figures by: its `about` department, or
+    /// its catalogue `service` id when it names no department; `None` for a section
+    /// about the respondent's own work life.
+    pub fn service_key(&self) -> Option<&str> {
+        self.about
+            .as_ref()
+            .or(self.service.as_ref())
+            .map(|k| k.value.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -232,19 +247,17 @@ impl Definition {
         self.sections.iter().find(|s| s.id.value == id)
     }
 
-    /// The internal service departments rated (section `about` values), in file order.
-    /// Each appears once: a service is rated by one section.
+    /// The internal services rated (each section's [`Section::service_key`]), in file
+    /// order. Each appears once: a service is rated by one section.
     pub fn services(&self) -> Vec<&str> {
         self.sections
             .iter()
-            .filter_map(|s| s.about.as_ref().map(|a| a.value.as_str()))
+            .filter_map(Section::service_key)
             .collect()
     }
 
-    /// The section rating service `department`, if any.
-    pub fn service_section(&self, department: &str) -> Option<&Section> {
-        self.sections
-            .iter()
-            .find(|s| s.about.as_ref().is_some_and(|a| a.value == department))
+    /// The section rating service `key` (an `about` department or a catalogue id).
+    pub fn service_section(&self, key: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.service_key() == Some(key))
     }
 }

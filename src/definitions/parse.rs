@@ -139,7 +139,7 @@ pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
 
 /// `language` (default "en") and `languages` (default: just `language`), with the
 /// default language first.
-fn read_languages(r: &mut Reader<'_>, top: &Table<'_, '_>) -> Languages {
+pub(crate) fn read_languages(r: &mut Reader<'_>, top: &Table<'_, '_>) -> Languages {
     let default = top
         .get("language")
         .and_then(|v| {

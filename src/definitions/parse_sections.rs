@@ -11,7 +11,7 @@ use super::reader::{check_slug, Reader, Table, Value};
 use super::text::TextList;
 use super::translations::Languages;
 
-const SECTION_KEYS: &[&str] = &["id", "title", "about", "skip_label", "questions"];
+const SECTION_KEYS: &[&str] = &["id", "title", "about", "service", "skip_label", "questions"];
 const QUESTION_KEYS: &[&str] = &["id", "type", "text", "label", "required"];
 
 /// The longest short label a question may give for table headers.
@@ -236,12 +236,40 @@ fn read_section(
             Some(Some(about))
         }),
     };
+    let service = match table.get("service") {
+        None => Some(None),
+        Some(v) => r.located_string(v, &table.describe("service")).and_then(|service| {
+            if let Err(e) = check_slug(&service, 2) {
+                r.error(&v.span(), format!("service {e}; name an id of services.toml"));
+                return None;
+            }
+            // Without `about`, the service id is what reports key the section by.
+            if table.get("about").is_none() {
+                if let Some(other) = seen.abouts.get(&service.value) {
+                    r.error(
+                        &v.span(),
+                        format!(
+                            "service \"{}\" is already rated by {other}; one section per service, so its scores are not split",
+                            service.value
+                        ),
+                    );
+                    return None;
+                }
+                seen.abouts.insert(service.value.clone(), table.name.clone());
+            }
+            Some(Some(service))
+        }),
+    };
     let skip_label = match table.get("skip_label") {
         None => Some(None),
         Some(v) => r.text(v, &table.describe("skip_label"), langs).map(Some),
     };
-    let has_about = table.get("about").is_some();
-    let about_name: Option<String> = match table.get("about").map(|v| v.get_ref()) {
+    let has_about = table.get("about").is_some() || table.get("service").is_some();
+    let about_name: Option<String> = match table
+        .get("about")
+        .or_else(|| table.get("service"))
+        .map(|v| v.get_ref())
+    {
         Some(DeValue::String(name)) => Some(name.to_string()),
         _ => None,
     };
@@ -281,6 +309,7 @@ fn read_section(
         id: id?,
         title: title?,
         about: about?,
+        service: service?,
         skip_label: skip_label?,
         questions: questions?,
     })

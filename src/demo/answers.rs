@@ -168,7 +168,7 @@ pub fn answers(definition: &Definition, who: &Respondent, rng: &mut StdRng) -> V
     let mut out = Vec::new();
     for section in &definition.sections {
         let model = model(section);
-        if section.about.is_some() && rng.random_bool(model.skip) {
+        if section.service_key().is_some() && rng.random_bool(model.skip) {
             continue;
         }
         let level = 3.5 + model.base + model.per_year * who.years + who.offset;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// File name and text of each shipped definition.
+/// File name and text of each shipped definition (and the service catalogue).
 pub const DEFINITIONS: &[(&str, &str)] = &[
     (
         "enps-pulse.toml",
@@ -16,6 +16,10 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     (
         "it-pulse.toml",
         include_str!("../../survey-definitions/it-pulse.toml"),
+    ),
+    (
+        "services.toml",
+        include_str!("../../survey-definitions/services.toml"),
     ),
 ];
 

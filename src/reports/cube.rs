@@ -81,7 +81,7 @@ impl Questions {
         }
         questions.outcome = outcome_question(definition).map(|o| questions.slot(&o));
         for section in &definition.sections {
-            let Some(service) = &section.about else {
+            let Some(service) = section.service_key() else {
                 continue;
             };
             let rated = section
@@ -97,7 +97,7 @@ impl Questions {
                 })
                 .map(|q| questions.slot(&q.id.value))
                 .collect();
-            questions.services.push((service.value.clone(), rated));
+            questions.services.push((service.to_string(), rated));
         }
         questions
     }

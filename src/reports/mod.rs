@@ -121,7 +121,7 @@ fn survey_waves(conn: &mut Conn, slug: &str) -> Result<Vec<crate::waves::Wave>, 
 }
 
 /// The parsed definitions of several versions, read with one query; in the order asked.
-fn definitions(
+pub(crate) fn definitions(
     conn: &mut Conn,
     version_ids: &[i64],
 ) -> Result<Vec<crate::definitions::Definition>, ReportError> {

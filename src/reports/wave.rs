@@ -392,35 +392,12 @@ fn group_figures(
     }
     let mut services = BTreeMap::new();
     for section in &definition.sections {
-        let Some(service) = &section.about else {
-            continue;
-        };
-        let mut rated = Vec::new();
-        let mut value_counts = Vec::new();
-        for question in &section.questions {
-            if let (Some(scale), Some(vc)) = (scale_of(question)?, counts.value_counts(question)?) {
-                value_counts.push((question.id.value.clone(), scale, vc));
-            }
+        if let (Some(key), Some(summary)) = (
+            section.service_key(),
+            service_figures(section, disclosure, group, counts)?,
+        ) {
+            services.insert(key.to_string(), summary);
         }
-        for (id, scale, vc) in &value_counts {
-            rated.push(disclosure.item(group, id, ScaleAnswers { counts: vc, scale }));
-        }
-        let nps_question = section
-            .questions
-            .iter()
-            .find(|q| matches!(q.kind, QuestionKind::Nps));
-        let nps_counts = match nps_question {
-            Some(q) => counts.value_counts(q)?,
-            None => None,
-        };
-        let nps_gated = nps_question
-            .zip(nps_counts.as_ref())
-            .map(|(q, c)| disclosure.item(group, &q.id.value, c));
-        let respondents = counts.services.get(&service.value).copied().unwrap_or(0);
-        let summary = disclosure
-            .item(group, &format!("service:{}", service.value), ())
-            .try_map(|()| service_summary(&rated, nps_gated.as_ref(), respondents))?;
-        services.insert(service.value.clone(), summary);
     }
     let drivers = match definition
         .questions()
@@ -462,6 +439,46 @@ fn group_figures(
         as_of_release: None,
         questions_as_of: BTreeMap::new(),
     })
+}
+
+/// One section's service figures in a group (what the wave report shows under
+/// `services`), gated by the release like every figure: a scorecard reads them without
+/// building the rest of the report. `None` for a section that rates no service.
+pub fn service_figures(
+    section: &crate::definitions::Section,
+    disclosure: &stats::Disclosure<i64>,
+    group: &Group<i64>,
+    counts: &GroupCounts,
+) -> Result<Option<Gated<ServiceSummary>>, StatsError> {
+    let Some(service) = section.service_key() else {
+        return Ok(None);
+    };
+    let mut rated = Vec::new();
+    let mut value_counts = Vec::new();
+    for question in &section.questions {
+        if let (Some(scale), Some(vc)) = (scale_of(question)?, counts.value_counts(question)?) {
+            value_counts.push((question.id.value.clone(), scale, vc));
+        }
+    }
+    for (id, scale, vc) in &value_counts {
+        rated.push(disclosure.item(group, id, ScaleAnswers { counts: vc, scale }));
+    }
+    let nps_question = section
+        .questions
+        .iter()
+        .find(|q| matches!(q.kind, QuestionKind::Nps));
+    let nps_counts = match nps_question {
+        Some(q) => counts.value_counts(q)?,
+        None => None,
+    };
+    let nps_gated = nps_question
+        .zip(nps_counts.as_ref())
+        .map(|(q, c)| disclosure.item(group, &q.id.value, c));
+    let respondents = counts.services.get(service).copied().unwrap_or(0);
+    disclosure
+        .item(group, &format!("service:{service}"), ())
+        .try_map(|()| service_summary(&rated, nps_gated.as_ref(), respondents))
+        .map(Some)
 }
 
 /// Comments in an order that says nothing about when they were written: sorted by a

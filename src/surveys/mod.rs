@@ -9,8 +9,9 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::{departments, employees, survey_versions, surveys, waves};
 use crate::db::{Conn, DbError};
 use crate::definitions::{
-    check_departments, check_evolution, check_report_by, column_slug, parse_definition, Definition,
-    Diagnostic,
+    check_catalogue_roster, check_departments, check_evolution, check_report_by, check_services,
+    column_slug, parse_catalogue, parse_definition, Catalogue, Definition, Diagnostic,
+    CATALOGUE_FILE,
 };
 
 /// A definition file that parsed and passed every rule that needs nothing else.
@@ -63,8 +64,23 @@ pub fn source_hash(source: &str) -> String {
         .collect()
 }
 
-/// The `.toml` files named by `paths`: files as given, folders' files sorted by name.
-fn definition_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SurveyError> {
+/// The survey `.toml` files named by `paths` (files as given, folders' files sorted by
+/// name), and the service catalogue among them (`services.toml`), if any.
+fn definition_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Option<PathBuf>), SurveyError> {
+    let (all, catalogue): (Vec<PathBuf>, Vec<PathBuf>) = survey_and_catalogue_files(paths)?
+        .into_iter()
+        .partition(|p| p.file_name().is_none_or(|n| n != CATALOGUE_FILE));
+    if catalogue.len() > 1 {
+        return Err(SurveyError::Invalid(vec![format!(
+            "{}:1:1: a second {CATALOGUE_FILE} (the first is {}); keep one service catalogue",
+            catalogue[1].display(),
+            catalogue[0].display()
+        )]));
+    }
+    Ok((all, catalogue.into_iter().next()))
+}
+
+fn survey_and_catalogue_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SurveyError> {
     let mut files = Vec::new();
     for path in paths {
         let read_error = |e: std::io::Error| SurveyError::Read {
@@ -94,9 +110,59 @@ fn definition_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SurveyError> {
     Ok(files)
 }
 
+/// What a definitions folder holds: its surveys and its service catalogue. Reads as
+/// the list of surveys.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub surveys: Vec<LoadedDefinition>,
+    pub catalogue: CatalogueFile,
+}
+
+/// The folder's `services.toml`.
+#[derive(Debug, Clone, Default)]
+pub enum CatalogueFile {
+    /// No catalogue: services are only the `about` departments of sections.
+    #[default]
+    Absent,
+    /// A catalogue with problems (listed with the other files'); the one stored stays.
+    Invalid,
+    Valid(LoadedCatalogue),
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadedCatalogue {
+    pub file: String,
+    pub source: String,
+    pub catalogue: Catalogue,
+}
+
+impl CatalogueFile {
+    pub fn catalogue(&self) -> Option<&Catalogue> {
+        match self {
+            CatalogueFile::Valid(loaded) => Some(&loaded.catalogue),
+            _ => None,
+        }
+    }
+}
+
+impl std::ops::Deref for Loaded {
+    type Target = [LoadedDefinition];
+    fn deref(&self) -> &[LoadedDefinition] {
+        &self.surveys
+    }
+}
+
+impl<'a> IntoIterator for &'a Loaded {
+    type Item = &'a LoadedDefinition;
+    type IntoIter = std::slice::Iter<'a, LoadedDefinition>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.surveys.iter()
+    }
+}
+
 /// Reads and checks every definition under `paths`, reporting the errors of all files
 /// at once; survey ids must be unique across files.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedDefinition>, SurveyError> {
+pub fn load(paths: &[PathBuf]) -> Result<Loaded, SurveyError> {
     let (loaded, errors) = load_valid(paths)?;
     if errors.is_empty() {
         Ok(loaded)
@@ -105,13 +171,47 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedDefinition>, SurveyError> {
     }
 }
 
+/// Reads the catalogue file: its problems as error lines when it has any.
+fn read_catalogue(path: &Path) -> Result<Result<LoadedCatalogue, Vec<String>>, SurveyError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| SurveyError::Read {
+        path: name.clone(),
+        reason: e.to_string(),
+    })?;
+    let Ok(source) = String::from_utf8(bytes) else {
+        return Ok(Err(vec![format!(
+            "{name}:1:1: the file is not valid UTF-8; save it as UTF-8"
+        )]));
+    };
+    Ok(match parse_catalogue(&source) {
+        Ok(catalogue) => Ok(LoadedCatalogue {
+            file: name,
+            source,
+            catalogue,
+        }),
+        Err(diagnostics) => Err(diagnostics.iter().map(|d| d.render(&name)).collect()),
+    })
+}
+
 /// The definitions that are valid, and the problems of those that are not (each an
 /// error line; a file with problems is left out, as is a second file using an id
-/// already taken). Only an unreadable folder or file fails the whole.
-pub fn load_valid(paths: &[PathBuf]) -> Result<(Vec<LoadedDefinition>, Vec<String>), SurveyError> {
+/// already taken, or one rating a service the catalogue lacks). Only an unreadable
+/// folder or file fails the whole.
+pub fn load_valid(paths: &[PathBuf]) -> Result<(Loaded, Vec<String>), SurveyError> {
     let mut loaded: Vec<LoadedDefinition> = Vec::new();
     let mut errors = Vec::new();
-    for file in definition_files(paths)? {
+    let (files, catalogue_path) = definition_files(paths)?;
+    let catalogue = match catalogue_path {
+        None => CatalogueFile::Absent,
+        Some(path) => match read_catalogue(&path)? {
+            Ok(found) => CatalogueFile::Valid(found),
+            Err(problems) => {
+                errors.extend(problems);
+                CatalogueFile::Invalid
+            }
+        },
+    };
+    for file in files {
         let name = file.display().to_string();
         let bytes = std::fs::read(&file).map_err(|e| SurveyError::Read {
             path: name.clone(),
@@ -125,6 +225,15 @@ pub fn load_valid(paths: &[PathBuf]) -> Result<(Vec<LoadedDefinition>, Vec<Strin
         };
         match parse_definition(&source) {
             Ok(definition) => {
+                // With a catalogue that has problems, the services named cannot be
+                // checked now; `survey validate` reports the catalogue itself.
+                if !matches!(catalogue, CatalogueFile::Invalid) {
+                    let unknown = check_services(&definition, catalogue.catalogue());
+                    if !unknown.is_empty() {
+                        errors.extend(unknown.iter().map(|d| d.render(&name)));
+                        continue;
+                    }
+                }
                 let slug = definition.id.value.clone();
                 if let Some(other) = loaded.iter().find(|d| d.slug() == slug) {
                     let pos = definition.id.pos;
@@ -148,7 +257,13 @@ pub fn load_valid(paths: &[PathBuf]) -> Result<(Vec<LoadedDefinition>, Vec<Strin
             }
         }
     }
-    Ok((loaded, errors))
+    Ok((
+        Loaded {
+            surveys: loaded,
+            catalogue,
+        },
+        errors,
+    ))
 }
 
 /// Checks `about` and audience departments against a set of department names.
@@ -157,6 +272,23 @@ pub fn check_roster(loaded: &[LoadedDefinition], known: &dyn Fn(&str) -> bool) -
         .iter()
         .flat_map(|def| def.render(&check_departments(&def.definition, known)))
         .collect()
+}
+
+/// Checks the catalogue's provider departments and owners against the roster.
+pub fn check_catalogue(
+    catalogue: &CatalogueFile,
+    known: &dyn Fn(&str) -> bool,
+    known_email: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    match catalogue {
+        CatalogueFile::Valid(loaded) => {
+            check_catalogue_roster(&loaded.catalogue, known, known_email)
+                .iter()
+                .map(|d| d.render(&loaded.file))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Checks `report_by` dimensions against a roster's columns (as slugs: see
@@ -207,6 +339,19 @@ pub fn stored_columns(conn: &mut Conn) -> Result<Vec<String>, DbError> {
     }
     headers.extend(seen);
     Ok(roster_column_slugs(headers.iter().map(String::as_str)))
+}
+
+/// Addresses of the active employees in the database, lower-cased.
+pub fn stored_emails(conn: &mut Conn) -> Result<Vec<String>, DbError> {
+    let mut emails: Vec<String> = crate::with_conn!(*conn, c => employees::table
+        .filter(employees::active.eq(true))
+        .select(employees::email)
+        .load::<String>(c))?;
+    for email in &mut emails {
+        *email = email.to_lowercase();
+    }
+    emails.sort();
+    Ok(emails)
 }
 
 /// Names of the departments in the database (empty before a roster is imported).
@@ -260,16 +405,18 @@ pub struct SyncedSurvey {
 /// Stores each definition as the current version of its survey (a new version when its
 /// source changed), after checking it against the versions that ran waves. Safe to run
 /// from several processes at once: conflicting inserts are absorbed and re-read.
-pub fn sync(
-    conn: &mut Conn,
-    loaded: &[LoadedDefinition],
-) -> Result<Vec<SyncedSurvey>, SurveyError> {
+pub fn sync(conn: &mut Conn, loaded: &Loaded) -> Result<Vec<SyncedSurvey>, SurveyError> {
     let errors = check_history(conn, loaded)?;
     if !errors.is_empty() {
         return Err(SurveyError::Invalid(errors));
     }
+    match &loaded.catalogue {
+        CatalogueFile::Absent => crate::services::store_catalogue(conn, None)?,
+        CatalogueFile::Valid(found) => crate::services::store_catalogue(conn, Some(&found.source))?,
+        CatalogueFile::Invalid => {}
+    }
     let mut synced = Vec::new();
-    for def in loaded {
+    for def in &loaded.surveys {
         let now = crate::db::now();
         let result = crate::transaction!(*conn, c => {
             diesel::insert_into(surveys::table)

@@ -15,6 +15,7 @@ pub mod limits;
 mod observe;
 pub mod pages;
 pub mod results;
+pub mod services;
 pub mod signin;
 pub mod survey;
 pub mod views;
@@ -165,6 +166,10 @@ impl Application {
                 .route("/api/actions", web::get().to(actions::api_list))
                 .route("/api/actions", web::post().to(actions::api_add))
                 .route("/api/actions/{id}", web::post().to(actions::api_update))
+                .route("/services", web::get().to(services::catalogue))
+                .route("/services/{id}", web::get().to(services::page))
+                .route("/api/services", web::get().to(services::api_list))
+                .route("/api/services/{id}", web::get().to(services::api_scorecard))
                 .route("/api/openapi.json", web::get().to(api::openapi))
                 .route("/api/surveys", web::get().to(api::surveys))
                 .route("/api/surveys/{survey}/waves", web::get().to(api::waves))

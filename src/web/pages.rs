@@ -84,6 +84,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "results/trends.html",
         include_str!("../../templates/results/trends.html"),
     ),
+    (
+        "services/catalogue.html",
+        include_str!("../../templates/services/catalogue.html"),
+    ),
+    (
+        "services/scorecard.html",
+        include_str!("../../templates/services/scorecard.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../templates/static/icsat.css");

@@ -326,7 +326,7 @@ pub fn report_context(context: &mut Context, page: &PageData, query: &ViewQuery)
             .definition
             .sections
             .iter()
-            .filter(|s| s.about.is_some())
+            .filter(|s| s.service_key().is_some())
             .count()
             >= 2),
     );

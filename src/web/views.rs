@@ -718,10 +718,8 @@ pub fn comments_explorer(
         .iter()
         .flat_map(|section| {
             let service = section
-                .about
-                .as_ref()
-                .map(|a| a.value.clone())
-                .unwrap_or_else(|| section.title.get(language).to_string());
+                .service_key()
+                .map_or_else(|| section.title.get(language).to_string(), str::to_string);
             section.questions.iter().map(move |q| {
                 (
                     q.id.value.clone(),

@@ -45,7 +45,12 @@ pub const WAVE: &str = "2026-03-01";
 /// The tree with heads, the pulse survey with two imported waves, an admin, and the
 /// server; signs everyone in.
 pub fn fixture(db: &TestDb) -> Fixture {
-    let server = serve_results(db);
+    fixture_on(db, &prepare_results(db))
+}
+
+/// [`fixture`] on a database [`prepare_results`] made, serving the definitions in `defs`.
+pub fn fixture_on(db: &TestDb, defs: &str) -> Fixture {
+    let server = Server::start_with(db, &[("ICSAT_DEFINITIONS", defs)]);
     let session = |email: &str| sign_in_with_link(&server, &link_for(db, &server, email));
     Fixture {
         admin: session("admin@x.io"),

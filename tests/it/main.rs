@@ -26,6 +26,7 @@ mod retention;
 mod roster;
 mod security;
 mod serve;
+mod services;
 mod signin;
 mod survey;
 mod waves;

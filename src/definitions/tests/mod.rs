@@ -2,6 +2,7 @@
 //! files, scheduling, cross-checks and the shipped definitions.
 
 mod action_seen;
+mod catalogue;
 mod checks;
 mod invalid;
 mod schedule;

@@ -87,7 +87,7 @@ text = "Rate us."
         "9:12: timezone \"Mars/Olympus\" is not an IANA time zone name",
         "17:14: favorable value 3 is outside the scale's values 1..2",
         "19:1: missing required key \"questions\" in section \"it\"",
-        "22:1: unknown key \"qestions\" in section \"it\"; expected one of: id, title, about, skip_label, questions (did you mean \"questions\"?)",
+        "22:1: unknown key \"qestions\" in section \"it\"; expected one of: id, title, about, service, skip_label, questions (did you mean \"questions\"?)",
         "31:9: scale \"agree7\" is not defined; defined scales: agree5",
         "35:6: question id \"q\" is used twice (first on line 29)",
         "37:7: \"max\" of question \"q\" is 12",

@@ -19,8 +19,9 @@ use std::fmt;
 
 pub use compose::compose;
 pub use outbox::{
-    counts_by_wave, enqueue, enqueue_many, failed, failure_groups, reason_group, resend,
-    resend_group, totals, Failure, FailureGroup, MailCounts, OutboxStatus,
+    compose_for_outbox, counts_by_wave, enqueue, enqueue_many, failed, failure_groups,
+    reason_group, resend, resend_group, store_composed, totals, ComposedMail, Failure,
+    FailureGroup, MailCounts, OutboxStatus,
 };
 pub use sender::{
     release_claims, run_sender, run_sender_as, run_sender_with, send_due, send_due_with,

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::compose::{compose, parse_from, parse_recipient};
-use super::{MailError, OutgoingMail};
+use super::{MailError, MailKind, OutgoingMail};
 use crate::db::schema::mail_outbox;
 use crate::db::Conn;
 use crate::with_conn;
@@ -63,11 +63,35 @@ pub fn enqueue_many(
     from: &str,
     now: NaiveDateTime,
 ) -> Result<usize, MailError> {
+    let composed = compose_for_outbox(mails, from, now)?;
+    store_composed(conn, &composed, now)
+}
+
+/// A message built into the row the outbox stores: what [`enqueue_many`] writes, made
+/// apart so that a caller with many can build them outside its transaction, on
+/// another thread than the one that writes.
+pub struct ComposedMail {
+    dedupe_key: String,
+    kind: MailKind,
+    wave_id: Option<i64>,
+    recipient: String,
+    subject: String,
+    message: String,
+    status: &'static str,
+    last_error: Option<String>,
+}
+
+/// Builds each message's MIME text (no I/O). A recipient that is no address becomes a
+/// failed row with the reason, as in [`enqueue`].
+pub fn compose_for_outbox(
+    mails: &[OutgoingMail],
+    from: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<ComposedMail>, MailError> {
     parse_from(from)?;
-    let mut stored = 0;
-    for chunk in mails.chunks(1000) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for mail in chunk {
+    mails
+        .iter()
+        .map(|mail| {
             let (status, message, last_error) = match parse_recipient(&mail.to_email) {
                 Some(_) => (QUEUED, compose(mail, from, now)?, None),
                 None => (
@@ -79,20 +103,47 @@ pub fn enqueue_many(
                     )),
                 ),
             };
-            rows.push((
-                mail_outbox::dedupe_key.eq(mail.dedupe_key.clone()),
-                mail_outbox::kind.eq(mail.kind.as_str()),
-                mail_outbox::wave_id.eq(mail.wave_id),
-                mail_outbox::recipient.eq(mail.to_email.trim().to_string()),
-                mail_outbox::subject.eq(mail.subject.clone()),
-                mail_outbox::message.eq(message),
-                mail_outbox::status.eq(status),
-                mail_outbox::attempts.eq(0),
-                mail_outbox::next_attempt_at.eq(now),
-                mail_outbox::last_error.eq(last_error),
-                mail_outbox::created_at.eq(now),
-            ));
-        }
+            Ok(ComposedMail {
+                dedupe_key: mail.dedupe_key.clone(),
+                kind: mail.kind,
+                wave_id: mail.wave_id,
+                recipient: mail.to_email.trim().to_string(),
+                subject: mail.subject.clone(),
+                message,
+                status,
+                last_error,
+            })
+        })
+        .collect()
+}
+
+/// Stores composed messages, due now, a thousand a statement; a `dedupe_key` already
+/// queued is skipped. Returns how many were new.
+pub fn store_composed(
+    conn: &mut Conn,
+    mails: &[ComposedMail],
+    now: NaiveDateTime,
+) -> Result<usize, MailError> {
+    let mut stored = 0;
+    for chunk in mails.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|mail| {
+                (
+                    mail_outbox::dedupe_key.eq(&mail.dedupe_key),
+                    mail_outbox::kind.eq(mail.kind.as_str()),
+                    mail_outbox::wave_id.eq(mail.wave_id),
+                    mail_outbox::recipient.eq(&mail.recipient),
+                    mail_outbox::subject.eq(&mail.subject),
+                    mail_outbox::message.eq(&mail.message),
+                    mail_outbox::status.eq(mail.status),
+                    mail_outbox::attempts.eq(0),
+                    mail_outbox::next_attempt_at.eq(now),
+                    mail_outbox::last_error.eq(&mail.last_error),
+                    mail_outbox::created_at.eq(now),
+                )
+            })
+            .collect();
         stored += with_conn!(*conn, c => diesel::insert_into(mail_outbox::table)
             .values(&rows)
             .on_conflict(mail_outbox::dedupe_key)

@@ -200,71 +200,107 @@ pub fn notify(
         .into_iter()
         .collect()
     };
-    conn.transaction(|conn| {
-        let mut queued = 0;
-        for chunk in people.chunks(1000) {
-            let mut links = Vec::with_capacity(chunk.len());
-            let mut mails = Vec::with_capacity(chunk.len());
-            for (employee_id, department_id, name, email, attributes) in chunk {
-                let dedupe_key = format!("heard:{}:{employee_id}", wave.id);
-                if told.contains(&dedupe_key) {
-                    continue;
-                }
-                let (token, hash) = tokens::new_token();
-                links.push((hash, *department_id));
-                let wanted = crate::waves::lifecycle::roster_language(attributes);
-                let lang = i18n::pick(
-                    &definition.languages,
-                    &definition.language,
-                    &wanted.as_deref().into_iter().collect::<Vec<_>>(),
-                );
-                let mut link = format!("{}/heard/{token}", mailer.base_url);
-                if lang != definition.language {
-                    link.push_str("?lang=");
-                    link.push_str(&lang);
-                }
-                let words = i18n::words(&lang);
-                let context = HeardMailContext {
-                    name: name.clone(),
-                    survey_title: definition.title.get(&lang).to_string(),
-                    link,
-                    until: words.date_time(&until_utc.with_timezone(&timezone(definition))),
-                    help_contact: mailer.help_contact.clone(),
-                    lang,
-                };
-                let (subject, text, html) = mailer.templates.heard(&context)?;
-                mails.push(OutgoingMail {
-                    dedupe_key,
-                    kind: MailKind::Heard,
-                    wave_id: Some(wave.id),
-                    to_name: name.clone(),
-                    to_email: email.clone(),
-                    subject,
-                    text,
-                    html,
-                });
+    let todo: Vec<&Row> = people
+        .iter()
+        .filter(|row| !told.contains(&heard_key(wave.id, row.0)))
+        .collect();
+    let chunks: Vec<&[&Row]> = todo.chunks(1000).collect();
+    let build = |chunk: &[&Row]| -> Result<Built, PublishError> {
+        let mut links = Vec::with_capacity(chunk.len());
+        let mut mails = Vec::with_capacity(chunk.len());
+        for (employee_id, department_id, name, email, attributes) in chunk.iter().copied() {
+            let (token, hash) = tokens::new_token();
+            links.push((hash, *department_id));
+            let wanted = crate::waves::lifecycle::roster_language(attributes);
+            let lang = i18n::pick(
+                &definition.languages,
+                &definition.language,
+                &wanted.as_deref().into_iter().collect::<Vec<_>>(),
+            );
+            let mut link = format!("{}/heard/{token}", mailer.base_url);
+            if lang != definition.language {
+                link.push_str("?lang=");
+                link.push_str(&lang);
             }
-            let rows: Vec<_> = links
-                .iter()
-                .map(|(hash, department_id)| {
-                    (
-                        result_links::token_hash.eq(hash),
-                        result_links::wave_id.eq(wave.id),
-                        result_links::department_id.eq(*department_id),
-                        result_links::created_at.eq(now),
-                    )
-                })
-                .collect();
-            if !rows.is_empty() {
-                crate::with_conn!(*conn, c => diesel::insert_into(result_links::table)
-                    .values(&rows)
-                    .execute(c))?;
-            }
-            queued += mail::enqueue_many(conn, &mails, &mailer.from, now)?;
+            let words = i18n::words(&lang);
+            let context = HeardMailContext {
+                name: name.clone(),
+                survey_title: definition.title.get(&lang).to_string(),
+                link,
+                until: words.date_time(&until_utc.with_timezone(&timezone(definition))),
+                help_contact: mailer.help_contact.clone(),
+                lang,
+            };
+            let (subject, text, html) = mailer.templates.heard(&context)?;
+            mails.push(OutgoingMail {
+                dedupe_key: heard_key(wave.id, *employee_id),
+                kind: MailKind::Heard,
+                wave_id: Some(wave.id),
+                to_name: name.clone(),
+                to_email: email.clone(),
+                subject,
+                text,
+                html,
+            });
         }
-        Ok(queued)
+        Ok((links, mail::compose_for_outbox(&mails, &mailer.from, now)?))
+    };
+    // Rendering and composing the mails is most of the work and needs no database:
+    // every core but the writer's builds chunks while this thread stores the ones ready,
+    // so the transaction holds its locks only for the inserts.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (ready, built) = std::sync::mpsc::sync_channel::<Result<Built, PublishError>>(workers);
+        for _ in 0..workers {
+            let ready = ready.clone();
+            let (next, chunks, build) = (&next, &chunks, &build);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(chunk) = chunks.get(i) else { break };
+                // A closed channel means the writer gave up: stop building.
+                if ready.send(build(chunk)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(ready);
+        conn.transaction(|conn| {
+            let mut queued = 0;
+            for chunk in built {
+                let (links, mails) = chunk?;
+                let rows: Vec<_> = links
+                    .iter()
+                    .map(|(hash, department_id)| {
+                        (
+                            result_links::token_hash.eq(hash),
+                            result_links::wave_id.eq(wave.id),
+                            result_links::department_id.eq(*department_id),
+                            result_links::created_at.eq(now),
+                        )
+                    })
+                    .collect();
+                if !rows.is_empty() {
+                    crate::with_conn!(*conn, c => diesel::insert_into(result_links::table)
+                        .values(&rows)
+                        .execute(c))?;
+                }
+                queued += mail::store_composed(conn, &mails, now)?;
+            }
+            Ok(queued)
+        })
     })
 }
+
+/// One "What we heard" message per employee and wave.
+fn heard_key(wave_id: i64, employee_id: i64) -> String {
+    format!("heard:{wave_id}:{employee_id}")
+}
+
+/// A chunk of links (token hash, department) and their mails, ready to store.
+type Built = (Vec<(String, i64)>, Vec<mail::ComposedMail>);
 
 /// A comment of the wave's final release (the whole audience's, as every report shows
 /// it), and whether HR marked it as shareable.

@@ -4,6 +4,7 @@
 mod action_seen;
 mod checks;
 mod invalid;
+mod measures;
 mod schedule;
 mod shipped;
 mod valid;

@@ -12,7 +12,7 @@ use crate::reports::trend::{self, TrendChange, TrendWave};
 use crate::reports::{self, WaveQuery};
 use crate::stats::{Change, Interval, QuestionSummary, SuppressionReason};
 
-pub const SUMMARY_COLUMNS: [&str; 31] = [
+pub const SUMMARY_COLUMNS: [&str; 37] = [
     "survey",
     "wave",
     "department",
@@ -44,7 +44,17 @@ pub const SUMMARY_COLUMNS: [&str; 31] = [
     "question_text",
     "option",
     "share",
+    // lost_time questions only: hours of work lost, from the bands' midpoints.
+    "mean_hours",
+    "sd_hours",
+    "mean_hours_ci_low",
+    "mean_hours_ci_high",
+    "delta_hours",
+    "p_hours",
 ];
+
+/// Where the hours columns start.
+const HOURS: usize = 31;
 
 /// Where `question_text` is: the columns after it only fill the rows of a choice
 /// question's options.
@@ -186,6 +196,7 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
             ];
             let figures = group.content().and_then(|f| f.questions.get(id));
             let shown = figures.and_then(|g| g.shown());
+            let mut hours_cells: Option<[String; 6]> = None;
             match shown {
                 None => {
                     let reason = figures
@@ -254,17 +265,33 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                         p_value: None,
                         significant: false,
                     };
-                    let (mean, favorable, enps) = match group_changes.get(id) {
-                        Some(TrendChange::Scale(c)) => (c.mean, c.favorable, none),
-                        Some(TrendChange::Net { enps }) => (none, none, *enps),
-                        None => (none, none, none),
+                    let (mean, favorable, enps, hours) = match group_changes.get(id) {
+                        Some(TrendChange::Scale(c)) => {
+                            (c.mean, c.favorable, none, c.hours.unwrap_or(none))
+                        }
+                        Some(TrendChange::Net { enps }) => (none, none, *enps, none),
+                        None => (none, none, none, none),
                     };
                     for (c, decimals) in [(mean, MEAN), (favorable, SHARE), (enps, NET)] {
                         row.push(fixed(c.delta, decimals));
                         row.push(fixed(c.p_value, SHARE));
                     }
-                    let tested = [mean, favorable, enps].iter().any(|c| c.delta.is_some());
-                    let significant = [mean, favorable, enps].iter().any(|c| c.significant);
+                    hours_cells = match summary {
+                        QuestionSummary::Scale(s) => s.hours.map(|h| {
+                            [
+                                fixed(h.mean_hours, MEAN),
+                                fixed(h.sd_hours, MEAN),
+                                lo(h.mean_hours_ci, MEAN),
+                                hi(h.mean_hours_ci, MEAN),
+                                fixed(hours.delta, MEAN),
+                                fixed(hours.p_value, SHARE),
+                            ]
+                        }),
+                        _ => None,
+                    };
+                    let changes = [mean, favorable, enps, hours];
+                    let tested = changes.iter().any(|c| c.delta.is_some());
+                    let significant = changes.iter().any(|c| c.significant);
                     row.push(if tested {
                         significant.to_string()
                     } else {
@@ -274,6 +301,11 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
             }
             row.push(csv_text(&question.text.default));
             row.resize(SUMMARY_COLUMNS.len(), String::new());
+            if let Some(cells) = hours_cells {
+                for (slot, cell) in row[HOURS..].iter_mut().zip(cells) {
+                    *slot = cell;
+                }
+            }
             writer.write_record(&row)?;
             rows += 1;
             // A choice question: a row per option after its own, `n` its count.

@@ -41,9 +41,6 @@ pub const SUMMARY_COLUMNS: [&str; 37] = [
     "delta_enps",
     "p_enps",
     "significant",
-    "question_text",
-    "option",
-    "share",
     // lost_time questions only: hours of work lost, from the bands' midpoints.
     "mean_hours",
     "sd_hours",
@@ -51,14 +48,14 @@ pub const SUMMARY_COLUMNS: [&str; 37] = [
     "mean_hours_ci_high",
     "delta_hours",
     "p_hours",
+    "question_text",
+    "option",
+    "share",
 ];
-
-/// Where the hours columns start.
-const HOURS: usize = 31;
 
 /// Where `question_text` is: the columns after it only fill the rows of a choice
 /// question's options.
-const QUESTION_TEXT: usize = 28;
+const QUESTION_TEXT: usize = 34;
 
 /// A figure rounded to what it means: means, sds and index points to 3 decimals, shares
 /// and p-values to 4, net scores to 1; trailing zeros left out. Empty when undefined.
@@ -196,7 +193,6 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
             ];
             let figures = group.content().and_then(|f| f.questions.get(id));
             let shown = figures.and_then(|g| g.shown());
-            let mut hours_cells: Option<[String; 6]> = None;
             match shown {
                 None => {
                     let reason = figures
@@ -276,7 +272,7 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                         row.push(fixed(c.delta, decimals));
                         row.push(fixed(c.p_value, SHARE));
                     }
-                    hours_cells = match summary {
+                    let hours_cells: Option<[String; 6]> = match summary {
                         QuestionSummary::Scale(s) => s.hours.map(|h| {
                             [
                                 fixed(h.mean_hours, MEAN),
@@ -297,15 +293,11 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                     } else {
                         String::new()
                     });
+                    row.extend(hours_cells.unwrap_or_default());
                 }
             }
             row.push(csv_text(&question.text.default));
             row.resize(SUMMARY_COLUMNS.len(), String::new());
-            if let Some(cells) = hours_cells {
-                for (slot, cell) in row[HOURS..].iter_mut().zip(cells) {
-                    *slot = cell;
-                }
-            }
             writer.write_record(&row)?;
             rows += 1;
             // A choice question: a row per option after its own, `n` its count.

@@ -117,7 +117,11 @@ pub fn question_heatmap(
                 label: format!("Q{}", questions.len() + 1),
                 // The definition's short label, else the text cut to fit a heading.
                 short: q.label.clone().unwrap_or_else(|| shorten(&text, 28)),
-                full: text.clone(),
+                // A fixed measure says which, in the legend and on hover.
+                full: match q.measure {
+                    Some(m) => format!("{text} ({})", m.type_name()),
+                    None => text.clone(),
+                },
             });
             questions.push((q.id.value.as_str(), text, net));
         }

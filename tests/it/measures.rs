@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 
 use crate::answering::csrf_of;
-use crate::common::{Server, TestDb};
+use crate::common::{link_for, sign_in_with_link, Server, TestDb};
 use icsat::db::schema::{invitation_tokens, invitations};
 
 const MEASURES: &str = r#"
@@ -259,6 +259,26 @@ fn csat_ces_and_lost_time_are_asked_and_reported(db: TestDb) {
     html.assert_ok();
     assert!(html.stdout().contains("it-lost · lost_time"));
     assert!(html.stdout().contains("3.21 h lost"));
+
+    // HR's wave page: the heatmap names the type and shows the hours lost.
+    db.icsat(&["user", "add", "hr@x.io", "--role", "admin"])
+        .assert_ok();
+    let defs = db.path("defs").display().to_string();
+    let server = Server::start_with(&db, &[("ICSAT_DEFINITIONS", &defs)]);
+    let admin = sign_in_with_link(&server, &link_for(&db, &server, "hr@x.io"));
+    let page = server.get_with("/admin/surveys/measures/waves/w1", &admin);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for expected in [
+        "How satisfied are you with IT",
+        "(csat)",
+        "(ces)",
+        "(lost_time)",
+        "3.2 h lost",
+        "50%",
+        "43%",
+    ] {
+        assert!(page.body.contains(expected), "{expected:?} missing");
+    }
 }
 
 crate::on_both_backends!(csat_ces_and_lost_time_are_asked_and_reported);

@@ -380,6 +380,97 @@ driver_cases = [
     pairs_case("constant question", [4] * 22, draw(list(range(11)), nps_weights, 22)),
 ]
 
+# ---------------------------------------------------------------- fixed measures: csat, ces, lost_time
+# Their own generator, so that adding them left every case above unchanged.
+mrng = np.random.default_rng(20270317)
+
+
+def mdraw(values, weights, n):
+    weights = np.asarray(weights, dtype=float)
+    return [int(v) for v in mrng.choice(values, size=n, p=weights / weights.sum())]
+
+
+# csat: 1..5, favourable 4-5 (CSAT = favourable share); ces: 1..7, favourable 5-7;
+# lost_time: bands 1..6 read as hours at their midpoints (more than a day = 12 h, an
+# assumption), favourable 1-2 (none, or under 30 minutes).
+MEASURES = {
+    "csat": {"points": 5, "favorable": [4, 5]},
+    "ces": {"points": 7, "favorable": [5, 6, 7]},
+    "lost_time": {"points": 6, "favorable": [1, 2]},
+}
+LOST_TIME_HOURS = {1: 0.0, 2: 0.25, 3: 1.25, 4: 3.0, 5: 6.0, 6: 12.0}
+
+
+def hours_of(answers):
+    return pd.Series([LOST_TIME_HOURS[int(v)] for v in answers], dtype=float)
+
+
+def hours_expected(answers, level=0.95):
+    h = hours_of(answers)
+    n = int(h.count())
+    mean = h.mean() if n >= 1 else None
+    sd = h.std(ddof=1) if n >= 2 else None
+    if n >= 2 and sd > 0:
+        lo, hi = stats.t.interval(level, n - 1, loc=mean, scale=stats.sem(h))
+        ci = [max(lo, 0.0), min(hi, 12.0)]  # cut at the lowest and highest midpoint
+    else:
+        ci = None
+    return {"mean_hours": num(mean), "sd_hours": num(sd), "mean_hours_ci": ci}
+
+
+def measure_case(name, measure, answers, level=0.95):
+    m = MEASURES[measure]
+    expected = scale_expected(answers, m["points"], m["favorable"], level)
+    if measure == "lost_time":
+        expected["hours"] = hours_expected(answers, level)
+    return {"name": name, "type": measure, "level": level, "answers": answers, "expected": expected}
+
+
+lost_weights = [9, 12, 8, 4, 2, 1]
+measure_cases = [
+    measure_case("csat typical", "csat", mdraw([1, 2, 3, 4, 5], [1, 2, 4, 12, 9], 45)),
+    measure_case("csat n = 1", "csat", [5]),
+    measure_case("csat n = 0", "csat", []),
+    measure_case("ces typical", "ces", mdraw(list(range(1, 8)), [1, 1, 2, 4, 7, 9, 5], 38)),
+    measure_case("ces at 90%", "ces", mdraw(list(range(1, 8)), [3, 3, 4, 5, 4, 3, 2], 21), level=0.90),
+    measure_case("lost_time typical", "lost_time", mdraw(list(range(1, 7)), lost_weights, 50)),
+    measure_case("lost_time long losses, interval cut at 12 h", "lost_time", [6] * 6 + [5]),
+    measure_case("lost_time nothing lost", "lost_time", [1] * 8),
+    measure_case("lost_time n = 1", "lost_time", [4]),
+    measure_case("lost_time n = 2", "lost_time", [2, 6]),
+    measure_case("lost_time n = 0", "lost_time", []),
+    measure_case("lost_time, 400 answers", "lost_time", mdraw(list(range(1, 7)), lost_weights, 400)),
+]
+
+
+def measure_trend(name, measure, earlier, later, shown=True):
+    m = MEASURES[measure]
+    case = scale_trend(name, earlier, later, shown, k=m["points"], favorable=tuple(m["favorable"]))
+    if measure == "lost_time" and case["expected"] is not None:
+        # Welch's test on the hours, as on the band values for the mean.
+        case["expected"]["hours"] = mean_change(
+            hours_of(earlier).tolist(), hours_of(later).tolist(), shown
+        )
+    case["type"] = measure
+    return case
+
+
+lost1 = mdraw(list(range(1, 7)), lost_weights, 44)
+lost2 = mdraw(list(range(1, 7)), [14, 12, 6, 2, 1, 1], 47)
+measure_trend_cases = [
+    measure_trend("csat typical", "csat", mdraw([1, 2, 3, 4, 5], [2, 3, 5, 10, 6], 40),
+                  mdraw([1, 2, 3, 4, 5], [1, 2, 4, 12, 9], 43)),
+    measure_trend("ces typical", "ces", mdraw(list(range(1, 8)), [2, 2, 3, 5, 6, 5, 3], 36),
+                  mdraw(list(range(1, 8)), [1, 1, 2, 4, 7, 9, 5], 39)),
+    measure_trend("lost_time typical", "lost_time", lost1, lost2),
+    measure_trend("lost_time identical waves", "lost_time", lost1, list(lost1)),
+    measure_trend("lost_time nothing lost in both", "lost_time", [1] * 9, [1] * 11),
+    measure_trend("lost_time constant and different", "lost_time", [3] * 9, [1] * 11),
+    measure_trend("lost_time earlier n = 1", "lost_time", [5], lost2),
+    measure_trend("lost_time a wave below the threshold", "lost_time", lost1, lost2, shown=False),
+    measure_trend("lost_time new question", "lost_time", None, lost2),
+]
+
 # ---------------------------------------------------------------- response rates
 
 rate_cases = [
@@ -398,6 +489,8 @@ reference = {
     "nps_trend": nps_trend_cases,
     "drivers": driver_cases,
     "rates": rate_cases,
+    "measure": measure_cases,
+    "measure_trend": measure_trend_cases,
 }
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps(reference, indent=1) + "\n")

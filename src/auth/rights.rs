@@ -114,6 +114,8 @@ pub struct ScopedReport {
     pub release: Option<crate::reports::release::ReleaseInfo>,
     /// The department viewed; `null`: the whole company.
     pub department: Option<String>,
+    /// Each question's `type` by id (see `WaveReport::question_types`).
+    pub question_types: std::collections::BTreeMap<String, &'static str>,
     /// The whole audience first (for comparison), then the viewed subtree in tree order.
     pub groups: Vec<GroupReport<GroupFigures>>,
     /// How each department rates the services the account may read about.
@@ -145,6 +147,7 @@ impl ScopedReport {
             min_group_size: self.min_group_size,
             release: self.release,
             filters: Vec::new(),
+            question_types: self.question_types.clone(),
             groups: self.groups.clone(),
         }
     }
@@ -202,6 +205,7 @@ pub fn scope_report(
         min_group_size: full.min_group_size,
         release: full.release,
         department: department.and_then(|d| org.name(d)).map(str::to_string),
+        question_types: full.question_types.clone(),
         groups,
         service_ratings,
     }

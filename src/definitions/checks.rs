@@ -90,6 +90,11 @@ enum Shape {
 
 impl Shape {
     fn of(question: &Question) -> Shape {
+        // A fixed measure keeps its own scale: a likert question of the same points
+        // turned into csat (or back) still changes what the answers mean.
+        if question.measure.is_some() {
+            return Shape::Other(question.type_name());
+        }
         match &question.kind {
             QuestionKind::Likert {
                 labels, favorable, ..

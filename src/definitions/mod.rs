@@ -56,7 +56,8 @@ pub use checks::{check_departments, check_evolution, check_report_by};
 pub use diagnostic::{render_all, Diagnostic, Located, Pos};
 pub use local_time::resolve_local;
 pub use model::{
-    Anonymity, Audience, Definition, Question, QuestionKind, Scale, Section, SeenAbout,
+    Anonymity, Audience, Definition, Measure, Question, QuestionKind, Scale, Section, SeenAbout,
+    LOST_TIME_HOURS,
 };
 pub use parse::{
     parse_definition, DEFAULT_LANGUAGE, DEFAULT_MIN_COMMENT_GROUP_SIZE, DEFAULT_MIN_GROUP_SIZE,

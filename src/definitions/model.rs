@@ -140,6 +140,89 @@ pub struct Question {
     /// don't know, reported like any choice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seen: Option<SeenAbout>,
+    /// A `csat`, `ces` or `lost_time` question: one of the product's fixed measures. Its
+    /// kind is then a likert scale whose labels are the product's words (in each language
+    /// of the survey), reported like any likert question, with extra figures for
+    /// `lost_time` (hours, from [`LOST_TIME_HOURS`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Measure>,
+}
+
+/// Hours of work lost that each `lost_time` band stands for, values 1..=6 in order: none,
+/// under 30 minutes, 30 minutes to 2 hours, 2 to 4 hours, half a day to a day (4 to 8
+/// hours), more than a day. The midpoints of the bands; "more than a day" has no upper
+/// end, so it counts as 12 hours (an assumption: a day and a half of 8 working hours).
+/// `docs/spec/statistics.md` and `scripts/reference_stats.py` use the same numbers.
+pub const LOST_TIME_HOURS: [f64; 6] = [0.0, 0.25, 1.25, 3.0, 6.0, 12.0];
+
+/// A fixed measure: its scale, labels and favourable values are the product's, not the
+/// definition's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Customer satisfaction, 1..5 very dissatisfied .. very satisfied; favourable 4-5
+    /// (CSAT is the favourable share).
+    Csat,
+    /// Customer effort, 1..7 strongly disagree .. strongly agree that it was easy to get
+    /// what was needed; favourable 5-7.
+    Ces,
+    /// Work time the issue cost, in the bands of [`LOST_TIME_HOURS`]; favourable 1-2
+    /// (none, or under 30 minutes). Lower is better.
+    LostTime,
+}
+
+impl Measure {
+    /// The `type` as written in the file.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Measure::Csat => "csat",
+            Measure::Ces => "ces",
+            Measure::LostTime => "lost_time",
+        }
+    }
+
+    /// The measure of a `type`, if it is one.
+    pub fn of_type(name: &str) -> Option<Measure> {
+        [Measure::Csat, Measure::Ces, Measure::LostTime]
+            .into_iter()
+            .find(|m| m.type_name() == name)
+    }
+
+    /// Keys of the scale's labels in the product's message catalogues (`form.KEY`), in
+    /// value order.
+    pub fn label_keys(self) -> &'static [&'static str] {
+        match self {
+            Measure::Csat => &["csat_1", "csat_2", "csat_3", "csat_4", "csat_5"],
+            Measure::Ces => &[
+                "ces_1", "ces_2", "ces_3", "ces_4", "ces_5", "ces_6", "ces_7",
+            ],
+            Measure::LostTime => &[
+                "lost_time_1",
+                "lost_time_2",
+                "lost_time_3",
+                "lost_time_4",
+                "lost_time_5",
+                "lost_time_6",
+            ],
+        }
+    }
+
+    /// The values counted as favourable.
+    pub fn favorable(self) -> Vec<u32> {
+        match self {
+            Measure::Csat => vec![4, 5],
+            Measure::Ces => vec![5, 6, 7],
+            Measure::LostTime => vec![1, 2],
+        }
+    }
+
+    /// Hours each value stands for (`lost_time` only).
+    pub fn hours(self) -> Option<&'static [f64]> {
+        match self {
+            Measure::LostTime => Some(&LOST_TIME_HOURS),
+            Measure::Csat | Measure::Ces => None,
+        }
+    }
 }
 
 /// What an `action_seen` question asks about.
@@ -193,9 +276,26 @@ impl Question {
     pub fn type_name(&self) -> &'static str {
         if self.seen.is_some() {
             "action_seen"
+        } else if let Some(measure) = self.measure {
+            measure.type_name()
         } else {
             self.kind.type_name()
         }
+    }
+
+    /// Hours of work each value stands for: a `lost_time` question's band midpoints.
+    pub fn hours(&self) -> Option<&'static [f64]> {
+        self.measure.and_then(Measure::hours)
+    }
+
+    /// A likert or rating question where a higher value is better: the ones a service's
+    /// satisfaction averages and drivers rank. Not `lost_time`, where a higher value is
+    /// more time lost (its favourable share still reads the right way round).
+    pub fn higher_is_better(&self) -> bool {
+        matches!(
+            self.kind,
+            QuestionKind::Likert { .. } | QuestionKind::Rating { .. }
+        ) && self.measure != Some(Measure::LostTime)
     }
 
     /// True for answers that are numbers (likert, rating, enps, nps).

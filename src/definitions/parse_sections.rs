@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use toml::de::DeValue;
 
 use super::diagnostic::{Located, Pos};
-use super::model::{Question, QuestionKind, Section, SeenAbout};
+use super::model::{Measure, Question, QuestionKind, Section, SeenAbout};
 use super::parse_scales::{read_likert, Scales};
 use super::reader::{check_slug, Reader, Table, Value};
 use super::text::TextList;
@@ -24,6 +24,9 @@ const QUESTION_TYPES: &[&str] = &[
     "choice",
     "text",
     "action_seen",
+    "csat",
+    "ces",
+    "lost_time",
 ];
 
 /// Keys each question type takes besides [`QUESTION_KEYS`].
@@ -128,6 +131,32 @@ fn seen_options(langs: &Languages) -> TextList {
             .filter(|l| **l != langs.default)
             .map(|l| (l.clone(), list(l)))
             .collect(),
+    }
+}
+
+/// The scale of a fixed measure: the product's labels in every language of the survey
+/// (`i18n`), and the measure's favourable values.
+fn measure_scale(measure: Measure, langs: &Languages) -> QuestionKind {
+    let list = |lang: &str| -> Vec<String> {
+        let words = crate::i18n::words(lang);
+        measure
+            .label_keys()
+            .iter()
+            .map(|k| words.get(&format!("form.{k}")).to_string())
+            .collect()
+    };
+    QuestionKind::Likert {
+        scale: None,
+        labels: TextList {
+            default: list(&langs.default),
+            translations: langs
+                .all
+                .iter()
+                .filter(|l| **l != langs.default)
+                .map(|l| (l.clone(), list(l)))
+                .collect(),
+        },
+        favorable: measure.favorable(),
     }
 }
 
@@ -444,6 +473,9 @@ fn read_question(
             options: seen_options(langs),
             multiple: false,
         }),
+        "csat" | "ces" | "lost_time" => {
+            Measure::of_type(question_type).map(|m| measure_scale(m, langs))
+        }
         _ => match table.get("max_length") {
             None => Some(DEFAULT_TEXT_MAX_LENGTH),
             Some(v) => r.integer_in(
@@ -467,6 +499,7 @@ fn read_question(
         required: required?,
         kind: kind?,
         seen: seen_about,
+        measure: Measure::of_type(question_type),
     };
     if question.seen.is_none() && !matches!(question.kind, QuestionKind::Text { .. }) {
         seen.answerable.push(question.id.value.clone());
@@ -493,7 +526,21 @@ fn check_question_keys(r: &mut Reader<'_>, table: &Table<'_, '_>, question_type:
         .copied()
         .collect();
     let listing = allowed.join(", ");
+    let measure = Measure::of_type(question_type);
     r.check_keys(table, &allowed, |key| {
+        // A measure's scale is the product's: say so rather than list other types.
+        if let Some(measure) = measure {
+            if ["scale", "scale_labels", "favorable", "max"].contains(&key) {
+                return Some(format!(
+                    "\"{key}\" does not apply to a {question_type} question: its scale is fixed ({}); remove \"{key}\", or use type = \"likert\" for a scale of your own",
+                    match measure {
+                        Measure::Csat => "1 very dissatisfied to 5 very satisfied, favourable 4-5",
+                        Measure::Ces => "1 strongly disagree to 7 strongly agree, favourable 5-7",
+                        Measure::LostTime => "six bands from none to more than a day, favourable: none or under 30 minutes",
+                    }
+                ));
+            }
+        }
         let owners: Vec<&str> = QUESTION_TYPES
             .iter()
             .copied()

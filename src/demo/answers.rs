@@ -177,7 +177,12 @@ pub fn answers(definition: &Definition, who: &Respondent, rng: &mut StdRng) -> V
             match &question.kind {
                 QuestionKind::Likert { labels, .. } => {
                     let points = labels.len() as u32;
-                    out.push(one(question, Some(scale_value(latent, points, rng)), None));
+                    let mut value = scale_value(latent, points, rng);
+                    if !question.higher_is_better() {
+                        // lost_time: the happier the person, the less time lost.
+                        value = points as i32 + 1 - value;
+                    }
+                    out.push(one(question, Some(value), None));
                 }
                 QuestionKind::Rating { max } => {
                     out.push(one(question, Some(scale_value(latent, *max, rng)), None));

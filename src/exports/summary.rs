@@ -12,7 +12,7 @@ use crate::reports::trend::{self, TrendChange, TrendWave};
 use crate::reports::{self, WaveQuery};
 use crate::stats::{Change, Interval, QuestionSummary, SuppressionReason};
 
-pub const SUMMARY_COLUMNS: [&str; 31] = [
+pub const SUMMARY_COLUMNS: [&str; 37] = [
     "survey",
     "wave",
     "department",
@@ -41,6 +41,13 @@ pub const SUMMARY_COLUMNS: [&str; 31] = [
     "delta_enps",
     "p_enps",
     "significant",
+    // lost_time questions only: hours of work lost, from the bands' midpoints.
+    "mean_hours",
+    "sd_hours",
+    "mean_hours_ci_low",
+    "mean_hours_ci_high",
+    "delta_hours",
+    "p_hours",
     "question_text",
     "option",
     "share",
@@ -48,7 +55,7 @@ pub const SUMMARY_COLUMNS: [&str; 31] = [
 
 /// Where `question_text` is: the columns after it only fill the rows of a choice
 /// question's options.
-const QUESTION_TEXT: usize = 28;
+const QUESTION_TEXT: usize = 34;
 
 /// A figure rounded to what it means: means, sds and index points to 3 decimals, shares
 /// and p-values to 4, net scores to 1; trailing zeros left out. Empty when undefined.
@@ -254,22 +261,39 @@ pub fn summary(conn: &mut Conn, query: &ExportQuery, out: impl Write) -> Result<
                         p_value: None,
                         significant: false,
                     };
-                    let (mean, favorable, enps) = match group_changes.get(id) {
-                        Some(TrendChange::Scale(c)) => (c.mean, c.favorable, none),
-                        Some(TrendChange::Net { enps }) => (none, none, *enps),
-                        None => (none, none, none),
+                    let (mean, favorable, enps, hours) = match group_changes.get(id) {
+                        Some(TrendChange::Scale(c)) => {
+                            (c.mean, c.favorable, none, c.hours.unwrap_or(none))
+                        }
+                        Some(TrendChange::Net { enps }) => (none, none, *enps, none),
+                        None => (none, none, none, none),
                     };
                     for (c, decimals) in [(mean, MEAN), (favorable, SHARE), (enps, NET)] {
                         row.push(fixed(c.delta, decimals));
                         row.push(fixed(c.p_value, SHARE));
                     }
-                    let tested = [mean, favorable, enps].iter().any(|c| c.delta.is_some());
-                    let significant = [mean, favorable, enps].iter().any(|c| c.significant);
+                    let hours_cells: Option<[String; 6]> = match summary {
+                        QuestionSummary::Scale(s) => s.hours.map(|h| {
+                            [
+                                fixed(h.mean_hours, MEAN),
+                                fixed(h.sd_hours, MEAN),
+                                lo(h.mean_hours_ci, MEAN),
+                                hi(h.mean_hours_ci, MEAN),
+                                fixed(hours.delta, MEAN),
+                                fixed(hours.p_value, SHARE),
+                            ]
+                        }),
+                        _ => None,
+                    };
+                    let changes = [mean, favorable, enps, hours];
+                    let tested = changes.iter().any(|c| c.delta.is_some());
+                    let significant = changes.iter().any(|c| c.significant);
                     row.push(if tested {
                         significant.to_string()
                     } else {
                         String::new()
                     });
+                    row.extend(hours_cells.unwrap_or_default());
                 }
             }
             row.push(csv_text(&question.text.default));

@@ -74,10 +74,9 @@ impl Questions {
         };
         for (_, q) in definition.questions() {
             let at = questions.slot(&q.id.value);
-            questions.numeric[at] = matches!(
-                q.kind,
-                QuestionKind::Likert { .. } | QuestionKind::Rating { .. }
-            );
+            // Pair sums feed the drivers: lost_time is none (more time lost is not a
+            // better answer, and a driver ranks questions by how high they score).
+            questions.numeric[at] = q.higher_is_better();
         }
         questions.outcome = outcome_question(definition).map(|o| questions.slot(&o));
         for section in &definition.sections {
@@ -87,14 +86,8 @@ impl Questions {
             let rated = section
                 .questions
                 .iter()
-                .filter(|q| {
-                    matches!(
-                        q.kind,
-                        QuestionKind::Likert { .. }
-                            | QuestionKind::Rating { .. }
-                            | QuestionKind::Nps
-                    )
-                })
+                // The questions a service's figures are made of (lost_time is not one).
+                .filter(|q| q.higher_is_better() || matches!(q.kind, QuestionKind::Nps))
                 .map(|q| questions.slot(&q.id.value))
                 .collect();
             questions.services.push((service.to_string(), rated));

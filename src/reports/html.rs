@@ -80,9 +80,18 @@ fn question_row(out: &mut String, label: &str, gated: &Gated<QuestionSummary>, t
             );
         }
         Some(QuestionSummary::Scale(s)) => {
+            // lost_time: its mean hours in the last column, which scales leave empty.
+            let hours = match &s.hours {
+                Some(h) => format!(
+                    "<td class=\"num\">{} h lost{}</td>",
+                    num(h.mean_hours, 2),
+                    ci(h.mean_hours_ci, |v| format!("{v:.2}"))
+                ),
+                None => "<td></td>".to_string(),
+            };
             let _ = write!(
                 out,
-                "<td class=\"num\">{}</td><td class=\"num\">{}{}</td><td class=\"num\">{}{}</td><td></td>",
+                "<td class=\"num\">{}</td><td class=\"num\">{}{}</td><td class=\"num\">{}{}</td>{hours}",
                 s.n,
                 num(s.mean, 2),
                 match crate::reports::render::mean_interval(s) {
@@ -228,20 +237,23 @@ pub fn wave_html(
             body,
             "<p>{} respondents</p>\n<table>\n<thead><tr><th scope=\"col\">Question</th>\
              <th scope=\"col\">n</th><th scope=\"col\">Mean [95% CI]</th>\
-             <th scope=\"col\">Favourable [95% CI]</th><th scope=\"col\">NPS [95% CI]</th></tr></thead>\n<tbody>",
+             <th scope=\"col\">Favourable [95% CI]</th><th scope=\"col\">NPS or hours lost [95% CI]</th></tr></thead>\n<tbody>",
             group.respondents().unwrap_or(0)
         );
         for id in order {
             let Some(gated) = figures.questions.get(id) else {
                 continue;
             };
+            // The id, and the type where it is a fixed measure (csat, ces, lost_time).
+            let tag = match report.question_types.get(id).copied() {
+                Some(kind @ ("csat" | "ces" | "lost_time")) => {
+                    format!("{} · {kind}", escape(id))
+                }
+                _ => escape(id),
+            };
             let label = match texts.get(id) {
-                Some(text) => format!(
-                    "{}<br><span class=\"ci\">{}</span>",
-                    escape(text),
-                    escape(id)
-                ),
-                None => escape(id),
+                Some(text) => format!("{}<br><span class=\"ci\">{tag}</span>", escape(text)),
+                None => tag,
             };
             question_row(&mut body, &label, gated, threshold);
         }

@@ -82,7 +82,15 @@ fn summary_cells(summary: &QuestionSummary) -> Vec<String> {
     match summary {
         QuestionSummary::Scale(s) => vec![
             s.n.to_string(),
-            format!("{} {}", num(s.mean, 2), mean_interval(s)),
+            match &s.hours {
+                // lost_time: the mean hours say more than the mean band.
+                Some(h) => format!(
+                    "{} h lost {}",
+                    num(h.mean_hours, 2),
+                    interval(h.mean_hours_ci, |v| format!("{v:.2}"))
+                ),
+                None => format!("{} {}", num(s.mean, 2), mean_interval(s)),
+            },
             format!(
                 "{} {}",
                 pct(s.favorable),
@@ -203,7 +211,7 @@ pub fn wave_text(report: &WaveReport, order: &[String]) -> String {
     out
 }
 
-const WAVE_CSV_HEADER: [&str; 21] = [
+const WAVE_CSV_HEADER: [&str; 26] = [
     "department",
     "item",
     "type",
@@ -225,7 +233,16 @@ const WAVE_CSV_HEADER: [&str; 21] = [
     "detractors",
     "satisfaction",
     "nps",
+    "mean_hours",
+    "sd_hours",
+    "mean_hours_ci_low",
+    "mean_hours_ci_high",
+    // The definition's type (`csat`, `lost_time`, ...); `type` is the kind of row.
+    "question_type",
 ];
+
+/// Where the hours columns start (lost_time rows only).
+const WAVE_CSV_HOURS: usize = 21;
 
 fn f(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v}"))
@@ -299,6 +316,21 @@ pub fn wave_csv(report: &WaveReport, order: &[String]) -> Result<Vec<u8>, csv::E
                 Some(QuestionSummary::Text(t)) => {
                     row.extend(["text".into(), "false".into(), t.n.to_string()])
                 }
+            }
+            if let Some(QuestionSummary::Scale(s)) = gated.shown() {
+                if let Some(h) = &s.hours {
+                    row.resize(WAVE_CSV_HOURS, String::new());
+                    row.extend([
+                        f(h.mean_hours),
+                        f(h.sd_hours),
+                        lo(h.mean_hours_ci),
+                        hi(h.mean_hours_ci),
+                    ]);
+                }
+            }
+            if let Some(kind) = report.question_types.get(id) {
+                row.resize(WAVE_CSV_HEADER.len() - 1, String::new());
+                row.push(kind.to_string());
             }
             blank(&mut row);
             writer.write_record(&row)?;
@@ -478,6 +510,9 @@ pub fn trend_csv(report: &TrendReport) -> Result<Vec<u8>, csv::Error> {
         "delta_enps",
         "p_enps",
         "significant",
+        "mean_hours",
+        "delta_hours",
+        "p_hours",
     ])?;
     let department = csv_text(report.department.as_deref().unwrap_or(""));
     for q in &report.questions {
@@ -490,7 +525,7 @@ pub fn trend_csv(report: &TrendReport) -> Result<Vec<u8>, csv::Error> {
             ];
             let Some(gated) = &point.figures else {
                 row.push("false".into());
-                row.resize(17, String::new());
+                row.resize(20, String::new());
                 writer.write_record(&row)?;
                 continue;
             };
@@ -498,7 +533,7 @@ pub fn trend_csv(report: &TrendReport) -> Result<Vec<u8>, csv::Error> {
             match gated.shown() {
                 None => {
                     row.push("true".into());
-                    row.resize(17, String::new());
+                    row.resize(20, String::new());
                 }
                 Some(summary) => {
                     row.push("false".into());
@@ -531,8 +566,24 @@ pub fn trend_csv(report: &TrendReport) -> Result<Vec<u8>, csv::Error> {
                         row.push(f(c.and_then(|c| c.delta)));
                         row.push(f(c.and_then(|c| c.p_value)));
                     }
-                    let significant = [fav, mean, enps].iter().flatten().any(|c| c.significant);
+                    let hours = match &point.change {
+                        Some(TrendChange::Scale(c)) => c.hours,
+                        _ => None,
+                    };
+                    let significant = [fav, mean, enps, hours]
+                        .iter()
+                        .flatten()
+                        .any(|c| c.significant);
                     row.push(significant.to_string());
+                    let mean_hours = match summary {
+                        QuestionSummary::Scale(s) => s.hours.and_then(|h| h.mean_hours),
+                        _ => None,
+                    };
+                    row.extend([
+                        f(mean_hours),
+                        f(hours.and_then(|c| c.delta)),
+                        f(hours.and_then(|c| c.p_value)),
+                    ]);
                 }
             }
             writer.write_record(&row)?;
@@ -584,6 +635,6 @@ mod tests {
         };
         let bytes = trend_csv(&report).unwrap();
         assert!(bytes.starts_with(b"\xEF\xBB\xBFdepartment,"));
-        assert!(bytes.ends_with(b"significant\r\n"));
+        assert!(bytes.ends_with(b"p_hours\r\n"));
     }
 }

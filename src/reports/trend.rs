@@ -8,8 +8,8 @@ use super::release::ReleaseInfo;
 use super::wave::{scale_of, Figures, GroupCounts};
 use crate::definitions::{Definition, QuestionKind};
 use crate::stats::{
-    self, nps_change, scale_change, Change, Confidence, Gated, Group, QuestionSummary, ScaleChange,
-    StatsError,
+    self, nps_change, scale_change, scale_change_with_hours, Change, Confidence, Gated, Group,
+    QuestionSummary, ScaleChange, StatsError,
 };
 
 /// One wave as a trend needs it.
@@ -161,15 +161,23 @@ pub fn build(
                 (
                     Some((earlier, earlier_shown)),
                     QuestionKind::Likert { .. } | QuestionKind::Rating { .. },
-                ) => match scale_of(question)? {
-                    Some(scale) => scale_change(
+                ) => match (scale_of(question)?, question.hours()) {
+                    (Some(scale), None) => scale_change(
                         earlier.as_ref(),
                         counts.as_ref(),
                         &scale,
                         *earlier_shown && shown,
                     )?
                     .map(TrendChange::Scale),
-                    None => None,
+                    (Some(scale), Some(hours)) => scale_change_with_hours(
+                        earlier.as_ref(),
+                        counts.as_ref(),
+                        &scale,
+                        hours,
+                        *earlier_shown && shown,
+                    )?
+                    .map(TrendChange::Scale),
+                    (None, _) => None,
                 },
                 (Some((earlier, earlier_shown)), QuestionKind::Enps | QuestionKind::Nps) => {
                     nps_change(earlier.as_ref(), counts.as_ref(), *earlier_shown && shown)?

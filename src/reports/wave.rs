@@ -26,6 +26,9 @@ pub struct WaveReport {
     pub release: Option<super::release::ReleaseInfo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<String>,
+    /// Each question's `type` as the definition writes it (`likert`, `csat`, ...): the
+    /// figures of a csat, ces or lost_time question are a likert question's.
+    pub question_types: BTreeMap<String, &'static str>,
     pub groups: Vec<GroupReport<GroupFigures>>,
 }
 
@@ -255,7 +258,11 @@ impl GroupCounts {
                 else {
                     unreachable!("likert and rating questions have a scale and a value range")
                 };
-                QuestionSummary::Scale(scale_summary(&counts, &scale, confidence)?)
+                let mut summary = scale_summary(&counts, &scale, confidence)?;
+                if let Some(hours) = question.hours() {
+                    summary.hours = Some(stats::hours_summary(&counts, hours, confidence)?);
+                }
+                QuestionSummary::Scale(summary)
             }
             QuestionKind::Enps | QuestionKind::Nps => {
                 let counts = self
@@ -308,6 +315,14 @@ pub fn org_units(org: &Org, counts: &WaveCounts) -> Vec<OrgUnit<i64>> {
             }
             unit
         })
+        .collect()
+}
+
+/// Each question's `type` by id.
+pub fn question_types(definition: &Definition) -> BTreeMap<String, &'static str> {
+    definition
+        .questions()
+        .map(|(_, q)| (q.id.value.clone(), q.type_name()))
         .collect()
 }
 
@@ -371,6 +386,7 @@ pub fn build(
         min_group_size: u64::from(definition.min_group_size),
         release: figures.release(),
         filters: filters.to_vec(),
+        question_types: question_types(definition),
         groups: reports,
     })
 }
@@ -455,7 +471,9 @@ pub fn service_figures(
     };
     let mut rated = Vec::new();
     let mut value_counts = Vec::new();
-    for question in &section.questions {
+    // lost_time is left out: its index rises with the time lost, and averaged into
+    // satisfaction it would read as better service.
+    for question in section.questions.iter().filter(|q| q.higher_is_better()) {
         if let (Some(scale), Some(vc)) = (scale_of(question)?, counts.value_counts(question)?) {
             value_counts.push((question.id.value.clone(), scale, vc));
         }

@@ -141,6 +141,79 @@ pub struct ScaleSummary {
     pub favorable_ci: Option<Interval>,
     pub index: Option<f64>,
     pub distribution: Distribution,
+    /// Hours of work lost, for a question whose values stand for hours (`lost_time`);
+    /// absent for every other scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<HoursSummary>,
+}
+
+/// The answers of a scale read as hours (each value standing for its band's midpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HoursSummary {
+    /// Mean hours per answer; `None` without answers.
+    pub mean_hours: Option<f64>,
+    /// Sample sd of the hours (divisor n-1); `None` below two answers.
+    pub sd_hours: Option<f64>,
+    /// Student's t interval of the mean, cut at the lowest and highest hours a value
+    /// stands for (as `mean_ci` is cut at the scale's ends); `None` when n < 2 or sd = 0.
+    pub mean_hours_ci: Option<Interval>,
+}
+
+/// Count, mean and sample variance of the answers read through `hours` (the hours of
+/// each value of the counts' range, in order). Two passes, so answers all alike give a
+/// variance of exactly 0.
+pub(crate) fn hours_moments(
+    counts: &ValueCounts,
+    hours: &[f64],
+) -> Result<(u64, Option<f64>, Option<f64>), StatsError> {
+    let range = usize::from(counts.max() - counts.min()) + 1;
+    if hours.len() != range {
+        return Err(StatsError::OptionCountMismatch {
+            expected: range,
+            found: hours.len(),
+        });
+    }
+    let n = counts.n();
+    let weighted = || counts.iter().zip(hours).map(|((_, c), h)| (c as f64, *h));
+    let mean = (n > 0).then(|| weighted().map(|(c, h)| c * h).sum::<f64>() / n as f64);
+    let variance = match mean {
+        Some(mean) if n >= 2 => Some(
+            weighted()
+                .map(|(c, h)| c * (h - mean) * (h - mean))
+                .sum::<f64>()
+                / (n - 1) as f64,
+        ),
+        _ => None,
+    };
+    Ok((n, mean, variance))
+}
+
+/// Mean hours with its sd and interval, from the tallies and the hours each value
+/// stands for (`definitions::LOST_TIME_HOURS` for `lost_time`).
+pub fn hours_summary(
+    counts: &ValueCounts,
+    hours: &[f64],
+    confidence: Confidence,
+) -> Result<HoursSummary, StatsError> {
+    let (n, mean, variance) = hours_moments(counts, hours)?;
+    let sd = variance.map(f64::sqrt);
+    let low = hours.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = hours.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean_hours_ci = match (mean, sd) {
+        (Some(mean), Some(sd)) if sd > 0.0 => confidence.t((n - 1) as f64).map(|t| {
+            let i = Interval::around(mean, t * sd / (n as f64).sqrt());
+            Interval {
+                lo: i.lo.max(low),
+                hi: i.hi.min(high),
+            }
+        }),
+        _ => None,
+    };
+    Ok(HoursSummary {
+        mean_hours: mean,
+        sd_hours: sd,
+        mean_hours_ci,
+    })
 }
 
 impl ScaleSummary {
@@ -187,6 +260,7 @@ pub fn scale_summary(
         favorable_ci: wilson(favorable_count, n, confidence.z()),
         index: mean.map(|mean| scale.index(mean)),
         distribution: Distribution::of(counts),
+        hours: None,
     })
 }
 
@@ -247,4 +321,44 @@ pub enum QuestionSummary {
     Nps(NpsSummary),
     Choice(ChoiceSummary),
     Text(TextSummary),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOURS: [f64; 6] = [0.0, 0.25, 1.25, 3.0, 6.0, 12.0];
+
+    fn counts(values: &[u8]) -> ValueCounts {
+        let mut counts = ValueCounts::one_to(6);
+        for v in values {
+            counts.add(*v).unwrap();
+        }
+        counts
+    }
+
+    #[test]
+    fn hours_are_the_values_midpoints() {
+        let s = hours_summary(&counts(&[1, 2, 6]), &HOURS, Confidence::default()).unwrap();
+        assert_eq!(s.mean_hours, Some(12.25 / 3.0));
+        let i = s.mean_hours_ci.unwrap();
+        // cut at the ends, as a mean's interval at the scale's
+        assert_eq!((i.lo, i.hi), (0.0, 12.0));
+    }
+
+    #[test]
+    fn answers_all_alike_have_no_interval_and_none_have_no_mean() {
+        let alike = hours_summary(&counts(&[3; 5]), &HOURS, Confidence::default()).unwrap();
+        assert_eq!(
+            (alike.mean_hours, alike.sd_hours, alike.mean_hours_ci),
+            (Some(1.25), Some(0.0), None)
+        );
+        let none = hours_summary(&counts(&[]), &HOURS, Confidence::default()).unwrap();
+        assert_eq!((none.mean_hours, none.sd_hours), (None, None));
+    }
+
+    #[test]
+    fn hours_must_cover_every_value() {
+        assert!(hours_summary(&counts(&[1]), &HOURS[..5], Confidence::default()).is_err());
+    }
 }

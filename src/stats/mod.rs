@@ -19,6 +19,10 @@
 //! - `mean_ci` is cut at the scale's ends (1 and k): "4.17 [2.77, 5.56]" on a 1..5 scale
 //!   made readers doubt every figure; `ScaleSummary::mean_ci_clipped` says when it was,
 //!   and the reports say so. (The Wilson interval stays inside [0, 1] by construction.)
+//! - Hours (`lost_time`): each value stands for its band's midpoint in hours; `hours`
+//!   holds their mean, sd and t interval (cut at the lowest and highest midpoint), and
+//!   their trend is Welch's test on the hours. The midpoints are the definition's
+//!   (`definitions::LOST_TIME_HOURS`); here they are any list, one per value.
 //! - One summary type serves `enps` and `nps` questions; its fields are named `enps`,
 //!   `enps_ci` for both, and it adds the 0..10 `distribution`.
 //! - Trends: see [`trend`] for the degenerate cases (identical constant waves give
@@ -50,8 +54,8 @@ mod tests;
 pub use confidence::{Confidence, Interval, Z_95};
 pub use counts::{ChoiceCounts, PairSums, ValueCounts};
 pub use describe::{
-    choice_summary, scale_summary, ChoiceSummary, Distribution, OptionShare, QuestionSummary,
-    Scale, ScaleSummary, TextSummary,
+    choice_summary, hours_summary, scale_summary, ChoiceSummary, Distribution, HoursSummary,
+    OptionShare, QuestionSummary, Scale, ScaleSummary, TextSummary,
 };
 pub use drivers::{
     correlation, key_drivers, Correlation, DriverCandidate, KeyDriver, SHOWN_DRIVERS,
@@ -65,7 +69,8 @@ pub use suppression::{
     SuppressionReason, Threshold,
 };
 pub use trend::{
-    mean_change, nps_change, proportion_change, scale_change, Change, Proportion, ScaleChange,
+    hours_change, mean_change, nps_change, proportion_change, scale_change,
+    scale_change_with_hours, Change, Proportion, ScaleChange,
 };
 
 /// Why a statistic could not be computed from the inputs given.

@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::describe::hours_moments;
 use super::nps::NetScore;
 use super::probability::{two_sided_normal, two_sided_t};
 use super::{Scale, StatsError, ValueCounts};
@@ -83,25 +84,53 @@ pub fn mean_change(
     let (Some(m1), Some(m2), true) = (earlier.mean(), later.mean(), both_shown) else {
         return Ok(Change::WITHHELD);
     };
-    let delta = m2 - m1;
-    let (Some(v1), Some(v2)) = (earlier.variance(), later.variance()) else {
-        return Ok(Change::tested(delta, None));
+    Ok(welch(
+        (earlier.n(), m1, earlier.variance()),
+        (later.n(), m2, later.variance()),
+    ))
+}
+
+/// Welch's t-test of two waves' (n, mean, sample variance), both with answers.
+fn welch(earlier: (u64, f64, Option<f64>), later: (u64, f64, Option<f64>)) -> Change {
+    let delta = later.1 - earlier.1;
+    let (Some(v1), Some(v2)) = (earlier.2, later.2) else {
+        return Change::tested(delta, None);
     };
-    let (n1, n2) = (earlier.n() as f64, later.n() as f64);
+    let (n1, n2) = (earlier.0 as f64, later.0 as f64);
     let (a, b) = (v1 / n1, v2 / n2);
     if a + b <= 0.0 {
-        return Ok(Change::degenerate(delta));
+        return Change::degenerate(delta);
     }
     let t = delta / (a + b).sqrt();
     let df = (a + b).powi(2) / (a * a / (n1 - 1.0) + b * b / (n2 - 1.0));
-    Ok(Change::tested(delta, two_sided_t(t, df)))
+    Change::tested(delta, two_sided_t(t, df))
 }
 
-/// Change of a likert or rating question: favourable share and mean.
+/// Change of the mean hours (`lost_time`): Welch's t-test on the answers read as hours,
+/// `hours` giving the hours of each value of the range.
+pub fn hours_change(
+    earlier: &ValueCounts,
+    later: &ValueCounts,
+    hours: &[f64],
+    both_shown: bool,
+) -> Result<Change, StatsError> {
+    earlier.check_range(later.min(), later.max())?;
+    let (n1, m1, v1) = hours_moments(earlier, hours)?;
+    let (n2, m2, v2) = hours_moments(later, hours)?;
+    let (Some(m1), Some(m2), true) = (m1, m2, both_shown) else {
+        return Ok(Change::WITHHELD);
+    };
+    Ok(welch((n1, m1, v1), (n2, m2, v2)))
+}
+
+/// Change of a likert or rating question: favourable share and mean (and mean hours,
+/// for `lost_time`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ScaleChange {
     pub favorable: Change,
     pub mean: Change,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<Change>,
 }
 
 /// `None` when the question is missing from either wave (new, or retired).
@@ -124,7 +153,26 @@ pub fn scale_change(
     Ok(Some(ScaleChange {
         favorable: proportion_change(favorable(earlier), favorable(later), both_shown),
         mean: mean_change(earlier, later, both_shown)?,
+        hours: None,
     }))
+}
+
+/// [`scale_change`] of a question whose values stand for `hours` (`lost_time`), with
+/// the change of its mean hours.
+pub fn scale_change_with_hours(
+    earlier: Option<&ValueCounts>,
+    later: Option<&ValueCounts>,
+    scale: &Scale,
+    hours: &[f64],
+    both_shown: bool,
+) -> Result<Option<ScaleChange>, StatsError> {
+    let Some(mut change) = scale_change(earlier, later, scale, both_shown)? else {
+        return Ok(None);
+    };
+    if let (Some(earlier), Some(later)) = (earlier, later) {
+        change.hours = Some(hours_change(earlier, later, hours, both_shown)?);
+    }
+    Ok(Some(change))
 }
 
 /// Change of eNPS (or NPS) in points: z = (e2 - e1) / sqrt(v1 + v2) in units. `None` when

@@ -604,8 +604,13 @@ fn summary_text(summary: &crate::stats::QuestionSummary) -> (Option<u64>, String
     match summary {
         QuestionSummary::Scale(s) => (
             Some(s.n),
-            match (s.favorable, s.mean) {
-                (Some(f), Some(m)) => format!("{:.0}% favourable, mean {m:.2}", f * 100.0),
+            match (s.favorable, s.mean, s.hours.and_then(|h| h.mean_hours)) {
+                (Some(f), _, Some(h)) => {
+                    format!("{:.0}% favourable, mean {h:.2} hours lost", f * 100.0)
+                }
+                (Some(f), Some(m), None) => {
+                    format!("{:.0}% favourable, mean {m:.2}", f * 100.0)
+                }
                 _ => "–".to_string(),
             },
         ),

@@ -117,7 +117,11 @@ pub fn question_heatmap(
                 label: format!("Q{}", questions.len() + 1),
                 // The definition's short label, else the text cut to fit a heading.
                 short: q.label.clone().unwrap_or_else(|| shorten(&text, 28)),
-                full: text.clone(),
+                // A fixed measure says which, in the legend and on hover.
+                full: match q.measure {
+                    Some(m) => format!("{text} ({})", m.type_name()),
+                    None => text.clone(),
+                },
             });
             questions.push((q.id.value.as_str(), text, net));
         }
@@ -162,9 +166,14 @@ pub fn question_heatmap(
                             Some(gated) => match gated.shown() {
                                 None => hidden_cell(gated.suppression(), min),
                                 Some(QuestionSummary::Scale(s)) => match s.favorable {
+                                    // lost_time: favourable is losing under 30 minutes, so
+                                    // the colour reads the right way; the hours go below.
                                     Some(f) => Cell {
                                         text: Unit::Share.format(f),
-                                        sub: format!("n={}", s.n),
+                                        sub: match s.hours.and_then(|h| h.mean_hours) {
+                                            Some(h) => format!("n={} · {h:.1} h lost", s.n),
+                                            None => format!("n={}", s.n),
+                                        },
                                         class: charts::heat_class(f),
                                         value: Some(f),
                                     },
@@ -554,7 +563,12 @@ pub fn trends(report: &TrendReport, company: Option<&TrendReport>) -> Vec<TrendV
     report
         .questions
         .iter()
-        .filter(|q| matches!(q.kind, "likert" | "rating" | "enps" | "nps"))
+        .filter(|q| {
+            matches!(
+                q.kind,
+                "likert" | "rating" | "csat" | "ces" | "lost_time" | "enps" | "nps"
+            )
+        })
         .enumerate()
         .map(|(i, q)| {
             let unit = if matches!(q.kind, "enps" | "nps") {

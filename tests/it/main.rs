@@ -18,6 +18,7 @@ mod eml;
 mod export;
 mod languages;
 mod mail;
+mod measures;
 mod nudges;
 mod operations;
 mod reports;

@@ -5,6 +5,7 @@ mod action_seen;
 mod catalogue;
 mod checks;
 mod invalid;
+mod measures;
 mod schedule;
 mod shipped;
 mod valid;

@@ -4,10 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::stats::trend::{nps_change, scale_change};
+use crate::stats::trend::{nps_change, scale_change, scale_change_with_hours};
 use crate::stats::{
-    choice_summary, correlation, nps_summary, response_rate, scale_summary, service_summary,
-    ChoiceCounts, Confidence, Gated, PairSums, Scale, ScaleAnswers, SuppressionReason, ValueCounts,
+    choice_summary, correlation, hours_summary, nps_summary, response_rate, scale_summary,
+    service_summary, ChoiceCounts, Confidence, Gated, PairSums, Scale, ScaleAnswers,
+    SuppressionReason, ValueCounts,
 };
 
 const REFERENCE: &str = include_str!("../../../tests/fixtures/stats/reference.json");
@@ -231,6 +232,51 @@ fn drivers() {
     }
 }
 
+/// The scale and the hours of a fixed measure, from the definitions module: the test
+/// also checks that the code's midpoints are the documented ones the script uses.
+fn measure_of(case: &Value) -> (Scale, Option<&'static [f64]>) {
+    let measure = crate::definitions::Measure::of_type(case["type"].as_str().unwrap()).unwrap();
+    let favorable: Vec<u8> = measure.favorable().iter().map(|v| *v as u8).collect();
+    let scale = Scale::likert(measure.label_keys().len() as u8, Some(&favorable)).unwrap();
+    (scale, measure.hours())
+}
+
+#[test]
+fn csat_ces_and_lost_time() {
+    let reference = reference();
+    let mut compared = 0;
+    for case in cases(&reference, "measure") {
+        let (scale, hours) = measure_of(case);
+        let counts = tally(scale.empty_counts(), &case["answers"]);
+        let confidence = Confidence::new(case["level"].as_f64().unwrap()).unwrap();
+        let mut summary = scale_summary(&counts, &scale, confidence).unwrap();
+        if let Some(hours) = hours {
+            summary.hours = Some(hours_summary(&counts, hours, confidence).unwrap());
+        }
+        compared += check(&summary, case);
+    }
+    assert!(compared > 100, "{compared}");
+}
+
+#[test]
+fn csat_ces_and_lost_time_trends() {
+    let reference = reference();
+    for case in cases(&reference, "measure_trend") {
+        let (scale, hours) = measure_of(case);
+        let earlier = optional_tally(scale.empty_counts(), &case["earlier"]);
+        let later = optional_tally(scale.empty_counts(), &case["later"]);
+        let both_shown = case["both_shown"].as_bool().unwrap();
+        let change = match hours {
+            Some(hours) => {
+                scale_change_with_hours(earlier.as_ref(), later.as_ref(), &scale, hours, both_shown)
+            }
+            None => scale_change(earlier.as_ref(), later.as_ref(), &scale, both_shown),
+        }
+        .unwrap();
+        check(&change, case);
+    }
+}
+
 #[test]
 fn response_rates() {
     let reference = reference();
@@ -263,6 +309,12 @@ fn the_reference_covers_the_required_edge_cases() {
         ("scale_trend", "retired question (earlier wave only)"),
         ("drivers", "n = 19: not shown"),
         ("drivers", "n = 20"),
+        ("measure", "lost_time n = 0"),
+        ("measure", "lost_time n = 1"),
+        ("measure", "lost_time nothing lost"),
+        ("measure", "lost_time long losses, interval cut at 12 h"),
+        ("measure_trend", "lost_time identical waves"),
+        ("measure_trend", "lost_time new question"),
     ] {
         assert!(names(kind).iter().any(|n| n == name), "{kind}: {name}");
     }

@@ -31,6 +31,8 @@ pub const RESTORE: &str = "restore";
 pub const PUBLISH: &str = "publish";
 pub const UNPUBLISH: &str = "unpublish";
 pub const ACTION: &str = "action";
+pub const INTEGRATION_ADD: &str = "integration-add";
+pub const INTEGRATION_REVOKE: &str = "integration-revoke";
 
 /// One entry, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable)]

@@ -42,6 +42,8 @@ pub enum AppError {
     Action(#[from] crate::actions::ActionError),
     #[error(transparent)]
     Service(#[from] crate::services::ServiceError),
+    #[error(transparent)]
+    Feedback(#[from] crate::services::feedback::FeedbackError),
     #[error("{0}")]
     BadArgument(String),
     #[error("cannot write the output: {0}")]

@@ -128,6 +128,9 @@ pub enum Command {
     /// Internal services of the catalogue (services.toml) and their scorecards
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Keys for ticketing systems that ask for feedback after a request
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
     /// Copy the whole database into a new FILE, consistent while `serve` writes
     ///
     /// SQLite: FILE is a SQLite database. PostgreSQL: FILE is a text file of the
@@ -346,6 +349,19 @@ pub enum ServiceCommand {
         #[arg(long, value_enum, default_value_t = ScorecardFormat::Text)]
         format: ScorecardFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Make a key for NAME (e.g. servicenow); it is printed once and only its hash kept
+    Add { name: String },
+    /// Every integration, with its requests and how many were asked
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Stop NAME's key from working
+    Revoke { name: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -570,6 +586,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Results(command) => loop_closing::results(&config, command),
         Command::Action(command) => loop_closing::action(&config, command),
         Command::Service(command) => service::run(&config, command),
+        Command::Integration(command) => service::integration(&config, command),
         Command::User(UserCommand::List { format }) => {
             let db = crate::db::Db::open_existing(&config.database_url)?;
             let accounts = crate::users::list(&mut db.get()?)?;

@@ -238,6 +238,8 @@ pub fn serve(config: Config) -> Result<(), AppError> {
         submissions: Arc::new(crate::responses::submit::SubmissionWriter::start(&db)?),
         forms: Arc::default(),
         heard: Arc::default(),
+        mailer: mailer.clone(),
+        feedback_limits: Arc::default(),
     };
     let transport = crate::mail::Transport::from_config(&config)?;
     let timeout = config.shutdown_timeout;

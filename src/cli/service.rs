@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ListFormat, ScorecardFormat, ServiceCommand};
+use super::{IntegrationCommand, ListFormat, ScorecardFormat, ServiceCommand};
 use crate::auth::rights::Rights;
 use crate::config::Config;
 use crate::db::Db;
@@ -56,6 +56,67 @@ pub fn run(config: &Config, command: ServiceCommand) -> Result<(), AppError> {
     Ok(())
 }
 
+/// `icsat integration add|list|revoke`.
+pub fn integration(config: &Config, command: IntegrationCommand) -> Result<(), AppError> {
+    use crate::services::feedback;
+    let db = Db::open_existing(&config.database_url)?;
+    let mut conn = db.get()?;
+    let now = crate::db::now();
+    let actor = crate::audit::cli_actor();
+    match command {
+        IntegrationCommand::Add { name } => {
+            let key = feedback::add_integration(&mut conn, &name, now)?;
+            crate::audit::record(
+                &mut conn,
+                &actor,
+                crate::audit::INTEGRATION_ADD,
+                name.trim(),
+                "",
+            );
+            println!("{key}");
+            eprintln!(
+                "The key of {}: shown this once, keep it in the ticketing system. It calls POST {}/api/feedback-requests with Authorization: Bearer KEY.",
+                name.trim(),
+                config.base_url
+            );
+        }
+        IntegrationCommand::Revoke { name } => {
+            feedback::revoke_integration(&mut conn, &name, now)?;
+            crate::audit::record(
+                &mut conn,
+                &actor,
+                crate::audit::INTEGRATION_REVOKE,
+                name.trim(),
+                "",
+            );
+            println!("{}: revoked", name.trim());
+        }
+        IntegrationCommand::List { format } => {
+            let all = feedback::integrations(&mut conn)?;
+            match format {
+                ListFormat::Json => {
+                    println!("{}", json(&serde_json::json!({ "integrations": all }))?)
+                }
+                ListFormat::Text => {
+                    for i in &all {
+                        println!(
+                            "{:<24} made {}  {} requests, {} asked{}",
+                            i.name,
+                            i.created_at.format("%Y-%m-%d"),
+                            i.requests,
+                            i.asked,
+                            i.revoked_at
+                                .map(|t| format!(", revoked {}", t.format("%Y-%m-%d")))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
     serde_json::to_string_pretty(value).map_err(|e| AppError::Output(e.to_string()))
 }
@@ -78,6 +139,9 @@ fn line(p: &Point) -> String {
     }
     if m.effort.is_some() {
         let _ = write!(out, ", ease {}", fixed(m.effort, 1));
+    }
+    if m.lost_hours.is_some() {
+        let _ = write!(out, ", hours lost {}", fixed(m.lost_hours, 1));
     }
     let _ = write!(out, ", n {}", m.n);
     if p.provisional {
@@ -150,6 +214,7 @@ fn csv(card: &Scorecard) -> Result<(), AppError> {
         "favorable",
         "nps",
         "effort",
+        "lost_hours",
         "n",
         "standing",
     ])
@@ -173,6 +238,7 @@ fn csv(card: &Scorecard) -> Result<(), AppError> {
             &number(m.and_then(|m| m.favorable)),
             &number(m.and_then(|m| m.nps)),
             &number(m.and_then(|m| m.effort)),
+            &number(m.and_then(|m| m.lost_hours)),
             &m.map_or(String::new(), |m| m.n.to_string()),
             p.standing.as_str(),
         ])

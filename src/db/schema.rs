@@ -315,11 +315,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    integration_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    feedback_requests (id) {
+        id -> BigInt,
+        integration_id -> BigInt,
+        service -> Text,
+        employee_id -> BigInt,
+        asked -> Bool,
+        reason -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(employees -> departments (department_id));
 diesel::joinable!(survey_versions -> surveys (survey_id));
 diesel::joinable!(waves -> surveys (survey_id));
 diesel::joinable!(wave_releases -> waves (wave_id));
 diesel::joinable!(publications -> waves (wave_id));
+diesel::joinable!(feedback_requests -> employees (employee_id));
+diesel::joinable!(feedback_requests -> integration_keys (integration_id));
 diesel::joinable!(actions -> users (owner_id));
 diesel::joinable!(action_updates -> actions (action_id));
 diesel::joinable!(invitations -> waves (wave_id));
@@ -353,6 +377,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     wave_cubes,
     audit_log,
     publications,
+    integration_keys,
+    feedback_requests,
     shared_comments,
     result_links,
     actions,

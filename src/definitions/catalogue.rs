@@ -254,6 +254,18 @@ fn read_service(r: &mut Reader<'_>, table: &Table<'_, '_>, langs: &Languages) ->
             .and_then(|t| read_feedback(r, &t))
             .map(Some),
     };
+    if let (Some(id), Some(Some(_))) = (&id, &feedback) {
+        if id.value.chars().count() + "feedback-".len() > 64 {
+            r.error_at(
+                id.pos,
+                format!(
+                    "service id \"{}\" is too long for a service that asks for feedback (its survey is feedback-{}): use at most 55 characters",
+                    id.value, id.value
+                ),
+            );
+            return None;
+        }
+    }
     Some(Service {
         id: id?,
         name: name?,

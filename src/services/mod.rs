@@ -3,6 +3,7 @@
 //! process reads the same), and each service's scorecard ([`scorecard`]): its figures
 //! from every survey that rates it, against its targets, per consumer department.
 
+pub mod feedback;
 pub mod scorecard;
 
 use crate::db::{settings, Conn, DbError};

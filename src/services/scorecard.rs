@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::ServiceError;
 use crate::auth::rights::Rights;
 use crate::db::Conn;
-use crate::definitions::{Catalogue, Definition, QuestionKind, Service, Targets};
+use crate::definitions::{Catalogue, Definition, Measure, QuestionKind, Service, Targets};
 use crate::reports::org::Org;
 use crate::reports::release::{self, Released};
 use crate::reports::wave::service_figures;
@@ -61,16 +61,19 @@ pub struct Measures {
     pub nps: Option<f64>,
     /// Mean of the section's `ces` question (1-7), where it has one.
     pub effort: Option<f64>,
+    /// Mean work hours lost per request, from the section's `lost_time` question.
+    pub lost_hours: Option<f64>,
 }
 
 impl Measures {
-    fn of(summary: &ServiceSummary, effort: Option<f64>) -> Measures {
+    fn of(summary: &ServiceSummary, effort: Option<f64>, lost_hours: Option<f64>) -> Measures {
         Measures {
             n: summary.n,
             satisfaction: summary.satisfaction,
             favorable: summary.favorable,
             nps: summary.nps,
             effort,
+            lost_hours,
         }
     }
 
@@ -345,19 +348,30 @@ fn point(
     let Some(summary) = service_figures(section, &released.disclosure, group, &counts)? else {
         return Ok(None);
     };
-    let effort = match section.questions.iter().find(|q| q.type_name() == "ces") {
-        Some(question) => released
+    // The scale summary of the section's question of `measure`, where shown.
+    let scale = |measure: Measure| -> Result<Option<crate::stats::ScaleSummary>, ServiceError> {
+        let Some(question) = section
+            .questions
+            .iter()
+            .find(|q| q.measure == Some(measure))
+        else {
+            return Ok(None);
+        };
+        Ok(released
             .disclosure
             .item(group, &question.id.value, ())
             .try_map(|()| counts.summary(question, Confidence::default()))?
             .into_shown()
             .and_then(|s| match s {
-                QuestionSummary::Scale(s) => s.mean,
+                QuestionSummary::Scale(s) => Some(s),
                 _ => None,
-            }),
-        None => None,
+            }))
     };
-    let figures = summary.map(|s| Measures::of(&s, effort));
+    let effort = scale(Measure::Ces)?.and_then(|s| s.mean);
+    let lost_hours = scale(Measure::LostTime)?
+        .and_then(|s| s.hours)
+        .and_then(|h| h.mean_hours);
+    let figures = summary.map(|s| Measures::of(&s, effort, lost_hours));
     let checks = figures
         .shown()
         .map(|m| m.checks(targets))
@@ -588,6 +602,7 @@ mod tests {
             favorable: Some(favorable),
             nps: None,
             effort: None,
+            lost_hours: None,
         }
     }
 

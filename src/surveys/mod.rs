@@ -1,6 +1,8 @@
 //! The survey catalogue: definition files read from disk, checked against the roster and
 //! against the versions that already ran, and stored as versions in the database.
 
+pub mod feedback;
+
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
@@ -254,6 +256,40 @@ pub fn load_valid(paths: &[PathBuf]) -> Result<(Loaded, Vec<String>), SurveyErro
                 let mut sorted = diagnostics;
                 sorted.sort();
                 errors.extend(sorted.iter().map(|d| d.render(&name)));
+            }
+        }
+    }
+    // Each service's feedback survey, generated from the catalogue.
+    if let CatalogueFile::Valid(found) = &catalogue {
+        for service in &found.catalogue.services {
+            let Some(plan) = &service.feedback else {
+                continue;
+            };
+            let source = feedback::definition_source(&found.catalogue, service, plan);
+            let file = format!("{} (feedback of {})", found.file, service.id.value);
+            match parse_definition(&source) {
+                Ok(definition) => {
+                    if let Some(other) = loaded.iter().find(|d| d.slug() == definition.id.value) {
+                        errors.push(format!(
+                            "{}:{}:{}: service \"{}\" asks for feedback in the survey \"{}\", but {} already uses that id; rename one",
+                            found.file,
+                            service.id.pos.line,
+                            service.id.pos.column,
+                            service.id.value,
+                            definition.id.value,
+                            other.file
+                        ));
+                        continue;
+                    }
+                    loaded.push(LoadedDefinition {
+                        file,
+                        hash: source_hash(&source),
+                        source,
+                        definition,
+                    });
+                }
+                // The catalogue's rules make a plan that always reads; say so if not.
+                Err(diagnostics) => errors.extend(diagnostics.iter().map(|d| d.render(&file))),
             }
         }
     }

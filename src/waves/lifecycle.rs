@@ -263,6 +263,112 @@ pub fn open(
     })
 }
 
+/// The open wave `label` of survey `slug`, opened now with nobody invited when it does
+/// not exist yet (continuous feedback invites one person per request). In the caller's
+/// transaction; the unique label makes two processes agree on one wave.
+pub fn open_empty(
+    conn: &mut Conn,
+    slug: &str,
+    label: &str,
+    opens_at: NaiveDateTime,
+    closes_at: NaiveDateTime,
+) -> Result<Wave, WaveError> {
+    let (version_id, _) = crate::surveys::current(conn, slug)?;
+    let survey_id =
+        super::survey_id(conn, slug)?.ok_or_else(|| WaveError::UnknownSurvey(slug.to_string()))?;
+    if let Some(existing) = super::find(conn, survey_id, label)? {
+        return Ok(existing);
+    }
+    super::insert(
+        conn,
+        &NewWave {
+            survey_id,
+            version_id,
+            label,
+            origin: Origin::Feedback,
+            status: "open",
+            opens_at,
+            closes_at: Some(closes_at),
+            closed_at: None,
+        },
+    )?;
+    super::find(conn, survey_id, label)?.ok_or_else(|| WaveError::UnknownWave {
+        spec: format!("{slug}/{label}"),
+        known: String::new(),
+    })
+}
+
+/// Invites one more active employee to an open wave: the invitation, its token and the
+/// mail, in the caller's transaction. False when they were invited to it already.
+pub fn invite_one(
+    conn: &mut Conn,
+    mailer: &Mailer,
+    definition: &Definition,
+    wave: &Wave,
+    employee_id: i64,
+) -> Result<bool, WaveError> {
+    let row: Option<(i64, String, String, String)> = crate::with_conn!(*conn, c => employees::table
+        .find(employee_id)
+        .filter(employees::active.eq(true))
+        .select((employees::department_id, employees::name, employees::email, employees::attributes))
+        .first(c)
+        .optional())
+    .map_err(DbError::from)?;
+    let Some((department_id, name, email, attributes)) = row else {
+        return Ok(false);
+    };
+    let (token, hash) = tokens::new_token();
+    let now = crate::db::now();
+    let id: Option<i64> = crate::with_conn!(*conn, c => diesel::insert_into(invitations::table)
+        .values((
+            invitations::wave_id.eq(wave.id),
+            invitations::employee_id.eq(employee_id),
+            invitations::department_id.eq(department_id),
+            invitations::token_hash.eq(&hash),
+            invitations::created_at.eq(now),
+        ))
+        .on_conflict((invitations::wave_id, invitations::employee_id))
+        .do_nothing()
+        .returning(invitations::id)
+        .get_result(c)
+        .optional())
+    .map_err(DbError::from)?;
+    let Some(invitation_id) = id else {
+        return Ok(false);
+    };
+    crate::with_conn!(*conn, c => diesel::insert_into(invitation_tokens::table)
+        .values((
+            invitation_tokens::token_hash.eq(&hash),
+            invitation_tokens::invitation_id.eq(invitation_id),
+            invitation_tokens::created_at.eq(now),
+        ))
+        .execute(c))
+    .map_err(DbError::from)?;
+    let language = roster_language(&attributes);
+    let closes = wave.closes_at.unwrap_or(now);
+    let context = mail_context(
+        mailer,
+        definition,
+        (&name, language.as_deref()),
+        &token,
+        closes,
+        None,
+    );
+    let (subject, text, html) = mailer.templates.invitation(&context)?;
+    let mail = OutgoingMail {
+        dedupe_key: format!("invite:{}:{employee_id}", wave.id),
+        kind: MailKind::Invitation,
+        wave_id: Some(wave.id),
+        to_name: name,
+        to_email: email,
+        subject,
+        text,
+        html,
+    };
+    mail::enqueue(conn, &mail, &mailer.from, now)?;
+    Ok(true)
+}
+
 /// What an invitation or reminder says to one person, in their language: the roster's
 /// `language` when the survey has it, else the survey's default. The link carries the
 /// language, so the form opens in it.

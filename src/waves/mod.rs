@@ -46,6 +46,8 @@ pub enum Origin {
     Schedule,
     Manual,
     Import,
+    /// A month of continuous feedback, opened by its first request.
+    Feedback,
 }
 
 impl Origin {
@@ -54,6 +56,7 @@ impl Origin {
             Origin::Schedule => "schedule",
             Origin::Manual => "manual",
             Origin::Import => "import",
+            Origin::Feedback => "feedback",
         }
     }
 }

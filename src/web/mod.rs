@@ -9,6 +9,7 @@ pub mod charts;
 pub mod client_ip;
 pub mod data;
 mod deadline;
+pub mod feedback;
 mod health;
 pub mod heard;
 pub mod limits;
@@ -50,6 +51,10 @@ pub struct AppState {
     pub forms: Arc<survey::rendered::RenderedForms>,
     /// Published results pages, rendered once per wave, department and release.
     pub heard: Arc<heard::HeardCache>,
+    /// What the mails queued by web requests need (feedback invitations).
+    pub mailer: Arc<crate::waves::lifecycle::Mailer>,
+    /// Feedback requests per integration key.
+    pub feedback_limits: Arc<feedback::FeedbackLimits>,
 }
 
 /// A bound, not yet running server and the port it got (tests bind port 0).
@@ -169,6 +174,7 @@ impl Application {
                 .route("/services", web::get().to(services::catalogue))
                 .route("/services/{id}", web::get().to(services::page))
                 .route("/api/services", web::get().to(services::api_list))
+                .route("/api/feedback-requests", web::post().to(feedback::request))
                 .route("/api/services/{id}", web::get().to(services::api_scorecard))
                 .route("/api/openapi.json", web::get().to(api::openapi))
                 .route("/api/surveys", web::get().to(api::surveys))

@@ -65,6 +65,7 @@ fn measure_words(measure: &str) -> &'static str {
         "favorable" => "Favourable",
         "nps" => "NPS",
         "effort" => "Ease (effort)",
+        "lost_hours" => "Hours lost",
         _ => "Figure",
     }
 }
@@ -80,7 +81,7 @@ struct CheckView {
 fn check_view(check: &Check) -> CheckView {
     let show = |v: f64| match check.measure {
         "favorable" => format!("{v:.0}%"),
-        "effort" => format!("{v:.1}"),
+        "effort" | "lost_hours" => format!("{v:.1}"),
         _ => format!("{v:.0}"),
     };
     CheckView {
@@ -101,6 +102,7 @@ struct PointView {
     favorable: String,
     nps: String,
     effort: String,
+    lost_hours: String,
     n: String,
     standing: Standing,
     standing_words: &'static str,
@@ -118,6 +120,7 @@ fn point_view(point: &Point) -> PointView {
         favorable: percent(shown.and_then(|m| m.favorable)),
         nps: one(shown.and_then(|m| m.nps), 0),
         effort: one(shown.and_then(|m| m.effort), 1),
+        lost_hours: one(shown.and_then(|m| m.lost_hours), 1),
         n: shown.map_or_else(|| "–".to_string(), |m| m.n.to_string()),
         standing: point.standing,
         standing_words: standing_words(point.standing),

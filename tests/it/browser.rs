@@ -762,6 +762,26 @@ fn hr_screens_hold_at_real_scale() {
             assert!(charts.as_u64().unwrap_or(0) > 0, "{name}: charts drawn");
             check(name);
         }
+
+        // The service catalogue and a scorecard: targets met or missed in words, every
+        // consumer department, the annual survey and the pulse as sources.
+        b.go(&format!("{}/services", server.base_url));
+        let text = b.wait_for_text("Internal services");
+        for name in ["IT service desk", "Laptops and equipment", "Purchasing"] {
+            assert!(text.contains(name), "{name} in the catalogue: {text}");
+        }
+        assert!(text.contains("target"), "{text}");
+        check("services");
+        b.go(&format!("{}/services/it-desk", server.base_url));
+        let text = b.wait_for_text("How each department rates it");
+        assert!(
+            text.contains("internal-services") && text.contains("it-pulse"),
+            "both sources: {text}"
+        );
+        assert!(text.contains("misses a target"), "{text}");
+        check("scorecard");
+        b.scroll_to("#consumers-h");
+        check("scorecard-consumers");
     }
     eprintln!("screenshots: {}", shots.display());
     drop(server);

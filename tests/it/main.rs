@@ -16,6 +16,7 @@ mod delivery;
 mod demo;
 mod eml;
 mod export;
+mod feedback;
 mod languages;
 mod mail;
 mod measures;

@@ -867,6 +867,10 @@ fn fuzzing_every_route_breaks_and_stores_nothing(db: TestDb) {
         format!("/api/surveys/pulse/waves/{w}/report"),
         format!("/api/surveys/pulse/waves/{w}/comments"),
         "/api/surveys/pulse/trend".into(),
+        "/services".into(),
+        "/services/it-desk".into(),
+        "/api/services".into(),
+        "/api/services/%00".into(),
         "/s/AAAAAAAAAAAAAAAAAAAAAAAA".into(),
         "/nowhere".into(),
     ];

@@ -1,0 +1,2 @@
+DROP TABLE feedback_requests;
+DROP TABLE integration_keys;

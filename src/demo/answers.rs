@@ -115,11 +115,21 @@ fn question_offset(id: &str) -> f64 {
     (f64::from(h % 9) - 4.0) * 0.07
 }
 
+/// The providing department of the demo catalogue's services a section may name
+/// without `about` (the feedback surveys).
+const PROVIDERS: &[(&str, &str)] = &[("it-desk", "IT"), ("laptops", "IT"), ("payroll", "Payroll")];
+
 fn model(section: &Section) -> &'static ServiceModel {
-    section
-        .about
-        .as_ref()
-        .and_then(|s| SERVICES.iter().find(|m| m.name == s.value))
+    let provider = match (&section.about, &section.service) {
+        (Some(about), _) => Some(about.value.as_str()),
+        (None, Some(service)) => PROVIDERS
+            .iter()
+            .find(|(id, _)| *id == service.value)
+            .map(|(_, provider)| *provider),
+        (None, None) => None,
+    };
+    provider
+        .and_then(|p| SERVICES.iter().find(|m| m.name == p))
         .unwrap_or(&ENGAGEMENT)
 }
 

@@ -165,9 +165,35 @@ fn plan_waves(definitions: &[(String, Definition)], now: DateTime<Utc>) -> Vec<P
             }
         }
     }
+    // A year of continuous feedback: each feedback survey's last twelve full months.
+    for (slug, _) in definitions
+        .iter()
+        .filter(|(slug, _)| slug.starts_with(crate::surveys::feedback::SURVEY_PREFIX))
+    {
+        let (_, this_month, _) = crate::services::feedback::month(now.naive_utc());
+        let mut start = this_month;
+        for _ in 0..FEEDBACK_MONTHS {
+            let Some(earlier) = start.checked_sub_months(chrono::Months::new(1)) else {
+                break;
+            };
+            let (label, opens, closes) = crate::services::feedback::month(earlier);
+            planned.push(PlannedWave {
+                slug: slug.clone(),
+                label,
+                opens_at: opens.and_utc(),
+                closes_at: closes.and_utc(),
+            });
+            start = earlier;
+        }
+    }
     planned.sort_by(|a, b| (a.opens_at, &a.slug).cmp(&(b.opens_at, &b.slug)));
     planned
 }
+
+/// Months of continuous feedback the demo has for each service that asks for it.
+const FEEDBACK_MONTHS: usize = 12;
+/// Share of the employees who closed a request to a service in a month and were asked.
+const FEEDBACK_SHARE: f64 = 0.2;
 
 fn check_empty(conn: &mut Conn, url: &str) -> Result<(), DemoError> {
     let people: i64 = crate::with_conn!(*conn, c => employees::table.count().get_result(c))?;
@@ -256,6 +282,8 @@ fn response_rate(slug: &str, who: &DemoEmployee, wave_mood: f64) -> f64 {
     let base = match slug {
         "internal-services" => 0.74,
         "enps-pulse" => 0.62,
+        // A two-question form right after the help: about half answer.
+        s if s.starts_with(crate::surveys::feedback::SURVEY_PREFIX) => 0.35,
         _ => 0.6,
     };
     (base + who.base_rate + who.eagerness + wave_mood).clamp(0.05, 0.97)
@@ -280,7 +308,14 @@ fn store_wave(
     rng: &mut StdRng,
 ) -> Result<(usize, usize), DemoError> {
     let everyone: Vec<i64> = people.iter().map(|p| p.id).collect();
-    let share = definition.schedule.as_ref().map_or(1.0, Schedule::sample);
+    let share = if planned
+        .slug
+        .starts_with(crate::surveys::feedback::SURVEY_PREFIX)
+    {
+        FEEDBACK_SHARE
+    } else {
+        definition.schedule.as_ref().map_or(1.0, Schedule::sample)
+    };
     let invited: Vec<i64> = if share < 1.0 {
         audience::sample(&everyone, asked, share, rng)
     } else {
@@ -334,7 +369,11 @@ fn store_wave(
                 survey_id,
                 version_id,
                 label: &planned.label,
-                origin: Origin::Schedule,
+                origin: if planned.slug.starts_with(crate::surveys::feedback::SURVEY_PREFIX) {
+                    Origin::Feedback
+                } else {
+                    Origin::Schedule
+                },
                 status: "closed",
                 opens_at: opened,
                 closes_at: Some(closed),

@@ -173,7 +173,8 @@ pub struct ConsumerRow {
     pub latest: Option<Point>,
 }
 
-/// A question the service is rated on, in its newest wave, for the whole audience.
+/// A question the service is rated on, in its newest wave, for the whole audience;
+/// listed least favourable first.
 #[derive(Debug, Clone, Serialize)]
 pub struct QuestionRow {
     pub survey: String,
@@ -506,6 +507,15 @@ pub fn scorecard(
             }
         }
     }
+
+    // What to work on first: the least favourable shown first, hidden ones last.
+    questions.sort_by(|a, b| {
+        let favorable = |q: &QuestionRow| match q.figures.shown() {
+            Some(QuestionSummary::Scale(s)) => s.favorable.unwrap_or(f64::INFINITY),
+            _ => f64::INFINITY,
+        };
+        favorable(a).total_cmp(&favorable(b))
+    });
 
     let keys: Vec<String> = sources
         .iter()

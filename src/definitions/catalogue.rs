@@ -4,6 +4,8 @@
 //! broken rule at its line and column, no I/O.
 //!
 //! ```toml
+//! timezone = "Europe/Berlin"         # where feedback months begin (default UTC)
+//!
 //! [[service]]
 //! id = "it-desk"
 //! name = "IT service desk"
@@ -16,11 +18,10 @@
 //! ```
 
 use serde::Serialize;
-use toml::de::DeTable;
 
 use super::diagnostic::{Diagnostic, Located};
 use super::model::{Definition, Section};
-use super::reader::{check_slug, closest, Reader, Table, TOP_LEVEL};
+use super::reader::{check_slug, closest, parse_root, Reader, Table};
 use super::text::{Text, TextList};
 use super::translations::Languages;
 
@@ -34,7 +35,7 @@ pub const MAX_FEEDBACK_QUESTIONS: usize = 3;
 /// Days between two requests to the same person about the same service, unless told.
 pub const DEFAULT_COOLDOWN_DAYS: u32 = 30;
 
-const TOP_KEYS: &[&str] = &["language", "languages", "service"];
+const TOP_KEYS: &[&str] = &["language", "languages", "timezone", "service"];
 const SERVICE_KEYS: &[&str] = &[
     "id",
     "name",
@@ -50,6 +51,9 @@ const FEEDBACK_KEYS: &[&str] = &["questions", "sampling", "cooldown_days"];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Catalogue {
+    /// The zone feedback months begin and end in (`timezone`, default UTC).
+    #[serde(serialize_with = "serialize_tz")]
+    pub timezone: chrono_tz::Tz,
     pub language: String,
     pub languages: Vec<String>,
     pub services: Vec<Service>,
@@ -124,24 +128,17 @@ impl Catalogue {
 /// Parses and checks `services.toml`; every broken rule at once, in file order.
 pub fn parse_catalogue(source: &str) -> Result<Catalogue, Vec<Diagnostic>> {
     let mut r = Reader::new(source);
-    let root = match DeTable::parse(source) {
-        Ok(root) => root,
-        Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            r.error(&span, format!("TOML syntax error: {}", e.message()));
-            return Err(r.into_diagnostics());
-        }
-    };
-    let top = Table {
-        entries: root.get_ref(),
-        span: 0..0,
-        name: TOP_LEVEL.to_owned(),
-    };
+    let root = parse_root(source)?;
+    let top = Table::top(&root);
     r.check_keys(&top, TOP_KEYS, |key| {
         (key == "services")
             .then(|| "unknown key \"services\"; each service is a [[service]] table".to_owned())
     });
     let langs = super::parse::read_languages(&mut r, &top);
+    let timezone = match top.get("timezone") {
+        None => Some(chrono_tz::Tz::UTC),
+        Some(v) => super::parse_schedule::read_timezone(&mut r, v, "\"timezone\""),
+    };
     let mut services = Vec::new();
     match top.get("service") {
         None => r.error(
@@ -177,6 +174,7 @@ pub fn parse_catalogue(source: &str) -> Result<Catalogue, Vec<Diagnostic>> {
         return Err(r.into_diagnostics());
     }
     Ok(Catalogue {
+        timezone: timezone.unwrap_or(chrono_tz::Tz::UTC),
         language: langs.default.clone(),
         languages: langs.all.clone(),
         services: services.into_iter().flatten().collect(),
@@ -424,6 +422,13 @@ fn read_feedback(r: &mut Reader<'_>, table: &Table<'_, '_>) -> Option<FeedbackPl
         sampling: sampling?,
         cooldown_days: cooldown_days?,
     })
+}
+
+fn serialize_tz<S: serde::Serializer>(
+    tz: &chrono_tz::Tz,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(tz.name())
 }
 
 fn looks_like_email(s: &str) -> bool {

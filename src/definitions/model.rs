@@ -42,6 +42,10 @@ pub struct Definition {
     pub languages: Vec<String>,
     /// `None`: the survey is only run by hand.
     pub schedule: Option<Schedule>,
+    /// The time zone of a survey without a schedule (`timezone` at the top level, an
+    /// icsat addition); a schedule's own zone otherwise.
+    #[serde(skip)]
+    pub timezone: Option<chrono_tz::Tz>,
     pub audience: Audience,
     /// Named answer scales, by name.
     pub scales: BTreeMap<String, Scale>,

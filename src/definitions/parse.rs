@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use toml::de::DeTable;
-
 use super::diagnostic::{Diagnostic, Located, Pos};
 use super::model::{Anonymity, Audience, Definition};
-use super::reader::{check_slug, Reader, Table, TOP_LEVEL};
+use super::reader::{check_slug, parse_root, Reader, Table};
 use super::translations::Languages;
 
 const TOP_KEYS: &[&str] = &[
@@ -25,6 +23,7 @@ const TOP_KEYS: &[&str] = &[
     "language",
     "languages",
     "schedule",
+    "timezone",
     "audience",
     "scales",
     "sections",
@@ -49,19 +48,8 @@ pub const SURVEY_ID_MIN_LEN: usize = 3;
 /// diagnostic, since nothing after it can be trusted.
 pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
     let mut r = Reader::new(source);
-    let root = match DeTable::parse(source) {
-        Ok(root) => root,
-        Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            r.error(&span, format!("TOML syntax error: {}", e.message()));
-            return Err(r.into_diagnostics());
-        }
-    };
-    let top = Table {
-        entries: root.get_ref(),
-        span: 0..0,
-        name: TOP_LEVEL.to_owned(),
-    };
+    let root = parse_root(source)?;
+    let top = Table::top(&root);
     r.check_keys(&top, TOP_KEYS, |_| None);
 
     let langs = read_languages(&mut r, &top);
@@ -95,6 +83,20 @@ pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
     let schedule = top
         .get("schedule")
         .map(|v| super::parse_schedule::read_schedule(&mut r, v));
+    // A survey run without a schedule (continuous feedback) may still name its zone.
+    let timezone = match (top.get("timezone"), top.get("schedule")) {
+        (None, _) => Some(None),
+        (Some(v), Some(_)) => {
+            r.error(
+                &v.span(),
+                "\"timezone\" belongs in [schedule] when the survey has one; move it there",
+            );
+            None
+        }
+        (Some(v), None) => {
+            super::parse_schedule::read_timezone(&mut r, v, "\"timezone\"").map(Some)
+        }
+    };
     let audience = r
         .required(&top, "audience")
         .and_then(|v| read_audience(&mut r, v));
@@ -123,6 +125,7 @@ pub fn parse_definition(source: &str) -> Result<Definition, Vec<Diagnostic>> {
                 Some(s) => Some(s?),
                 None => None,
             },
+            timezone: timezone?,
             audience: audience?,
             scales: scales.valid(),
             sections: sections?,

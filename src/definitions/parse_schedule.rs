@@ -45,7 +45,7 @@ pub(super) fn read_schedule(r: &mut Reader<'_>, value: &Value<'_>) -> Option<Sch
     let opens = r.required(&table, "opens").and_then(|v| read_opens(r, v));
     let timezone = match table.get("timezone") {
         None => Some(Tz::UTC),
-        Some(v) => read_timezone(r, v),
+        Some(v) => read_timezone(r, v, "\"timezone\" of [schedule]"),
     };
     let open_for = r
         .required(&table, "open_for")
@@ -253,8 +253,8 @@ fn parse_local(text: &str) -> Result<NaiveDateTime, String> {
     ))
 }
 
-fn read_timezone(r: &mut Reader<'_>, value: &Value<'_>) -> Option<Tz> {
-    let name = r.string(value, "\"timezone\" of [schedule]")?;
+pub(crate) fn read_timezone(r: &mut Reader<'_>, value: &Value<'_>, what: &str) -> Option<Tz> {
+    let name = r.string(value, what)?;
     match Tz::from_str(name) {
         Ok(tz) => Some(tz),
         Err(_) => {

@@ -246,6 +246,19 @@ impl<'s> Reader<'s> {
     }
 }
 
+/// A file's TOML root, or the one diagnostic of its first syntax error (nothing after
+/// it can be trusted).
+pub(crate) fn parse_root(source: &str) -> Result<Spanned<DeTable<'_>>, Vec<Diagnostic>> {
+    DeTable::parse(source).map_err(|e| {
+        let mut r = Reader::new(source);
+        r.error(
+            &e.span().unwrap_or(0..0),
+            format!("TOML syntax error: {}", e.message()),
+        );
+        r.into_diagnostics()
+    })
+}
+
 /// A TOML table being read, with its span (where "missing key" errors point) and how
 /// messages name it (`section "it"`, `[schedule]`).
 pub(crate) struct Table<'a, 'i> {
@@ -255,6 +268,15 @@ pub(crate) struct Table<'a, 'i> {
 }
 
 impl<'a, 'i> Table<'a, 'i> {
+    /// The file's root table.
+    pub(crate) fn top(root: &'a Spanned<DeTable<'i>>) -> Table<'a, 'i> {
+        Table {
+            entries: root.get_ref(),
+            span: 0..0,
+            name: TOP_LEVEL.to_owned(),
+        }
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<&'a Value<'i>> {
         self.entries.get(key)
     }

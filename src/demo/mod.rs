@@ -166,24 +166,24 @@ fn plan_waves(definitions: &[(String, Definition)], now: DateTime<Utc>) -> Vec<P
         }
     }
     // A year of continuous feedback: each feedback survey's last twelve full months.
-    for (slug, _) in definitions
+    for (slug, definition) in definitions
         .iter()
         .filter(|(slug, _)| slug.starts_with(crate::surveys::feedback::SURVEY_PREFIX))
     {
-        let (_, this_month, _) = crate::services::feedback::month(now.naive_utc());
+        let tz = crate::waves::lifecycle::timezone(definition);
+        let (_, this_month, _) = crate::services::feedback::month(now.naive_utc(), tz);
         let mut start = this_month;
         for _ in 0..FEEDBACK_MONTHS {
-            let Some(earlier) = start.checked_sub_months(chrono::Months::new(1)) else {
-                break;
-            };
-            let (label, opens, closes) = crate::services::feedback::month(earlier);
+            // A day before this month's start lies in the month before.
+            let earlier = start - Duration::days(1);
+            let (label, opens, closes) = crate::services::feedback::month(earlier, tz);
             planned.push(PlannedWave {
                 slug: slug.clone(),
                 label,
                 opens_at: opens.and_utc(),
                 closes_at: closes.and_utc(),
             });
-            start = earlier;
+            start = opens;
         }
     }
     planned.sort_by(|a, b| (a.opens_at, &a.slug).cmp(&(b.opens_at, &b.slug)));

@@ -192,16 +192,23 @@ impl Decision {
     };
 }
 
-/// The month wave's label and bounds (UTC): `2026-12`, from the 1st to the next 1st.
-pub fn month(now: NaiveDateTime) -> (String, NaiveDateTime, NaiveDateTime) {
-    let first = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or(now.date());
+/// The month wave's label and bounds, in UTC: `2026-12`, from the 1st to the next 1st
+/// at midnight in `tz` (the catalogue's zone).
+pub fn month(now: NaiveDateTime, tz: chrono_tz::Tz) -> (String, NaiveDateTime, NaiveDateTime) {
+    use chrono::TimeZone;
+    let local = tz.from_utc_datetime(&now).date_naive();
+    let first = NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or(local);
     let next = first
         .checked_add_months(chrono::Months::new(1))
         .unwrap_or(first);
+    let midnight = |day: NaiveDate| {
+        let local = day.and_hms_opt(0, 0, 0).unwrap_or(now);
+        crate::definitions::resolve_local(tz, local).naive_utc()
+    };
     (
         first.format("%Y-%m").to_string(),
-        first.and_hms_opt(0, 0, 0).unwrap_or(now),
-        next.and_hms_opt(0, 0, 0).unwrap_or(now),
+        midnight(first),
+        midnight(next),
     )
 }
 
@@ -249,7 +256,7 @@ pub fn decide(
     .ok_or_else(|| FeedbackError::UnknownEmployee(email.clone()))?;
     let slug = survey_slug(&service.id);
     let (_, definition) = crate::surveys::current(conn, &slug).map_err(WaveError::from)?;
-    let (label, opens_at, closes_at) = month(now);
+    let (label, opens_at, closes_at) = month(now, catalogue.timezone);
     // Drawn before the transaction: the draw is the decision's only randomness.
     let sampled = rng.random_bool(plan.sampling.clamp(0.0, 1.0));
     let service_id = service.id.value.clone();
@@ -299,9 +306,15 @@ mod tests {
     #[test]
     fn months_run_from_the_first_to_the_next_first() {
         let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-        let (label, from, to) = month(at("2026-12-31 23:59"));
+        let (label, from, to) = month(at("2026-12-31 23:59"), chrono_tz::Tz::UTC);
         assert_eq!(label, "2026-12");
         assert_eq!(from, at("2026-12-01 00:00"));
         assert_eq!(to, at("2027-01-01 00:00"));
+        // 23:59 UTC on New Year's Eve is already January in Berlin, whose months
+        // begin at 23:00 UTC in winter.
+        let (label, from, to) = month(at("2026-12-31 23:59"), chrono_tz::Europe::Berlin);
+        assert_eq!(label, "2027-01");
+        assert_eq!(from, at("2026-12-31 23:00"));
+        assert_eq!(to, at("2027-01-31 23:00"));
     }
 }

@@ -39,6 +39,10 @@ pub fn definition_source(catalogue: &Catalogue, service: &Service, plan: &Feedba
         "language = {}\n",
         toml_string(&catalogue.language)
     ));
+    out.push_str(&format!(
+        "timezone = {}\n",
+        toml_string(catalogue.timezone.name())
+    ));
     let quoted: Vec<String> = languages.iter().map(|l| toml_string(l)).collect();
     out.push_str(&format!("languages = [{}]\n", quoted.join(", ")));
     out.push_str(&format!("title = {}\n", text("title")));

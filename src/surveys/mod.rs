@@ -71,7 +71,7 @@ pub fn source_hash(source: &str) -> String {
 fn definition_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Option<PathBuf>), SurveyError> {
     let (all, catalogue): (Vec<PathBuf>, Vec<PathBuf>) = survey_and_catalogue_files(paths)?
         .into_iter()
-        .partition(|p| p.file_name().is_none_or(|n| n != CATALOGUE_FILE));
+        .partition(|p| !is_catalogue(p));
     if catalogue.len() > 1 {
         return Err(SurveyError::Invalid(vec![format!(
             "{}:1:1: a second {CATALOGUE_FILE} (the first is {}); keep one service catalogue",
@@ -80,6 +80,26 @@ fn definition_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Option<PathBuf>)
         )]));
     }
     Ok((all, catalogue.into_iter().next()))
+}
+
+/// Whether `path` is the service catalogue: named `services.toml`, and not a survey
+/// (a survey file of that name, with its `id` and `sections`, was one before the
+/// catalogue existed and stays one).
+fn is_catalogue(path: &Path) -> bool {
+    if path.file_name().is_none_or(|n| n != CATALOGUE_FILE) {
+        return false;
+    }
+    let Ok(source) = std::fs::read_to_string(path) else {
+        // Unreadable: reported when it is read as the catalogue.
+        return true;
+    };
+    match toml::de::DeTable::parse(&source) {
+        Ok(root) => {
+            let root = root.get_ref();
+            !(root.contains_key("sections") || root.contains_key("id"))
+        }
+        Err(_) => true,
+    }
 }
 
 fn survey_and_catalogue_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SurveyError> {

@@ -45,7 +45,12 @@ impl Mailer {
 
 /// The timezone a survey's times are shown in.
 pub fn timezone(definition: &Definition) -> Tz {
-    definition.schedule.as_ref().map_or(Tz::UTC, |s| s.timezone)
+    definition
+        .schedule
+        .as_ref()
+        .map(|s| s.timezone)
+        .or(definition.timezone)
+        .unwrap_or(Tz::UTC)
 }
 
 /// The roster's `language` of an employee, from their stored attributes.

@@ -191,7 +191,7 @@ pub fn surveys(conn: &mut Conn, rights: Rights) -> Result<Vec<SurveyEntry>, View
                     definition.title.get(&definition.language).to_string(),
                     schedule,
                     next,
-                    definition.schedule.as_ref().map(|s| s.timezone),
+                    Some(crate::waves::lifecycle::timezone(&definition)),
                 )
             }
             Err(_) => (slug.clone(), "no current definition".into(), None, None),

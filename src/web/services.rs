@@ -302,12 +302,15 @@ pub async fn api_list(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     if let Err(d) = access::signed_in(&state, &req).await {
         return d.respond(&state, Output::Json);
     }
-    match load_catalogue(&state).await {
-        Ok(rows) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(serde_json::json!({ "services": rows })),
-        Err(e) => refusal(&state, &e, Output::Json),
-    }
+    let rows = match load_catalogue(&state).await {
+        Ok(rows) => rows,
+        // No catalogue yet: no services, as a list.
+        Err(ServiceError::NoCatalogue) => Vec::new(),
+        Err(e) => return refusal(&state, &e, Output::Json),
+    };
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({ "services": rows }))
 }
 
 /// `GET /api/services/{id}`.

@@ -41,6 +41,8 @@ pub struct Fixture {
 }
 
 pub const WAVE: &str = "2026-03-01";
+/// The service of the catalogue `prepare_results` writes.
+pub const SERVICE: &str = "it";
 
 /// The tree with heads, the pulse survey with two imported waves, an admin, and the
 /// server; signs everyone in.
@@ -74,6 +76,12 @@ pub fn prepare_results(db: &TestDb) -> String {
     let defs = db.path("defs");
     std::fs::create_dir_all(&defs).unwrap();
     std::fs::write(defs.join("pulse.toml"), PULSE).unwrap();
+    // The pulse's `about = "IT"` finds this entry by its id.
+    std::fs::write(
+        defs.join("services.toml"),
+        format!("[[service]]\nid = \"{SERVICE}\"\nname = \"IT\"\nprovider = \"IT\"\n"),
+    )
+    .unwrap();
     let departments = db.write("departments.csv", DEPARTMENTS);
     let roster = db.write("roster.csv", "email,name,department\na@x.io,A,IT\n");
     let defs = defs.display().to_string();

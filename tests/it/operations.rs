@@ -704,6 +704,7 @@ fn openapi_documents_every_json_route(db: TestDb) {
     let fill = |path: &str, survey: &str| {
         path.replace("{survey}", survey)
             .replace("{label}", crate::access::WAVE)
+            .replace("{id}", crate::access::SERVICE)
     };
     for (method, path) in &documented {
         // Writes (the actions') are called with their bodies in tests/it/closing.rs.
@@ -740,6 +741,10 @@ fn openapi_documents_every_json_route(db: TestDb) {
         }
         if path.contains("{survey}") {
             let missing = fill(path, "no-such-survey");
+            assert_eq!(call(&missing, &fixture.admin).status, 404, "{missing}");
+        }
+        if path.contains("{id}") {
+            let missing = path.replace("{id}", "no-such-service");
             assert_eq!(call(&missing, &fixture.admin).status, 404, "{missing}");
         }
     }

@@ -8,7 +8,8 @@ fn the_shipped_definitions_are_valid() {
     let out = db.icsat(&["survey", "validate", definitions_dir().to_str().unwrap()]);
     out.assert_ok();
     assert!(
-        out.stdout().contains("3 survey definition(s) valid"),
+        out.stdout().contains("6 survey definition(s) valid")
+            && out.stdout().contains("services.toml: ok (7 services)"),
         "{}",
         out.stdout()
     );

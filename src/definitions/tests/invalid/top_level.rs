@@ -24,7 +24,7 @@ text = "Would you recommend us?"
 "#,
     3,
     1,
-    "unknown key \"titel\" in the top level; expected one of: id, title, intro, anonymity, min_group_size, min_comment_group_size, report_by, tenure_bands, release_every, share_comments, language, languages, schedule, audience, scales, sections (did you mean \"title\"?)"
+    "unknown key \"titel\" in the top level; expected one of: id, title, intro, anonymity, min_group_size, min_comment_group_size, report_by, tenure_bands, release_every, share_comments, language, languages, schedule, timezone, audience, scales, sections (did you mean \"title\"?)"
 );
 
 invalid!(

@@ -250,44 +250,32 @@ fn read_section(
         .and_then(|v| r.text(v, &table.describe("title"), langs));
     let about = match table.get("about") {
         None => Some(None),
-        Some(v) => r.located_string(v, &table.describe("about")).and_then(|about| {
-            if let Some(other) = seen.abouts.get(&about.value) {
-                r.error(
-                    &v.span(),
-                    format!(
-                        "\"{}\" is already rated by {other}; one section per service, so its scores are not split",
-                        about.value
-                    ),
-                );
-                return None;
-            }
-            seen.abouts.insert(about.value.clone(), table.name.clone());
-            Some(Some(about))
-        }),
+        Some(v) => r
+            .located_string(v, &table.describe("about"))
+            .and_then(|about| {
+                claim_service(r, seen, v, "", &about.value, &table.name).then_some(Some(about))
+            }),
     };
     let service = match table.get("service") {
         None => Some(None),
-        Some(v) => r.located_string(v, &table.describe("service")).and_then(|service| {
-            if let Err(e) = check_slug(&service, 2) {
-                r.error(&v.span(), format!("service {e}; name an id of services.toml"));
-                return None;
-            }
-            // Without `about`, the service id is what reports key the section by.
-            if table.get("about").is_none() {
-                if let Some(other) = seen.abouts.get(&service.value) {
+        Some(v) => r
+            .located_string(v, &table.describe("service"))
+            .and_then(|service| {
+                if let Err(e) = check_slug(&service, 2) {
                     r.error(
                         &v.span(),
-                        format!(
-                            "service \"{}\" is already rated by {other}; one section per service, so its scores are not split",
-                            service.value
-                        ),
+                        format!("service {e}; name an id of services.toml"),
                     );
                     return None;
                 }
-                seen.abouts.insert(service.value.clone(), table.name.clone());
-            }
-            Some(Some(service))
-        }),
+                // Without `about`, the service id is what reports key the section by.
+                if table.get("about").is_none()
+                    && !claim_service(r, seen, v, "service ", &service.value, &table.name)
+                {
+                    return None;
+                }
+                Some(Some(service))
+            }),
     };
     let skip_label = match table.get("skip_label") {
         None => Some(None),
@@ -342,6 +330,29 @@ fn read_section(
         skip_label: skip_label?,
         questions: questions?,
     })
+}
+
+/// Records that `section` rates service `key` (its `about`, or its `service` without
+/// one); false, with the error at `value`, when another section rates it already.
+fn claim_service(
+    r: &mut Reader<'_>,
+    seen: &mut Seen,
+    value: &Value<'_>,
+    noun: &str,
+    key: &str,
+    section: &str,
+) -> bool {
+    if let Some(other) = seen.abouts.get(key) {
+        r.error(
+            &value.span(),
+            format!(
+                "{noun}\"{key}\" is already rated by {other}; one section per service, so its scores are not split"
+            ),
+        );
+        return false;
+    }
+    seen.abouts.insert(key.to_string(), section.to_string());
+    true
 }
 
 /// A section or question id: a slug, unique among its kind in the survey.

@@ -411,10 +411,14 @@ pub fn scorecard(
     let language = &catalogue.language;
 
     let mut history = Vec::new();
-    let mut rows: Vec<ConsumerRow> = org
+    let shown: Vec<_> = org
         .departments
         .iter()
         .filter(|d| owner_view || viewer.rights.may_see(&org, d.id))
+        .collect();
+    let ids: Vec<i64> = shown.iter().map(|d| d.id).collect();
+    let mut rows: Vec<ConsumerRow> = shown
+        .iter()
         .map(|d| ConsumerRow {
             department: d.name.clone(),
             depth: d.depth,
@@ -422,12 +426,6 @@ pub fn scorecard(
             points: Vec::new(),
             latest: None,
         })
-        .collect();
-    let ids: Vec<i64> = org
-        .departments
-        .iter()
-        .filter(|d| owner_view || viewer.rights.may_see(&org, d.id))
-        .map(|d| d.id)
         .collect();
     for source in &sources {
         for (_, section) in &source.sections {
